@@ -1,0 +1,194 @@
+"""``Crm``: one deployment -- settings, database, its own plugin manager, services.
+
+    crm = Crm.from_config("crmkit.toml")
+    deal = crm.as_user(alice.id).deals.create(title="Windows for the Smiths", amount="1200.00")
+
+Every ``Crm`` has its own PluginManager built from exactly the plugins it was
+given, so deployments (and tests) never leak hooks into each other.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Sequence
+
+from sqlalchemy import Engine, MetaData, Table
+
+from . import defaults, schema
+from .clock import Clock, SystemClock
+from .customfields import CustomFieldRegistry
+from .db import make_engine
+from .dispatcher import Dispatcher
+from .errors import ConfigError, NotFoundError, ValidationError
+from .jobs import PeriodicJob
+from .pipelines import merge_pipelines
+from .plugins import build_plugin_manager, load_enabled, order_by_requirements, plugin_info
+from .records import LostReason, Pipeline, Stage
+from .settings import Settings
+from .sync import create_tables, load_all_stages, load_lost_reasons, load_pipelines, sync_lost_reasons, sync_pipelines
+from .unit_of_work import Tx, WriteGate, transaction, write_connection
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .services import Services
+
+
+class Crm:
+    """A running deployment.
+
+    :param settings: the deployment's settings (see :meth:`from_config`).
+    :param plugins: extra plugin objects to register in-process (tests, embedding);
+        plugins named in ``settings.plugins`` are loaded from entry points.
+    :param clock: the time source (inject a ``FrozenClock`` in tests).
+    :param engine: an existing SQLAlchemy engine (else one is made from settings).
+    :param event_log: write the event log (turn off only to measure its cost).
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        plugins: Sequence[Any] = (),
+        clock: Clock | None = None,
+        engine: Engine | None = None,
+        event_log: bool = True,
+        setup: bool = True,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.clock: Clock = clock or SystemClock()
+        self.event_log = event_log
+        loaded = load_enabled(self.settings.plugins)
+        if plugins:
+            loaded = order_by_requirements({plugin_info(p).name: p for p in [*loaded, *plugins]})
+        self.plugins: list[Any] = loaded
+        self.pm = build_plugin_manager(loaded, defaults=[defaults])
+        self._impl_cache: dict[str, bool] = {}
+        self.engine = engine or make_engine(self.settings.database_url())
+        self.write_gate = WriteGate(self.engine.dialect.name == "sqlite")
+        hook = self.pm.hook
+        self.metadatas: list[MetaData] = _metadatas(hook.crm_register_tables(crm=self))
+        self.custom_fields = CustomFieldRegistry(f for group in hook.crm_register_custom_fields(crm=self) for f in group or ())
+        self.pipeline_specs = merge_pipelines(group or () for group in reversed(hook.crm_register_pipelines(crm=self)))
+        self.jobs: list[PeriodicJob] = [j for group in hook.crm_register_periodic_jobs(crm=self) for j in group or ()]
+        self.dispatcher = Dispatcher(self)
+        self._pipelines: dict[str, Pipeline] = {}
+        self._stages: dict[int, Stage] = {}
+        self._lost_reasons: dict[str, LostReason] = {}
+        if setup:
+            self.setup()
+
+    @classmethod
+    def from_config(cls, path: str | Path = "crmkit.toml", **kwargs: Any) -> "Crm":
+        """Start the deployment described by ``path`` (a crmkit.toml)."""
+        return cls(Settings.load(path), **kwargs)
+
+    # -- start-up ---------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Create the enabled tables, write declared pipelines and lost reasons, load them."""
+        with write_connection(self) as conn:
+            create_tables(conn, self.metadatas)
+            sync_pipelines(conn, self.pipeline_specs)
+            sync_lost_reasons(conn, self.settings.lost_reasons)
+        self.reload_declarations()
+        self.dispatcher.init_cursors()
+
+    def reload_declarations(self) -> None:
+        with self.engine.connect() as conn:
+            self._pipelines = {p.key: p for p in load_pipelines(conn)}
+            self._stages = load_all_stages(conn)
+            self._lost_reasons = {r.key: r for r in load_lost_reasons(conn)}
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Crm":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- declarations -----------------------------------------------------------
+
+    @property
+    def pipelines(self) -> list[Pipeline]:
+        return list(self._pipelines.values())
+
+    def pipeline(self, key: str, *, field: str = "pipeline") -> Pipeline:
+        found = self._pipelines.get(key) if isinstance(key, str) else None
+        if found is None:
+            raise ValidationError(
+                f"{field}: no pipeline {key!r} (pipelines: {', '.join(self._pipelines) or 'none declared'})", field=field
+            )
+        return found
+
+    def stage_by_id(self, stage_id: int) -> Stage:
+        try:
+            return self._stages[stage_id]
+        except KeyError:
+            raise NotFoundError(f"stage {stage_id} does not exist") from None
+
+    @property
+    def lost_reasons(self) -> list[LostReason]:
+        return list(self._lost_reasons.values())
+
+    def lost_reason(self, key: str) -> LostReason | None:
+        return self._lost_reasons.get(key)
+
+    @property
+    def tables(self) -> dict[str, Table]:
+        return {name: t for md in self.metadatas for name, t in md.tables.items()}
+
+    # -- plugins ----------------------------------------------------------------
+
+    def has_impls(self, hook_name: str) -> bool:
+        """Whether any plugin implements ``hook_name`` (cached: the hook set is fixed)."""
+        cached = self._impl_cache.get(hook_name)
+        if cached is None:
+            cached = self._impl_cache[hook_name] = bool(getattr(self.pm.hook, hook_name).get_hookimpls())
+        return cached
+
+    def plugin_settings(self, name: str) -> Any:
+        return self.settings.for_plugin(name)
+
+    # -- services ---------------------------------------------------------------
+
+    def transaction(self, actor_id: int | None = None) -> ContextManager[Tx]:
+        """A write transaction for a plugin's own command (events, hooks, commit as the core's)."""
+        return transaction(self, actor_id)
+
+    def as_user(self, actor_id: int | None) -> "Services":
+        """The services acting as user ``actor_id`` (``None``: the system)."""
+        from .services import Services
+
+        return Services(self, actor_id)
+
+    @cached_property
+    def system(self) -> "Services":
+        return self.as_user(None)
+
+    def __getattr__(self, name: str) -> Any:
+        # crm.deals, crm.contacts, ... act as the system user.
+        if name in _SERVICE_NAMES:
+            return getattr(self.system, name)
+        raise AttributeError(name)
+
+
+_SERVICE_NAMES = frozenset({"users", "leads", "contacts", "companies", "deals", "tasks", "notes", "timeline"})
+
+
+def _metadatas(results: Iterable[Any]) -> list[MetaData]:
+    out: list[MetaData] = []
+    for result in results:
+        if result is None:
+            continue
+        if isinstance(result, MetaData):
+            out.append(result)
+        else:
+            for table in result:
+                if not isinstance(table, Table):
+                    raise ConfigError(f"crm_register_tables must return a MetaData or Tables, got {table!r}")
+                out.append(table.metadata)
+    # the core's metadata first, then plugins', without duplicates
+    ordered = [schema.metadata] + [m for m in out if m is not schema.metadata]
+    return list(dict.fromkeys(ordered))

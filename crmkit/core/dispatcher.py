@@ -1,0 +1,287 @@
+"""After-commit delivery of the event log to plugins' ``crm_event_committed``.
+
+Each subscriber (a plugin implementing the hook) has a cursor over the event log.
+Delivery is at least once, in log order, each plugin on its own: one plugin's
+exception is written to ``crm_event_failures`` and retried with exponential
+backoff; it never stops the others and never touches the committed write.
+
+On PostgreSQL several processes may deliver at once: a cursor row is locked
+with ``FOR UPDATE SKIP LOCKED`` while its batch is delivered. On SQLite one
+process delivers (a lock serializes threads) and cursor writes are short.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Sequence
+
+import attrs
+from sqlalchemy import Connection, func, insert, select, update
+
+from . import schema
+from .events import Event
+from .unit_of_work import write_connection
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .app import Crm
+
+HOOK = "crm_event_committed"
+
+
+@attrs.frozen
+class Failure:
+    id: int
+    event_id: int
+    subscriber: str
+    attempts: int
+    status: str
+    last_error: str
+    next_attempt_at: datetime
+
+
+@attrs.define
+class DeliveryReport:
+    delivered: int = 0
+    failed: int = 0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        crm: "Crm",
+        *,
+        inline: bool = True,
+        batch_size: int = 500,
+        max_attempts: int = 8,
+        base_delay: timedelta = timedelta(seconds=30),
+        max_delay: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.crm = crm
+        self.inline = inline
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self._lock = threading.Lock()
+        self._subscribers: dict[str, Callable[..., Any]] = {}
+        for impl in crm.pm.hook.crm_event_committed.get_hookimpls():
+            self._subscribers[impl.plugin_name] = _caller(impl)
+
+    @property
+    def subscribers(self) -> Sequence[str]:
+        return list(self._subscribers)
+
+    @property
+    def postgres(self) -> bool:
+        return self.crm.engine.dialect.name == "postgresql"
+
+    # -- set-up ---------------------------------------------------------------
+
+    def init_cursors(self) -> None:
+        """A new subscriber starts at the end of the log: it gets events from now on."""
+        if not self._subscribers:
+            return
+        with self._write() as conn:
+            have = set(conn.scalars(select(schema.event_cursors.c.subscriber)))
+            missing = [s for s in self._subscribers if s not in have]
+            if missing:
+                last = conn.scalar(select(func.coalesce(func.max(schema.events.c.id), 0)))
+                conn.execute(insert(schema.event_cursors), [{"subscriber": s, "last_event_id": last} for s in missing])
+
+    # -- delivery -------------------------------------------------------------
+
+    def after_commit(self) -> None:
+        if self.inline and self._subscribers:
+            self.deliver_pending()
+
+    def deliver_pending(self, limit: int | None = None) -> DeliveryReport:
+        """Deliver every not-yet-delivered event to every subscriber (up to ``limit`` each)."""
+        report = DeliveryReport()
+        for name, fn in self._subscribers.items():
+            remaining = limit
+            while remaining is None or remaining > 0:
+                size = self.batch_size if remaining is None else min(self.batch_size, remaining)
+                n = self._deliver_batch(name, fn, size, report)
+                if remaining is not None:
+                    remaining -= n
+                if n < size:
+                    break
+        return report
+
+    def _deliver_batch(self, name: str, fn: Callable[..., Any], size: int, report: DeliveryReport) -> int:
+        c = schema.event_cursors.c
+        if self.postgres:
+            with self.crm.engine.begin() as conn:
+                last = conn.scalar(select(c.last_event_id).where(c.subscriber == name).with_for_update(skip_locked=True))
+                if last is None:
+                    return 0
+                events = self._events_after(conn, last, size)
+                failures = self._call_all(fn, events, report)
+                self._record(conn, name, last, events, failures)
+                return len(events)
+        with self._lock:
+            with self.crm.engine.connect() as conn:
+                last = conn.scalar(select(c.last_event_id).where(c.subscriber == name))
+                if last is None:
+                    return 0
+                events = self._events_after(conn, last, size)
+            if not events:
+                return 0
+            failures = self._call_all(fn, events, report)
+            with self._write() as conn:
+                self._record(conn, name, last, events, failures)
+            return len(events)
+
+    def _events_after(self, conn: Connection, last: int, size: int) -> list[Event]:
+        e = schema.events.c
+        rows = conn.execute(select(schema.events).where(e.id > last).order_by(e.id).limit(size))
+        return [Event.from_row(r) for r in rows]
+
+    def _call_all(self, fn: Callable[..., Any], events: list[Event], report: DeliveryReport) -> list[tuple[Event, str]]:
+        failures = []
+        for event in events:
+            error = self._call(fn, event)
+            if error is None:
+                report.delivered += 1
+            else:
+                report.failed += 1
+                failures.append((event, error))
+        return failures
+
+    def _call(self, fn: Callable[..., Any], event: Event) -> str | None:
+        try:
+            fn(crm=self.crm, event=event)
+        except Exception as exc:  # a plugin's side effect failed: record, retry later
+            tb = traceback.format_exception_only(type(exc), exc)
+            return "".join(tb).strip()[:2000]
+        return None
+
+    def _record(
+        self, conn: Connection, name: str, last: int, events: list[Event], failures: list[tuple[Event, str]]
+    ) -> None:
+        if not events:
+            return
+        now = self.crm.clock.now()
+        if failures:
+            conn.execute(
+                insert(schema.event_failures),
+                [
+                    {
+                        "event_id": ev.id, "subscriber": name, "attempts": 1, "status": "retrying",
+                        "last_error": err, "next_attempt_at": now + self.delay(1), "updated_at": now,
+                    }
+                    for ev, err in failures
+                ],
+            )
+        c = schema.event_cursors.c
+        conn.execute(
+            update(schema.event_cursors)
+            .where(c.subscriber == name, c.last_event_id == last)
+            .values(last_event_id=events[-1].id)
+        )
+
+    def delay(self, attempts: int) -> timedelta:
+        return min(self.base_delay * (2 ** (attempts - 1)), self.max_delay)
+
+    # -- retries --------------------------------------------------------------
+
+    def retry_due(self, limit: int = 500) -> DeliveryReport:
+        """Retry failed deliveries whose backoff has passed."""
+        report = DeliveryReport()
+        f = schema.event_failures.c
+        now = self.crm.clock.now()
+        query = (
+            select(schema.event_failures, schema.events)
+            .join(schema.events, schema.events.c.id == f.event_id)
+            .where(f.status == "retrying", f.next_attempt_at <= now)
+            .order_by(f.id)
+            .limit(limit)
+        )
+        if self.postgres:
+            with self.crm.engine.begin() as conn:
+                rows = conn.execute(query.with_for_update(skip_locked=True, of=schema.event_failures)).all()
+                self._retry_rows(conn, rows, report, now)
+            return report
+        with self._lock:
+            with self.crm.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            outcomes = [(r, self._call_named(r.subscriber, _event_of(r))) for r in rows]
+            with self._write() as conn:
+                self._store_outcomes(conn, outcomes, report, now)
+        return report
+
+    def _retry_rows(self, conn: Connection, rows: Sequence[Any], report: DeliveryReport, now: datetime) -> None:
+        outcomes = [(r, self._call_named(r.subscriber, _event_of(r))) for r in rows]
+        self._store_outcomes(conn, outcomes, report, now)
+
+    def _call_named(self, subscriber: str, event: Event) -> str | None:
+        fn = self._subscribers.get(subscriber)
+        if fn is None:
+            return f"plugin {subscriber} is not enabled in this deployment"
+        return self._call(fn, event)
+
+    def _store_outcomes(
+        self, conn: Connection, outcomes: list[tuple[Any, str | None]], report: DeliveryReport, now: datetime
+    ) -> None:
+        f = schema.event_failures.c
+        for row, error in outcomes:
+            if error is None:
+                report.delivered += 1
+                values: dict[str, Any] = {"status": "delivered", "attempts": row.attempts + 1, "updated_at": now}
+            else:
+                report.failed += 1
+                attempts = row.attempts + 1
+                values = {
+                    "attempts": attempts, "last_error": error, "updated_at": now,
+                    "status": "dead" if attempts >= self.max_attempts else "retrying",
+                    "next_attempt_at": now + self.delay(attempts),
+                }
+            conn.execute(update(schema.event_failures).where(f.id == row._mapping[f.id]).values(**values))
+
+    def failures(self, *, status: str | None = None, limit: int = 100) -> list[Failure]:
+        f = schema.event_failures.c
+        query = select(schema.event_failures).order_by(f.id.desc()).limit(limit)
+        if status:
+            query = query.where(f.status == status)
+        with self.crm.engine.connect() as conn:
+            return [
+                Failure(
+                    id=r.id, event_id=r.event_id, subscriber=r.subscriber, attempts=r.attempts, status=r.status,
+                    last_error=r.last_error, next_attempt_at=r.next_attempt_at,
+                )
+                for r in conn.execute(query)
+            ]
+
+    def requeue(self, ids: Sequence[int] | None = None) -> int:
+        """Put failed deliveries (``dead`` or backing off) up for retry now."""
+        f = schema.event_failures.c
+        stmt = update(schema.event_failures).where(f.status.in_(("dead", "retrying")))
+        if ids:
+            stmt = stmt.where(f.id.in_(list(ids)))
+        with self._write() as conn:
+            return conn.execute(stmt.values(status="retrying", next_attempt_at=self.crm.clock.now())).rowcount
+
+    def _write(self) -> ContextManager[Connection]:
+        return write_connection(self.crm)
+
+
+def _event_of(row: Any) -> Event:
+    m = row._mapping
+    payload = m[schema.events.c.payload] or {}
+    return Event(
+        id=m[schema.events.c.id], type=m[schema.events.c.type], entity_type=m[schema.events.c.entity_type],
+        entity_id=m[schema.events.c.entity_id], actor_id=m[schema.events.c.actor_id],
+        occurred_at=m[schema.events.c.occurred_at], changes=payload.get("changes", {}), data=payload.get("data", {}),
+    )
+
+
+def _caller(impl: Any) -> Callable[..., Any]:
+    names = tuple(impl.argnames)
+    function = impl.function
+
+    def call(**kwargs: Any) -> Any:
+        return function(*[kwargs[n] for n in names])
+
+    return call

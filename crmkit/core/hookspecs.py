@@ -1,0 +1,154 @@
+"""Every hook of the crmkit core. Plugins implement them with ``@crmkit.hookimpl``.
+
+Three kinds, one naming scheme:
+
+* ``crm_register_*`` -- registration, called once when a :class:`~crmkit.Crm` starts.
+  Return the things you add (or ``None``).
+* ``crm_validate`` and ``crm_on_events`` -- in-transaction: they run inside the
+  command's database transaction, after its rows are written and before commit.
+  Raising rolls the whole command back.
+* ``crm_event_committed`` -- after commit: the dispatcher delivers each event
+  from the event log to each plugin separately; an exception is recorded and
+  retried with backoff and never touches the committed write.
+
+The long documentation of each hook, with examples, is docs/hooks.md; a test
+keeps both in step. A plugin may publish its own hookspecs (prefixed with its
+name) through ``PluginInfo(hookspecs=...)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
+    from sqlalchemy import MetaData, Table
+    from starlette.routing import BaseRoute
+
+    from .app import Crm
+    from .customfields import CustomField
+    from .events import Event
+    from .jobs import PeriodicJob
+    from .pipelines import PipelineSpec
+    from .unit_of_work import Tx
+
+PROJECT = "crmkit"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# -- registration -------------------------------------------------------------------
+
+
+@hookspec
+def crm_register_tables(crm: Crm) -> MetaData | Iterable[Table] | None:
+    """Declare the plugin's own tables.
+
+    :param crm: the starting deployment (``crm.settings``; the database is not ready yet).
+    :return: a ``MetaData`` holding the plugin's tables (or an iterable of ``Table``).
+        They are created when the plugin is enabled and never otherwise.
+        Reference core tables with column objects, e.g. ``ForeignKey(crmkit.schema.deals.c.id)``.
+
+    Called once per ``Crm``, all results collected.
+    """
+
+
+@hookspec
+def crm_register_pipelines(crm: Crm) -> Iterable[PipelineSpec] | None:
+    """Declare pipelines (ordered stages of kind open/won/lost).
+
+    :return: ``PipelineSpec`` objects. Declaring a key that another source declares
+        differently fails at start with both origins named.
+
+    Called once per ``Crm``; the core's own implementation returns the
+    pipelines of crmkit.toml. Stages are synced into the database at start.
+    """
+
+
+@hookspec
+def crm_register_custom_fields(crm: Crm) -> Iterable[CustomField] | None:
+    """Declare custom fields of leads, contacts, companies, deals or tasks.
+
+    :return: ``CustomField`` objects; they are validated on every write and can be
+        used as list filters, exactly like those of crmkit.toml.
+
+    Called once per ``Crm``, all results collected.
+    """
+
+
+@hookspec
+def crm_register_commands(cli: click.Group, crm: Crm) -> None:
+    """Add click commands (or a group named after the plugin) to the ``crmkit`` CLI.
+
+    :param cli: the root click group; call ``cli.add_command(...)``.
+    :param crm: the deployment the CLI runs against.
+
+    Called when the CLI starts, only for enabled plugins.
+    """
+
+
+@hookspec
+def crm_register_periodic_jobs(crm: Crm) -> Iterable[PeriodicJob] | None:
+    """Declare periodic jobs run by ``crmkit worker``.
+
+    :return: ``PeriodicJob(name, every, run)`` objects; ``run(crm, now)`` is called
+        when the job is due. Job names are prefixed with the plugin name.
+    """
+
+
+@hookspec
+def crm_register_routes(crm: Crm) -> Iterable[BaseRoute] | None:
+    """Declare Starlette routes, mounted under ``/api/v1/<plugin>/``.
+
+    :return: Starlette ``Route``/``Mount`` objects.
+    """
+
+
+# -- in the transaction -------------------------------------------------------------
+
+
+@hookspec
+def crm_validate(tx: Tx, events: Sequence[Event]) -> None:
+    """Veto a command: raise :class:`crmkit.ValidationError` to refuse it.
+
+    :param tx: the open transaction (``tx.conn``, ``tx.actor_id``, ``tx.now``, ``tx.crm``).
+    :param events: the events of this command (creates, updates, stage moves, ...),
+        in order; a bulk command passes a whole batch in one call.
+
+    Runs inside the transaction after the command's rows are written and before
+    the events are logged. Raising ``ValidationError`` (or anything else) rolls
+    everything back and the error reaches the user. The return value is ignored.
+    """
+
+
+@hookspec
+def crm_on_events(tx: Tx, events: Sequence[Event]) -> None:
+    """React inside the transaction: write the plugin's own rows atomically with the command.
+
+    :param tx: the open transaction; write with ``tx.conn``, add events with ``tx.emit(...)``
+        (events added here are logged but not passed to hooks again).
+    :param events: the command's events, already validated.
+
+    Runs after ``crm_validate`` and after the events are in the log. Raising rolls
+    back the whole command, core rows included.
+    """
+
+
+# -- after commit -------------------------------------------------------------------
+
+
+@hookspec
+def crm_event_committed(crm: Crm, event: Event) -> Any:
+    """Side effects after commit (SMS, e-mail, webhooks), one event at a time.
+
+    :param crm: the deployment.
+    :param event: a committed event, with its log ``id`` (use it to de-duplicate:
+        delivery is at least once).
+
+    The dispatcher calls each plugin's implementation separately, in log order.
+    An exception is recorded (``crmkit events failures``) and retried with
+    exponential backoff; it never rolls back or loses the committed write and
+    never stops delivery to other plugins. The return value is ignored.
+    """

@@ -1,0 +1,63 @@
+"""The core services: one Python API for every command; CLI, HTTP and worker call only these."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from .companies import CompanyService
+from .contacts import ContactService
+from .deals import DealService
+from .leads import LeadService
+from .notes import NoteService
+from .tasks import TaskService
+from .timeline import TimelineService
+from .users import UserService
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..app import Crm
+
+__all__ = [
+    "Services", "UserService", "LeadService", "ContactService", "CompanyService", "DealService",
+    "TaskService", "NoteService", "TimelineService",
+]
+
+
+class Services:
+    """Every service, acting as one user (``actor_id``; ``None`` is the system)."""
+
+    def __init__(self, crm: "Crm", actor_id: int | None) -> None:
+        self.crm = crm
+        self.actor_id = actor_id
+
+    @cached_property
+    def users(self) -> UserService:
+        return UserService(self.crm, self.actor_id)
+
+    @cached_property
+    def leads(self) -> LeadService:
+        return LeadService(self.crm, self.actor_id)
+
+    @cached_property
+    def contacts(self) -> ContactService:
+        return ContactService(self.crm, self.actor_id)
+
+    @cached_property
+    def companies(self) -> CompanyService:
+        return CompanyService(self.crm, self.actor_id)
+
+    @cached_property
+    def deals(self) -> DealService:
+        return DealService(self.crm, self.actor_id)
+
+    @cached_property
+    def tasks(self) -> TaskService:
+        return TaskService(self.crm, self.actor_id)
+
+    @cached_property
+    def notes(self) -> NoteService:
+        return NoteService(self.crm, self.actor_id)
+
+    @cached_property
+    def timeline(self) -> TimelineService:
+        return TimelineService(self.crm, self.actor_id)

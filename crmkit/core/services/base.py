@@ -1,0 +1,201 @@
+"""What every service shares: the acting user, transactions, look-ups, filters, pages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Generic, Mapping, TypeVar
+
+from sqlalchemy import Column, ColumnElement, Connection, Row, Select, Table, select, update
+
+from ..errors import ConflictError, NotFoundError, ValidationError
+from ..records import Page
+from ..unit_of_work import Tx, transaction
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..app import Crm
+
+R = TypeVar("R")
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+_OPS = {"eq", "ne", "gt", "gte", "lt", "lte", "in"}
+
+
+def check_text(value: Any, field: str, *, required: bool = False, max_length: int = 300) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError(f"{field}: expected text, got {type(value).__name__}", field=field)
+    value = value.strip()
+    if required and not value:
+        raise ValidationError(f"{field}: is required", field=field)
+    if len(value) > max_length:
+        raise ValidationError(f"{field}: longer than {max_length} characters", field=field)
+    return value
+
+
+def check_id(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+        raise ValidationError(f"{field}: expected an id (integer), got {value!r}", field=field)
+    return value
+
+
+def check_unknown(values: Mapping[str, Any], allowed: set[str] | frozenset[str], what: str) -> None:
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ValidationError(
+            f"{unknown[0]}: unknown field for {what} (known: {', '.join(sorted(allowed))})", field=unknown[0]
+        )
+
+
+class Service(Generic[R]):
+    """Base of the card services. ``crm.as_user(id).deals`` etc. build them."""
+
+    entity: str = ""
+    table: Table
+    filterable: Mapping[str, str] = {}  # filter name -> column name
+
+    def __init__(self, crm: "Crm", actor_id: int | None) -> None:
+        self.crm = crm
+        self.actor_id = actor_id
+
+    # -- building blocks --------------------------------------------------------
+
+    def _tx(self) -> ContextManager[Tx]:
+        return transaction(self.crm, self.actor_id)
+
+    def _read(self) -> ContextManager[Connection]:
+        return self.crm.engine.connect()
+
+    def _record(self, row: Row[Any]) -> R:  # pragma: no cover - each service defines it
+        raise NotImplementedError
+
+    def _row(self, conn: Connection, id: Any, *, field: str = "id", lock: bool = False) -> Row[Any]:
+        ident = check_id(id, field)
+        query = select(self.table).where(self.table.c.id == ident)
+        if lock:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotFoundError(f"{self.entity} {ident} does not exist", field=None if field == "id" else field)
+        return row
+
+    def get(self, id: int) -> R:
+        """One card by id (``NotFoundError`` if there is none)."""
+        with self._read() as conn:
+            return self._record(self._row(conn, id))
+
+    def _bump(self, tx: Tx, row: Row[Any], values: Mapping[str, Any], version: int | None) -> None:
+        """Write ``values`` if the card is still at ``version`` (optimistic concurrency)."""
+        if version is not None:
+            version = check_id(version, "version")
+            if version != row.version:
+                raise ConflictError(
+                    f"{self.entity} {row.id} was changed by someone else (you have version {version}, "
+                    f"it is at {row.version}); reload it and try again",
+                    field="version",
+                )
+        t = self.table
+        result = tx.conn.execute(
+            update(t).where(t.c.id == row.id, t.c.version == row.version)
+            .values(**values, version=row.version + 1, updated_at=tx.now)
+        )
+        if result.rowcount != 1:
+            raise ConflictError(f"{self.entity} {row.id} was changed concurrently; reload it and try again",
+                                field="version")
+
+    # -- lists ----------------------------------------------------------------
+
+    def list(
+        self,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        limit: int = DEFAULT_PAGE,
+        cursor: str | None = None,
+        **kw_filters: Any,
+    ) -> Page[R]:
+        """A page of cards matching ``filters`` (``field`` or ``field__op`` with op in
+        eq, ne, gt, gte, lt, lte, in), custom fields included; ordered by id."""
+        all_filters = {**(filters or {}), **kw_filters}
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise ValidationError(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
+        query = select(self.table)
+        query = self._apply_filters(query, all_filters)
+        if cursor:
+            try:
+                after = int(cursor)
+            except ValueError:
+                raise ValidationError(f"cursor: {cursor!r} is not a cursor from a previous page", field="cursor") from None
+            query = query.where(self.table.c.id > after)
+        query = query.order_by(self.table.c.id).limit(limit + 1)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([self._record(r) for r in rows], str(rows[-1].id) if more else None)
+
+    def _filter_value(self, name: str, value: Any) -> Any:
+        """Convert a filter value for column ``name`` (services override for keys, phones, ...)."""
+        return value
+
+    def _special_filter(self, query: Select[Any], name: str, op: str, value: Any) -> Select[Any] | None:
+        """Filters that are not plain columns (services override)."""
+        return None
+
+    def _apply_filters(self, query: Select[Any], filters: Mapping[str, Any]) -> Select[Any]:
+        customs = self.crm.custom_fields.fields(self.entity) if self.entity in ("lead", "contact", "company", "deal", "task") else {}
+        for key, value in filters.items():
+            name, _, op = key.partition("__")
+            op = op or "eq"
+            if op not in _OPS:
+                raise ValidationError(f"{key}: unknown filter operator {op!r} (use {', '.join(sorted(_OPS))})", field=key)
+            special = self._special_filter(query, name, op, value)
+            if special is not None:
+                query = special
+                continue
+            if name in self.filterable:
+                column: ColumnElement[Any] = self.table.c[self.filterable[name]]
+                value = [self._filter_value(name, v) for v in value] if op == "in" else self._filter_value(name, value)
+            elif name in customs:
+                spec = customs[name]
+                column = _custom_expr(self.table.c.custom, name, spec.type)
+                region = self.crm.settings.default_region
+
+                def clean(v: Any, spec: Any = spec) -> Any:
+                    cleaned = spec.clean(v, region=region)
+                    return Decimal(cleaned) if spec.type == "decimal" and cleaned is not None else cleaned
+
+                value = [clean(v) for v in value] if op == "in" else clean(value)
+            else:
+                known = sorted(set(self.filterable) | set(customs))
+                raise ValidationError(f"{name}: cannot filter {self.entity}s by {name!r} (filters: {', '.join(known)})", field=name)
+            query = query.where(_compare(column, op, value, key))
+        return query
+
+
+def _custom_expr(col: Column[Any], name: str, type_: str) -> ColumnElement[Any]:
+    """The typed SQL expression of custom field ``name`` inside the JSON column."""
+    raw = col[name]
+    if type_ == "integer":
+        return raw.as_integer()
+    if type_ == "decimal":
+        return raw.as_numeric(30, 10)
+    if type_ == "boolean":
+        return raw.as_boolean()
+    return raw.as_string()  # text, choice, phone, email, and ISO dates/datetimes (sortable as text)
+
+
+def _compare(column: Any, op: str, value: Any, key: str) -> ColumnElement[bool]:
+    if op == "in":
+        if not isinstance(value, (list, tuple, set)):
+            raise ValidationError(f"{key}: expected a list of values", field=key)
+        return column.in_(list(value))
+    if value is None:
+        return column.is_(None) if op == "eq" else column.is_not(None)
+    ops: dict[str, Callable[[Any, Any], Any]] = {
+        "eq": lambda c, v: c == v, "ne": lambda c, v: c != v, "gt": lambda c, v: c > v,
+        "gte": lambda c, v: c >= v, "lt": lambda c, v: c < v, "lte": lambda c, v: c <= v,
+    }
+    return ops[op](column, value)

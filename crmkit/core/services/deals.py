@@ -1,0 +1,241 @@
+"""Deals: one sale's card, moving through a pipeline's stages.
+
+Every stage move writes a stage-history row (from, to, who, when) and a
+``deal.stage_changed`` event in the same transaction; ``data["to_kind"]`` says
+whether the deal was won, lost or just moved.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sqlalchemy import Connection, Row, Select, insert, select
+
+from .. import schema
+from ..errors import ValidationError
+from ..events import created, diff, to_json_value
+from ..money import Money
+from ..records import Deal, Stage, StageMove
+from .base import Service, check_text, check_unknown
+from .leads import _SOURCE
+from .lost import reason_label, resolve_reason
+from .refs import check_ref, check_user
+
+_FIELDS = frozenset({"title", "amount", "currency", "responsible_id", "contact_id", "company_id", "source", "custom"})
+
+
+class DealService(Service[Deal]):
+    entity = "deal"
+    table = schema.deals
+    filterable = {
+        "status": "status", "responsible_id": "responsible_id", "contact_id": "contact_id",
+        "company_id": "company_id", "lead_id": "lead_id", "source": "source", "currency": "currency",
+        "id": "id", "created_at": "created_at", "closed_at": "closed_at",
+    }
+
+    def _record(self, row: Row[Any]) -> Deal:
+        stage = self.crm.stage_by_id(row.stage_id)
+        return Deal(
+            id=row.id, title=row.title, pipeline=stage.pipeline, stage=stage.key, status=row.status,
+            amount=Money.from_minor(row.amount_minor, row.currency) if row.amount_minor is not None else None,
+            responsible_id=row.responsible_id, contact_id=row.contact_id, company_id=row.company_id,
+            lead_id=row.lead_id, source=row.source,
+            lost_reason=reason_label(self.crm, row.lost_reason_id, row.lost_reason_text),
+            stage_entered_at=row.stage_entered_at, closed_at=row.closed_at, custom=row.custom or {},
+            created_at=row.created_at, updated_at=row.updated_at, version=row.version,
+        )
+
+    def _special_filter(self, query: Select[Any], name: str, op: str, value: Any) -> Select[Any] | None:
+        if name == "pipeline":
+            if op != "eq":
+                raise ValidationError("pipeline: only equality filters", field="pipeline")
+            return query.where(self.table.c.pipeline_id == self.crm.pipeline(value).id)
+        if name == "stage":
+            stages = {s.key: s.id for p in self.crm.pipelines for s in p.stages}
+            keys = value if op == "in" else [value]
+            ids = [sid for p in self.crm.pipelines for s in p.stages if s.key in keys for sid in [s.id]]
+            if not ids:
+                raise ValidationError(f"stage: no stage {value!r} (stages: {', '.join(sorted(stages))})", field="stage")
+            return query.where(self.table.c.stage_id.in_(ids))
+        return None
+
+    # -- validation -------------------------------------------------------------
+
+    def _clean(self, conn: Connection, values: Mapping[str, Any], current: Row[Any] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if "title" in values:
+            out["title"] = check_text(values["title"], "title", required=True)
+        if "amount" in values or "currency" in values:
+            amount = values.get("amount") if "amount" in values else (
+                Money.from_minor(current.amount_minor, current.currency).amount
+                if current is not None and current.amount_minor is not None else None)
+            currency = values.get("currency") or (current.currency if current is not None and current.currency
+                                                  else self.crm.settings.default_currency)
+            if isinstance(amount, Money):
+                amount, currency = amount.amount, amount.currency
+            if amount is None or amount == "":
+                out["amount_minor"], out["currency"] = None, None
+            else:
+                money = Money.parse(amount, currency)
+                if money.amount < 0:
+                    raise ValidationError("amount: must not be negative", field="amount")
+                out["amount_minor"], out["currency"] = money.minor_units, money.currency
+        if "responsible_id" in values:
+            out["responsible_id"] = check_user(conn, values["responsible_id"], "responsible_id")
+        if "contact_id" in values:
+            out["contact_id"] = check_ref(conn, schema.contacts, values["contact_id"], "contact_id", "contact")
+        if "company_id" in values:
+            out["company_id"] = check_ref(conn, schema.companies, values["company_id"], "company_id", "company")
+        if "lead_id" in values:
+            out["lead_id"] = check_ref(conn, schema.leads, values["lead_id"], "lead_id", "lead")
+        if "source" in values:
+            if not isinstance(values["source"], str) or not _SOURCE.match(values["source"]):
+                raise ValidationError(f"source: {values['source']!r} is not a source name", field="source")
+            out["source"] = values["source"]
+        if "custom" in values or current is None:
+            out["custom"] = self.crm.custom_fields.clean(
+                "deal", values.get("custom"), region=self.crm.settings.default_region,
+                current=current.custom if current is not None else None,
+            )
+        return out
+
+    def _target_stage(self, pipeline_key: str, stage_key: str | None, kind: str | None = None) -> Stage:
+        pipeline = self.crm.pipeline(pipeline_key)
+        if stage_key is None:
+            wanted = kind or "open"
+            stage = next((s for s in pipeline.stages if s.kind == wanted), None)
+            if stage is None:
+                raise ValidationError(f"stage: pipeline {pipeline.key!r} has no {wanted} stage", field="stage")
+            return stage
+        stage = pipeline.stage(stage_key) if isinstance(stage_key, str) else None
+        if stage is None:
+            keys = ", ".join(s.key for s in pipeline.stages)
+            raise ValidationError(f"stage: {stage_key!r} is not a stage of {pipeline.key!r} (stages: {keys})", field="stage")
+        if kind is not None and stage.kind != kind:
+            raise ValidationError(f"stage: {stage.key!r} is a {stage.kind} stage, not {kind}", field="stage")
+        return stage
+
+    # -- commands ---------------------------------------------------------------
+
+    def create(
+        self, *, title: str, pipeline: str | None = None, stage: str | None = None, amount: Any = None,
+        currency: str | None = None, responsible_id: int | None = None, contact_id: int | None = None,
+        company_id: int | None = None, lead_id: int | None = None, source: str = "manual",
+        custom: Mapping[str, Any] | None = None,
+    ) -> Deal:
+        """Create a deal in ``pipeline`` (default: the sales pipeline) at ``stage`` (default: its first stage)."""
+        target = self._target_stage(pipeline or self.crm.settings.sales_pipeline, stage)
+        if target.kind != "open":
+            raise ValidationError(f"stage: a new deal starts in an open stage, {target.key!r} is {target.kind}", field="stage")
+        with self._tx() as tx:
+            values = self._clean(tx.conn, {
+                "title": title, "amount": amount, "currency": currency, "responsible_id": responsible_id,
+                "contact_id": contact_id, "company_id": company_id, "lead_id": lead_id, "source": source,
+                "custom": custom,
+            })
+            new_id = tx.conn.execute(insert(self.table).values(
+                **values, pipeline_id=target.pipeline_id, stage_id=target.id, status="open",
+                stage_entered_at=tx.now, created_at=tx.now, updated_at=tx.now, version=1,
+            )).inserted_primary_key[0]
+            self._history(tx.conn, new_id, target, None, tx.actor_id, tx.now)
+            tx.emit("deal.created", "deal", new_id,
+                    created({**self._public(values), "pipeline": target.pipeline, "stage": target.key}),
+                    data={"pipeline": target.pipeline, "stage": target.key})
+            return self._record(self._row(tx.conn, new_id))
+
+    def update(self, id: int, changes: Mapping[str, Any], *, version: int | None = None) -> Deal:
+        """Change fields (not the stage: use :meth:`move`, :meth:`win`, :meth:`lose`)."""
+        if "stage" in changes or "pipeline" in changes:
+            raise ValidationError("stage: change the stage with move, win or lose", field="stage")
+        check_unknown(changes, _FIELDS, "a deal")
+        with self._tx() as tx:
+            row = self._row(tx.conn, id, lock=True)
+            values = self._clean(tx.conn, changes, row)
+            before = self._public({k: getattr(row, k) for k in values}, row)
+            self._bump(tx, row, values, version)
+            tx.emit("deal.updated", "deal", row.id, diff(before, self._public(values)))
+            return self._record(self._row(tx.conn, row.id))
+
+    def move(self, id: int, stage: str, *, pipeline: str | None = None, version: int | None = None,
+             reason: str | None = None, reason_text: str | None = None) -> Deal:
+        """Move a deal to ``stage`` (of its pipeline, or of ``pipeline``). A lost stage needs a reason."""
+        with self._tx() as tx:
+            row = self._row(tx.conn, id, lock=True)
+            current = self.crm.stage_by_id(row.stage_id)
+            target = self._target_stage(pipeline or current.pipeline, stage)
+            return self._move(tx, row, current, target, version, reason, reason_text)
+
+    def win(self, id: int, *, stage: str | None = None, version: int | None = None) -> Deal:
+        """Close a deal as won (the pipeline's first won stage unless ``stage`` names one)."""
+        with self._tx() as tx:
+            row = self._row(tx.conn, id, lock=True)
+            current = self.crm.stage_by_id(row.stage_id)
+            target = self._target_stage(current.pipeline, stage, "won")
+            return self._move(tx, row, current, target, version, None, None)
+
+    def lose(self, id: int, *, reason: str | None = None, reason_text: str | None = None,
+             stage: str | None = None, version: int | None = None) -> Deal:
+        """Close a deal as lost. ``reason`` (a lost-reason key) or ``reason_text`` is required."""
+        resolve_reason(self.crm, reason, reason_text)  # refuse before taking the write lock
+        with self._tx() as tx:
+            row = self._row(tx.conn, id, lock=True)
+            current = self.crm.stage_by_id(row.stage_id)
+            target = self._target_stage(current.pipeline, stage, "lost")
+            return self._move(tx, row, current, target, version, reason, reason_text)
+
+    def _move(self, tx: Any, row: Row[Any], current: Stage, target: Stage, version: int | None,
+              reason: str | None, reason_text: str | None) -> Deal:
+        if target.id == row.stage_id:
+            if version is not None and version != row.version:
+                self._bump(tx, row, {}, version)  # raises the conflict
+            return self._record(row)
+        values: dict[str, Any] = {
+            "stage_id": target.id, "pipeline_id": target.pipeline_id, "status": target.kind,
+            "stage_entered_at": tx.now, "closed_at": tx.now if target.kind != "open" else None,
+            "lost_reason_id": None, "lost_reason_text": None,
+        }
+        data: dict[str, Any] = {"pipeline": target.pipeline, "from_pipeline": current.pipeline,
+                                "from_kind": current.kind, "to_kind": target.kind}
+        if target.kind == "lost":
+            reason_id, text, label = resolve_reason(self.crm, reason, reason_text)
+            values.update(lost_reason_id=reason_id, lost_reason_text=text)
+            data.update(reason=reason, reason_text=text, reason_label=label)
+        self._bump(tx, row, values, version)
+        self._history(tx.conn, row.id, target, current, tx.actor_id, tx.now)
+        changes = {"stage": {"before": current.key, "after": target.key}}
+        if current.pipeline != target.pipeline:
+            changes["pipeline"] = {"before": current.pipeline, "after": target.pipeline}
+        if row.status != target.kind:
+            changes["status"] = {"before": row.status, "after": target.kind}
+        tx.emit("deal.stage_changed", "deal", row.id, changes, data=data)
+        return self._record(self._row(tx.conn, row.id))
+
+    @staticmethod
+    def _history(conn: Connection, deal_id: int, to: Stage, frm: Stage | None, actor: int | None, now: Any) -> None:
+        conn.execute(insert(schema.stage_history).values(
+            deal_id=deal_id, pipeline_id=to.pipeline_id, from_stage_id=frm.id if frm else None,
+            to_stage_id=to.id, actor_id=actor, moved_at=now,
+        ))
+
+    def _public(self, values: Mapping[str, Any], row: Row[Any] | None = None) -> dict[str, Any]:
+        """Field values as callers know them: amount as Money JSON instead of minor units."""
+        out = {k: to_json_value(v) for k, v in values.items() if k not in ("amount_minor", "currency")}
+        if "amount_minor" in values:
+            minor = values["amount_minor"]
+            cur = values.get("currency") or (row.currency if row is not None else None)
+            out["amount"] = Money.from_minor(minor, cur).to_json() if minor is not None and cur else None
+        return out
+
+    def history(self, id: int) -> list[StageMove]:
+        """The deal's stage moves, oldest first."""
+        h = schema.stage_history
+        with self._read() as conn:
+            self._row(conn, id)
+            rows = conn.execute(select(h).where(h.c.deal_id == id).order_by(h.c.id)).all()
+        stage = self.crm.stage_by_id
+        return [
+            StageMove(id=r.id, deal_id=r.deal_id, pipeline=stage(r.to_stage_id).pipeline,
+                      from_stage=stage(r.from_stage_id).key if r.from_stage_id else None,
+                      to_stage=stage(r.to_stage_id).key, actor_id=r.actor_id, moved_at=r.moved_at)
+            for r in rows
+        ]

@@ -1,0 +1,33 @@
+"""Notes: comments on any card; they appear in the card's timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, insert
+
+from .. import schema
+from ..records import Note
+from .base import Service, check_text
+from .refs import check_card
+
+
+class NoteService(Service[Note]):
+    entity = "note"
+    table = schema.notes
+    filterable = {"entity_type": "entity_type", "entity_id": "entity_id", "author_id": "author_id", "id": "id"}
+
+    def _record(self, row: Row[Any]) -> Note:
+        return Note(id=row.id, entity_type=row.entity_type, entity_id=row.entity_id, body=row.body,
+                    author_id=row.author_id, created_at=row.created_at)
+
+    def add(self, entity_type: str, entity_id: int, body: str) -> Note:
+        text = check_text(body, "body", required=True, max_length=100_000)
+        with self._tx() as tx:
+            etype, eid = check_card(tx.conn, entity_type, entity_id)
+            new_id = tx.conn.execute(insert(self.table).values(
+                entity_type=etype, entity_id=eid, body=text, author_id=tx.actor_id, created_at=tx.now,
+            )).inserted_primary_key[0]
+            # The note lives in the timeline of the card it is on.
+            tx.emit("note.added", etype, eid, data={"note_id": new_id, "body": text})
+            return self._record(self._row(tx.conn, new_id))

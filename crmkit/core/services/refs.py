@@ -1,0 +1,45 @@
+"""Checks that referenced cards exist, so a bad id is a clear error, not an IntegrityError."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+
+from .. import schema
+from ..errors import ValidationError
+from .base import check_id
+
+ENTITY_TABLES: dict[str, Table] = {
+    "lead": schema.leads, "contact": schema.contacts, "company": schema.companies, "deal": schema.deals,
+    "task": schema.tasks, "user": schema.users,
+}
+
+
+def check_ref(conn: Connection, table: Table, value: Any, field: str, what: str) -> int | None:
+    if value is None:
+        return None
+    ident = check_id(value, field)
+    if conn.scalar(select(table.c.id).where(table.c.id == ident)) is None:
+        raise ValidationError(f"{field}: {what} {ident} does not exist", field=field)
+    return ident
+
+
+def check_user(conn: Connection, value: Any, field: str) -> int | None:
+    if value is None:
+        return None
+    ident = check_ref(conn, schema.users, value, field, "user")
+    if not conn.scalar(select(schema.users.c.active).where(schema.users.c.id == ident)):
+        raise ValidationError(f"{field}: user {ident} is deactivated", field=field)
+    return ident
+
+
+def check_card(conn: Connection, entity_type: Any, entity_id: Any) -> tuple[str, int]:
+    """A (type, id) pair naming an existing card (for tasks and notes)."""
+    if entity_type not in ENTITY_TABLES or entity_type == "user":
+        kinds = ", ".join(k for k in ENTITY_TABLES if k != "user")
+        raise ValidationError(f"entity_type: {entity_type!r} is not one of {kinds}", field="entity_type")
+    ident = check_ref(conn, ENTITY_TABLES[entity_type], entity_id, "entity_id", entity_type)
+    if ident is None:
+        raise ValidationError("entity_id: is required with entity_type", field="entity_id")
+    return entity_type, ident

@@ -1,0 +1,53 @@
+"""The event log read back: a card's timeline, and the audit log of the deployment."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from .. import schema
+from ..errors import ValidationError
+from ..events import Event
+from ..records import Page
+from .base import DEFAULT_PAGE, MAX_PAGE, check_id
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..app import Crm
+
+
+class TimelineService:
+    def __init__(self, crm: "Crm", actor_id: int | None) -> None:
+        self.crm = crm
+        self.actor_id = actor_id
+
+    def of(self, entity_type: str, entity_id: int, *, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[Event]:
+        """The events of one card, oldest first."""
+        e = schema.events.c
+        return self._page(select(schema.events).where(e.entity_type == entity_type,
+                                                      e.entity_id == check_id(entity_id, "entity_id")), limit, cursor)
+
+    def all(self, *, limit: int = DEFAULT_PAGE, cursor: str | None = None, type: str | None = None,
+            actor_id: int | None = None) -> Page[Event]:
+        """The whole log (the audit trail), oldest first, optionally by event type or actor."""
+        e = schema.events.c
+        query = select(schema.events)
+        if type:
+            query = query.where(e.type == type)
+        if actor_id is not None:
+            query = query.where(e.actor_id == actor_id)
+        return self._page(query, limit, cursor)
+
+    def _page(self, query: Any, limit: int, cursor: str | None) -> Page[Event]:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise ValidationError(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
+        e = schema.events.c
+        if cursor:
+            if not cursor.isdigit():
+                raise ValidationError(f"cursor: {cursor!r} is not a cursor from a previous page", field="cursor")
+            query = query.where(e.id > int(cursor))
+        with self.crm.engine.connect() as conn:
+            rows = conn.execute(query.order_by(e.id).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([Event.from_row(r) for r in rows], str(rows[-1].id) if more else None)

@@ -1,0 +1,122 @@
+"""A deployment's settings: one ``crmkit.toml`` (see ``crmkit init`` for a commented one).
+
+The env var ``CRMKIT_PLUGINS`` overrides ``plugins = [...]`` (comma-separated,
+empty string = no plugins); ``CRMKIT_DATABASE_URL`` overrides ``database``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+import attrs
+
+from .errors import ConfigError
+from .pipelines import PipelineSpec, parse_pipelines
+from .customfields import CustomField, parse_custom_fields
+
+DEFAULT_DATABASE = "sqlite:///crmkit.db"
+_TOP_LEVEL = {
+    "name", "database", "default_region", "default_currency", "plugins",
+    "lost_reasons", "pipelines", "custom_fields", "settings", "sales_pipeline",
+}
+
+
+@attrs.frozen
+class LostReasonSpec:
+    key: str
+    label: str
+
+
+@attrs.frozen
+class Settings:
+    """Everything a deployment configures. Build with :meth:`load` or directly in tests."""
+
+    name: str = "crmkit"
+    database: str = DEFAULT_DATABASE
+    default_region: str = "US"
+    default_currency: str = "USD"
+    plugins: tuple[str, ...] = ()
+    lost_reasons: tuple[LostReasonSpec, ...] = ()
+    pipelines: tuple[PipelineSpec, ...] = ()
+    custom_fields: tuple[CustomField, ...] = ()
+    sales_pipeline: str = "sales"
+    plugin_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    base_dir: Path = attrs.field(factory=Path.cwd)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read ``path`` (a crmkit.toml) and apply the env overrides."""
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"no deployment config at {file} (create one with `crmkit init`)") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+        return cls.from_dict(data, base_dir=file.resolve().parent, environ=environ)
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        base_dir: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> "Settings":
+        env = os.environ if environ is None else environ
+        unknown = sorted(set(data) - _TOP_LEVEL)
+        if unknown:
+            raise ConfigError(
+                f"crmkit.toml: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(_TOP_LEVEL))}"
+            )
+        plugins = _str_list(data.get("plugins", []), "plugins")
+        if "CRMKIT_PLUGINS" in env:
+            plugins = [p.strip() for p in env["CRMKIT_PLUGINS"].split(",") if p.strip()]
+        reasons = []
+        for i, item in enumerate(data.get("lost_reasons", [])):
+            if isinstance(item, str):
+                reasons.append(LostReasonSpec(key=_slug(item), label=item))
+            elif isinstance(item, dict) and "key" in item:
+                reasons.append(LostReasonSpec(key=str(item["key"]), label=str(item.get("label", item["key"]))))
+            else:
+                raise ConfigError(f"crmkit.toml: lost_reasons[{i}] must be a string or {{key, label}}")
+        settings_tbl = data.get("settings", {})
+        if not isinstance(settings_tbl, dict):
+            raise ConfigError("crmkit.toml: [settings] must be a table of per-plugin tables")
+        return cls(
+            name=str(data.get("name", "crmkit")),
+            database=env.get("CRMKIT_DATABASE_URL") or str(data.get("database", DEFAULT_DATABASE)),
+            default_region=str(data.get("default_region", "US")).upper(),
+            default_currency=str(data.get("default_currency", "USD")).upper(),
+            plugins=tuple(plugins),
+            lost_reasons=tuple(reasons),
+            pipelines=tuple(parse_pipelines(data.get("pipelines", []), origin="crmkit.toml")),
+            custom_fields=tuple(parse_custom_fields(data.get("custom_fields", {}), origin="crmkit.toml")),
+            sales_pipeline=str(data.get("sales_pipeline", "sales")),
+            plugin_settings={str(k): dict(v) for k, v in settings_tbl.items()},
+            base_dir=base_dir or Path.cwd(),
+        )
+
+    def database_url(self) -> str:
+        """The database URL, with a relative SQLite path resolved against the config's folder."""
+        url = self.database
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.base_dir / url[len(prefix):])
+        return url
+
+    def for_plugin(self, name: str) -> Mapping[str, Any]:
+        return self.plugin_settings.get(name, {})
+
+
+def _str_list(value: Any, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"crmkit.toml: {key} must be a list of strings")
+    return list(value)
+
+
+def _slug(text: str) -> str:
+    return "_".join("".join(c if c.isalnum() else " " for c in text.lower()).split())

@@ -1,0 +1,114 @@
+"""One command = one transaction: rows, validation hooks, event log, reaction hooks.
+
+Services write inside ``with crm.transaction(actor_id) as tx:``. On leaving the
+block without an error the transaction runs, in order:
+
+1. ``crm_validate(tx, events)`` -- a plugin may veto (raise) the command;
+2. the events are appended to the event log (one ``executemany``);
+3. ``crm_on_events(tx, events)`` -- plugins add their own rows atomically;
+4. COMMIT, then after-commit delivery of the new events.
+
+Any exception in the block or in a hook rolls everything back.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager, nullcontext
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ContextManager, Iterator, Mapping
+
+from sqlalchemy import Connection, insert
+
+from . import schema
+from .db import WRITE_OPTION
+from .events import Event
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .app import Crm
+
+
+class Tx:
+    """An open write transaction: the connection, the actor, the time, the events so far."""
+
+    __slots__ = ("crm", "conn", "actor_id", "now", "events", "_extra")
+
+    def __init__(self, crm: "Crm", conn: Connection, actor_id: int | None, now: datetime) -> None:
+        self.crm = crm
+        self.conn = conn
+        self.actor_id = actor_id
+        self.now = now
+        self.events: list[Event] = []
+        self._extra: list[Event] = []
+
+    def emit(
+        self,
+        type: str,
+        entity_type: str,
+        entity_id: int | None,
+        changes: Mapping[str, Mapping[str, Any]] | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event:
+        """Append a domain event to this command (logged at commit)."""
+        event = Event(
+            type=type, entity_type=entity_type, entity_id=entity_id, actor_id=self.actor_id,
+            occurred_at=self.now, changes=changes or {}, data=data or {},
+        )
+        self.events.append(event)
+        return event
+
+    def _finish(self) -> None:
+        hook = self.crm.pm.hook
+        events = list(self.events)
+        if events and self.crm.has_impls("crm_validate"):
+            hook.crm_validate(tx=self, events=events)
+        self._log(events)
+        if events and self.crm.has_impls("crm_on_events"):
+            hook.crm_on_events(tx=self, events=events)
+            extra = self.events[len(events):]
+            self._log(extra)
+
+    def _log(self, events: list[Event]) -> None:
+        if not events or not self.crm.event_log:
+            return
+        self.conn.execute(
+            insert(schema.events),
+            [
+                {
+                    "type": e.type, "entity_type": e.entity_type, "entity_id": e.entity_id,
+                    "actor_id": e.actor_id, "occurred_at": e.occurred_at, "payload": e.payload(),
+                }
+                for e in events
+            ],
+        )
+
+
+class WriteGate:
+    """Serializes writers where the database needs it (SQLite: one writer at a time)."""
+
+    def __init__(self, serialize: bool) -> None:
+        self._lock = threading.Lock() if serialize else None
+
+    def __call__(self) -> ContextManager[Any]:
+        return self._lock if self._lock is not None else nullcontext()
+
+
+@contextmanager
+def write_connection(crm: "Crm") -> Iterator[Connection]:
+    """A connection in a write transaction (SQLite: BEGIN IMMEDIATE behind the write gate)."""
+    with crm.write_gate():
+        with crm.engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+
+@contextmanager
+def transaction(crm: "Crm", actor_id: int | None) -> Iterator[Tx]:
+    """Open a write transaction for one command (see the module docstring)."""
+    with write_connection(crm) as conn:
+        tx = Tx(crm, conn, actor_id, crm.clock.now())
+        yield tx
+        tx._finish()
+    if tx.events:
+        crm.dispatcher.after_commit()
