@@ -1,0 +1,32 @@
+# The two Quickstart commands (README.md) and a few helpers. Needs python3 >= 3.11.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO   ?= demo
+
+.PHONY: demo test install install-test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[postgres]'
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[postgres,test,bench]' -e tests/plugins/crmkit-testplugins
+
+# Install, create the demo deployment (window company, SQLite) and show it.
+demo: install
+	$(BIN)/crmkit demo $(DEMO)
+
+# Install the test dependencies and run the whole suite (PostgreSQL too when
+# CRMKIT_TEST_POSTGRES_URL is set, as .ci/run does).
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache

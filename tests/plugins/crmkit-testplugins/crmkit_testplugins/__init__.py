@@ -1,0 +1,1 @@
+"""Test plugins for crmkit, installed as a real distribution with entry points."""
