@@ -75,7 +75,12 @@ class Crm:
         self._stages: dict[int, Stage] = {}
         self._lost_reasons: dict[str, LostReason] = {}
         if setup:
-            self.setup()
+            try:
+                self.setup()
+            except BaseException:
+                if engine is None:  # ours: do not leak its connections
+                    self.engine.dispose()
+                raise
 
     @classmethod
     def from_config(cls, path: str | Path = "crmkit.toml", **kwargs: Any) -> "Crm":
