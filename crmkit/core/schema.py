@@ -38,7 +38,20 @@ users = Table(
     Column("role", String(40), nullable=False, default="manager"),
     Column("team", String(100)),
     Column("active", Boolean, nullable=False, default=True),
+    Column("password_hash", String(300)),  # scrypt, see crmkit.core.auth
     *_stamps(),
+)
+
+# API tokens: shown once, stored hashed (sha256 of a high-entropy secret), revocable.
+api_tokens = Table(
+    "crm_api_tokens", metadata, _id(),
+    Column("user_id", ForeignKey(users.c.id), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
 )
 
 lost_reasons = Table(
