@@ -1,0 +1,73 @@
+"""The plugin, loaded through its entry point into a real Crm."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from crmkit import Crm, ValidationError
+from {{ cookiecutter.package_name }}.plugin import HANDED_OVER, NAME, OWNER, handovers
+
+MakeCrm = Callable[..., Crm]
+
+
+def test_loaded_through_its_entry_point(crm: Crm) -> None:
+    assert crm.pm.has_plugin(NAME)
+    assert f"{NAME}_handovers" in crm.tables
+    assert crm.custom_fields.get("deal", OWNER) is not None
+
+
+def test_not_loaded_unless_enabled(make_crm: MakeCrm) -> None:
+    crm = make_crm(plugins=[])
+    assert not crm.pm.has_plugin(NAME)
+    assert f"{NAME}_handovers" not in crm.tables
+    assert crm.custom_fields.get("deal", OWNER) is None
+
+
+def test_winning_without_an_owner_is_vetoed(crm: Crm) -> None:
+    deal = crm.deals.create(title="Windows for the Smiths", amount="1200.00")
+    with pytest.raises(ValidationError, match=OWNER):
+        crm.deals.win(deal.id)
+    assert crm.deals.get(deal.id).status == "open"
+    assert handovers(crm) == []
+
+
+def test_owner_must_be_an_email(crm: Crm) -> None:
+    with pytest.raises(ValidationError, match=OWNER):
+        crm.deals.create(title="Windows", custom={OWNER: "not an address"})
+
+
+def test_winning_hands_over_in_the_transaction_and_notifies_after_commit(crm: Crm, tmp_path: Path) -> None:
+    deal = crm.deals.create(title="Windows for the Smiths", custom={OWNER: "Bob@Delivery.example"})
+    crm.deals.win(deal.id)
+    [handover] = handovers(crm)
+    assert (handover.deal_id, handover.owner) == (deal.id, "bob@delivery.example")
+    assert HANDED_OVER in [e.type for e in crm.timeline.of("deal", deal.id)]
+    [line] = (tmp_path / "outbox.jsonl").read_text().splitlines()
+    assert json.loads(line)["to"] == "bob@delivery.example"
+
+
+def test_a_failed_notification_keeps_the_handover_and_is_retried(make_crm: MakeCrm, tmp_path: Path) -> None:
+    (tmp_path / "blocked").mkdir()
+    crm = make_crm(outbox="blocked")  # a directory: writing the notification fails
+    deal = crm.deals.create(title="Windows", custom={OWNER: "bob@delivery.example"})
+    crm.deals.win(deal.id)
+    assert crm.deals.get(deal.id).status == "won"
+    assert len(handovers(crm)) == 1
+    [failure] = crm.dispatcher.failures()
+    assert (failure.subscriber, failure.status) == (NAME, "retrying")
+
+
+def test_cli_lists_handovers(crm: Crm) -> None:
+    deal = crm.deals.create(title="Windows", custom={OWNER: "bob@delivery.example"})
+    crm.deals.win(deal.id)
+    cli = click.Group("crmkit")
+    crm.pm.hook.crm_register_commands(cli=cli, crm=crm)
+    result = CliRunner().invoke(cli, [NAME, "list"])
+    assert result.exit_code == 0, result.output
+    assert f"deal {deal.id} -> bob@delivery.example" in result.output
