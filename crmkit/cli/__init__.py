@@ -1,0 +1,31 @@
+"""The ``crmkit`` command line: ``crmkit --help`` lists everything.
+
+Built-in commands live in :mod:`crmkit.cli.commands`; enabled plugins add
+theirs through the ``crm_register_commands`` hook (see :mod:`crmkit.cli.root`).
+"""
+
+from __future__ import annotations
+
+from .commands.cards import notes, pipelines, timeline
+from .commands.companies import companies
+from .commands.contacts import contacts
+from .commands.deals import deals
+from .commands.demo import demo
+from .commands.events import events
+from .commands.leads import leads
+from .commands.setup import init, plugins
+from .commands.tasks import tasks
+from .commands.users import users
+from .root import cli
+
+for _command in (init, demo, plugins, leads, contacts, companies, deals, tasks, notes, timeline, users, pipelines,
+                 events):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """The console script ``crmkit``."""
+    cli.main(prog_name="crmkit")
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,98 @@
+"""``crmkit leads``: first requests from any channel."""
+
+from __future__ import annotations
+
+import click
+
+from ...core.records import Lead
+from ..output import Column, card, done, emit_json, emit_page
+from ..params import custom_option, filter_option, json_option, page_options, pairs
+from ..params import filters as make_filters
+from ..state import CliState, pass_state
+
+
+def columns(state: CliState) -> list[Column]:
+    return [
+        ("id", lambda r: r.id), ("title", lambda r: r.title), ("name", lambda r: r.name or r.company_name),
+        ("phone", lambda r: r.phone), ("source", lambda r: r.source), ("status", lambda r: r.status),
+        ("responsible", lambda r: state.user_name(r.responsible_id)), ("created", lambda r: r.created_at),
+    ]
+
+
+def show_lead(state: CliState, lead: Lead) -> None:
+    card(f"Lead {lead.id}: {lead.title}", [
+        ("status", lead.status), ("name", lead.name), ("company", lead.company_name), ("phone", lead.phone),
+        ("e-mail", lead.email), ("source", lead.source), ("responsible", state.user_name(lead.responsible_id)),
+        ("contact", lead.contact_id), ("rejected because", lead.lost_reason), ("custom", lead.custom),
+        ("created", lead.created_at), ("closed", lead.closed_at), ("version", lead.version),
+    ])
+
+
+@click.group("leads")
+def leads() -> None:
+    """Leads: requests from web forms, calls, e-mail and messengers."""
+
+
+@leads.command("list")
+@click.option("--status", type=click.Choice(["new", "in_progress", "converted", "rejected"]))
+@click.option("--source", help="web_form, call, email, messenger, manual, import, ...")
+@click.option("--responsible", metavar="USER", help="E-mail or id of the responsible user (me: --as).")
+@filter_option
+@page_options
+@json_option
+def list_leads(status: str | None, source: str | None, responsible: str | None, filters: tuple[str, ...],
+               limit: int, cursor: str | None, as_json: bool) -> None:
+    """List leads, oldest first."""
+    state = pass_state()
+    resp = state.user_id(responsible) if responsible else None
+    query = make_filters(filters, status=status, source=source, responsible_id=resp)
+    page = state.services.leads.list(query, limit=limit, cursor=cursor)
+    emit_page(page, columns(state), as_json=as_json or state.json)
+
+
+@leads.command("show")
+@click.argument("lead_id", type=int)
+@json_option
+def show(lead_id: int, as_json: bool) -> None:
+    """Show one lead."""
+    state = pass_state()
+    lead = state.services.leads.get(lead_id)
+    if as_json or state.json:
+        emit_json(lead)
+    else:
+        show_lead(state, lead)
+
+
+@leads.command("create")
+@click.option("--title", required=True, help="What the request is about.")
+@click.option("--name", default="", help="The person's name.")
+@click.option("--company-name", default="", help="The company, if the customer is a legal entity.")
+@click.option("--phone", help="Phone number (stored as E.164).")
+@click.option("--email", help="E-mail address.")
+@click.option("--source", default="manual", show_default=True, help="web_form, call, email, messenger, ...")
+@click.option("--responsible", metavar="USER", help="E-mail or id of the responsible user.")
+@custom_option
+@json_option
+def create(title: str, name: str, company_name: str, phone: str | None, email: str | None, source: str,
+           responsible: str | None, custom: tuple[str, ...], as_json: bool) -> None:
+    """Capture a new lead."""
+    state = pass_state()
+    lead = state.services.leads.create(
+        title=title, name=name, company_name=company_name, phone=phone, email=email, source=source,
+        responsible_id=state.user_id(responsible) if responsible else None, custom=pairs(custom, "--custom"),
+    )
+    done(f"Created lead {lead.id}: {lead.title}", lead, as_json=as_json or state.json)
+
+
+@leads.command("reject")
+@click.argument("lead_id", type=int)
+@click.option("--reason", help="A lost-reason key of the deployment (e.g. not_a_target_customer).")
+@click.option("--reason-text", help="A free-text reason (or a comment to --reason).")
+@click.option("--version", type=int, help="Refuse if the lead changed since this version.")
+@json_option
+def reject(lead_id: int, reason: str | None, reason_text: str | None, version: int | None, as_json: bool) -> None:
+    """Close a lead as not a target customer (a reason is required)."""
+    state = pass_state()
+    lead = state.services.leads.reject(lead_id, reason=reason, reason_text=reason_text, version=version)
+    done(f"Rejected lead {lead.id}: {lead.lost_reason}", lead, as_json=as_json or state.json)
+

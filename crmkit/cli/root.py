@@ -1,0 +1,83 @@
+"""The root ``crmkit`` group: global options, error handling, plugin commands loaded lazily.
+
+Plugin commands come from the ``crm_register_commands`` hook of the plugins
+enabled in the deployment. They are collected on a fresh group per invocation
+(so nothing leaks between runs) and only when a command is not a built-in one
+or when the help lists commands; a plugin installed but not enabled adds none.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..core.errors import CrmError
+from .errors import report
+from .state import CliState, get_state
+
+
+class CrmkitGroup(click.Group):
+    """A group that reports errors as one line and finds enabled plugins' commands."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except SystemExit:
+            raise
+        except BaseException as exc:  # every failure becomes one line and an exit code
+            if isinstance(exc, KeyboardInterrupt):
+                exc = click.Abort()
+            code = report(exc)
+            if not standalone_mode:
+                raise
+            sys.exit(code)
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        try:
+            extra = plugin_commands(self, get_state(ctx))
+        except CrmError as exc:
+            click.echo(f"Warning: plugin commands not loaded: {exc.message}", err=True)
+            extra = {}
+        return names + sorted(n for n in extra if n not in names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        return plugin_commands(self, get_state(ctx)).get(cmd_name)
+
+
+def plugin_commands(group: click.Group, state: CliState) -> dict[str, click.Command]:
+    """The commands of the deployment's enabled plugins (none without a config or plugins)."""
+    if state.plugin_commands is None:
+        commands: dict[str, click.Command] = {}
+        if state.has_config() and state.settings().plugins:
+            crm = state.crm
+            collector = click.Group(name=group.name, help=group.help)
+            crm.pm.hook.crm_register_commands(cli=collector, crm=crm)
+            commands = dict(collector.commands)
+        state.plugin_commands = commands
+    return state.plugin_commands
+
+
+@click.group(cls=CrmkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config", type=click.Path(dir_okay=False), envvar="CRMKIT_CONFIG", is_eager=True,
+              help="The deployment's crmkit.toml [env CRMKIT_CONFIG; default ./crmkit.toml].")
+@click.option("--as", "user", metavar="EMAIL", envvar="CRMKIT_USER",
+              help="Act as this user (by e-mail) [env CRMKIT_USER; default: the system].")
+@click.option("--json", "json", is_flag=True, help="Print JSON for every command (for scripts).")
+@click.version_option(__version__, prog_name="crmkit")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, user: str | None, json: bool) -> None:
+    """crmkit: a plugin-based CRM. Run commands against the deployment in ./crmkit.toml.
+
+    Start with `crmkit demo` (a ready deployment with demo data) or `crmkit init`.
+    """
+    get_state(ctx)
