@@ -1,12 +1,15 @@
 """The plugin template generates a plugin that installs, loads through its entry point and passes its own tests.
 
-Slow (~5 s: a virtual environment and an editable install): deselect with ``-m "not slow"``.
+The tests marked slow (~5 s: a virtual environment and an editable install) can be
+deselected with ``-m "not slow"``. docs/writing-plugins.md shows the generated files
+verbatim; a test keeps it so.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -20,9 +23,8 @@ from cookiecutter.main import cookiecutter
 
 from crmkit.core.plugins import installed_plugins
 
-pytestmark = pytest.mark.slow
-
-TEMPLATE = Path(__file__).resolve().parent.parent / "cookiecutter-plugin"
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "cookiecutter-plugin"
 NAME = "window_handover"
 
 
@@ -77,6 +79,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     return Generated(project=project, python=python)
 
 
+@pytest.mark.slow
 def test_template_renders_every_file(generated: Generated) -> None:
     project = generated.project
     assert project.name == "crmkit-window-handover"
@@ -93,12 +96,14 @@ def test_template_renders_every_file(generated: Generated) -> None:
     assert 'window_handover = "crmkit_window_handover.plugin"' in (project / "pyproject.toml").read_text()
 
 
+@pytest.mark.slow
 def test_generated_plugin_passes_its_own_tests(generated: Generated) -> None:
     result = _run(generated.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=generated.project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "7 passed" in result.stdout
 
 
+@pytest.mark.slow
 def test_crm_loads_generated_plugin_through_its_entry_point(generated: Generated, tmp_path: Path) -> None:
     code = f"""
 import json
@@ -125,3 +130,13 @@ def test_template_refuses_a_bad_plugin_name(tmp_path: Path) -> None:
     with pytest.raises(FailedHookException):
         cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path), extra_context={"plugin_name": "Bad-Name"})
     assert not any(tmp_path.iterdir())
+
+
+def test_writing_plugins_doc_shows_the_generated_files(tmp_path: Path) -> None:
+    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path)))
+    doc = (ROOT / "docs" / "writing-plugins.md").read_text()
+    shown = re.findall(rf"^`{project.name}/([^`]+)`:\n\n```[a-z]+\n(.*?)^```$", doc, re.MULTILINE | re.DOTALL)
+    assert {path for path, _ in shown} >= {"pyproject.toml", "crmkit_handover/plugin.py", "tests/conftest.py",
+                                           "tests/test_plugin.py"}
+    for path, code in shown:
+        assert code == (project / path).read_text(), f"docs/writing-plugins.md shows an outdated {path}"
