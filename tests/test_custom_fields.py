@@ -54,7 +54,9 @@ def test_custom_fields_filter_lists(crm):
 
 
 def test_decimal_phone_email_and_required_fields(make_crm):
-    crm = make_crm(custom_fields={"contact": {
+    from tests.conftest import _template
+
+    crm = make_crm(custom_fields={**_template()["custom_fields"], "contact": {
         "discount": {"type": "decimal", "min": 0, "max": 50},
         "office_phone": {"type": "phone"},
         "billing_email": {"type": "email", "required": True},

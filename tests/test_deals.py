@@ -52,7 +52,7 @@ def test_lose_with_listed_or_free_text_reason(crm):
 def test_win_then_reopen_clears_closing(crm):
     deal = crm.deals.win(crm.deals.create(title="A").id)
     assert (deal.status, deal.stage) == ("won", "won")
-    reopened = crm.deals.move(deal.id, "contract_signed")
+    reopened = crm.deals.move(deal.id, "measurement_done")
     assert (reopened.status, reopened.closed_at) == ("open", None)
 
 

@@ -46,7 +46,7 @@ def test_removing_a_stage_that_holds_deals_is_refused(make_crm):
     pipelines = _template()["pipelines"]
     sales = next(p for p in pipelines if p["key"] == "sales")
     sales["stages"] = [s for s in sales["stages"] if s["key"] != "measurement_done"]
-    with pytest.raises(ConfigError, match="stage 'measurement_done' is no longer declared but still holds 1 deal"):
+    with pytest.raises(ConfigError, match="stage 'measurement_done' is no longer declared but still holds 1 card"):
         make_crm(pipelines=pipelines)
     # an empty stage can go; it is retired, not deleted (history keeps pointing at it)
     sales["stages"] = [s for s in sales["stages"] if s["key"] != "measurer_assigned"]

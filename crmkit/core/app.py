@@ -9,20 +9,21 @@ given, so deployments (and tests) never leak hooks into each other.
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Sequence
 
 from sqlalchemy import Engine, MetaData, Table
 
-from . import defaults, schema
+from . import automation, defaults, schema
 from .clock import Clock, SystemClock
 from .customfields import CustomFieldRegistry
 from .db import make_engine
 from .dispatcher import Dispatcher
 from .errors import ConfigError, NotFoundError, ValidationError
 from .jobs import PeriodicJob
-from .pipelines import merge_pipelines
+from .pipelines import PipelineSpec, merge_pipelines
 from .plugins import build_plugin_manager, load_enabled, order_by_requirements, plugin_info
 from .records import LostReason, Pipeline, Stage
 from .settings import Settings
@@ -57,11 +58,12 @@ class Crm:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
         self.event_log = event_log
+        self._tx_local = threading.local()
         loaded = load_enabled(self.settings.plugins)
         if plugins:
             loaded = order_by_requirements({plugin_info(p).name: p for p in [*loaded, *plugins]})
         self.plugins: list[Any] = loaded
-        self.pm = build_plugin_manager(loaded, defaults=[defaults])
+        self.pm = build_plugin_manager(loaded, defaults=[defaults, automation])
         self._impl_cache: dict[str, bool] = {}
         self.engine = engine or make_engine(self.settings.database_url())
         self.write_gate = WriteGate(self.engine.dialect.name == "sqlite")
@@ -69,7 +71,9 @@ class Crm:
         self.metadatas: list[MetaData] = _metadatas(hook.crm_register_tables(crm=self))
         self.custom_fields = CustomFieldRegistry(f for group in hook.crm_register_custom_fields(crm=self) for f in group or ())
         self.pipeline_specs = merge_pipelines(group or () for group in reversed(hook.crm_register_pipelines(crm=self)))
+        self._specs = {p.key: p for p in self.pipeline_specs}
         self.jobs: list[PeriodicJob] = [j for group in hook.crm_register_periodic_jobs(crm=self) for j in group or ()]
+        automation.check_rules(self)
         self.dispatcher = Dispatcher(self)
         self._pipelines: dict[str, Pipeline] = {}
         self._stages: dict[int, Stage] = {}
@@ -93,7 +97,7 @@ class Crm:
         """Create the enabled tables, write declared pipelines and lost reasons, load them."""
         with write_connection(self) as conn:
             create_tables(conn, self.metadatas)
-            sync_pipelines(conn, self.pipeline_specs)
+            sync_pipelines(conn, self.pipeline_specs, self.clock.now())
             sync_lost_reasons(conn, self.settings.lost_reasons)
         self.reload_declarations()
         self.dispatcher.init_cursors()
@@ -126,6 +130,10 @@ class Crm:
                 f"{field}: no pipeline {key!r} (pipelines: {', '.join(self._pipelines) or 'none declared'})", field=field
             )
         return found
+
+    def pipeline_spec(self, key: str) -> PipelineSpec | None:
+        """The declaration of pipeline ``key`` (with its stage rules)."""
+        return self._specs.get(key)
 
     def stage_by_id(self, stage_id: int) -> Stage:
         try:

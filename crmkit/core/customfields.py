@@ -26,10 +26,13 @@ from .contacts_info import normalize_email, normalize_phone
 from .errors import ConfigError, ValidationError
 from .money import to_decimal
 
-FieldType = Literal["text", "integer", "decimal", "date", "datetime", "boolean", "choice", "phone", "email"]
-FIELD_TYPES: tuple[str, ...] = ("text", "integer", "decimal", "date", "datetime", "boolean", "choice", "phone", "email")
+FieldType = Literal["text", "integer", "decimal", "date", "datetime", "boolean", "choice", "phone", "email", "user"]
+FIELD_TYPES: tuple[str, ...] = (
+    "text", "integer", "decimal", "date", "datetime", "boolean", "choice", "phone", "email", "user",
+)
 ENTITY_TYPES: tuple[str, ...] = ("lead", "contact", "company", "deal", "task")
 ORDERED_TYPES = frozenset({"integer", "decimal", "date", "datetime"})
+"""Fields whose list filters accept gt/gte/lt/lte meaningfully."""
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -67,7 +70,7 @@ class CustomField:
                 raise ValidationError(f"{field}: is required", field=field)
             return None
         cleaned = _CLEANERS[self.type](self, value, region)
-        if self.type in ("integer", "decimal"):
+        if self.type in ("integer", "decimal") and (self.min is not None or self.max is not None):
             number = Decimal(cleaned)
             if self.min is not None and number < self.min:
                 raise ValidationError(f"{field}: must be at least {self.min}", field=field)
@@ -143,8 +146,13 @@ def _email(f: CustomField, v: Any, region: str) -> str:
     return normalize_email(v, field=f.name)
 
 
+def _user(f: CustomField, v: Any, region: str) -> int:
+    """A user id (the services check that the user exists)."""
+    return _integer(f, v, region)
+
+
 _CLEANERS: dict[str, Callable[[CustomField, Any, str], Any]] = {
-    "text": _text, "integer": _integer, "decimal": _decimal, "date": _date, "datetime": _datetime,
+    "user": _user, "text": _text, "integer": _integer, "decimal": _decimal, "date": _date, "datetime": _datetime,
     "boolean": _boolean, "choice": _choice, "phone": _phone, "email": _email,
 }
 
@@ -192,6 +200,9 @@ class CustomFieldRegistry:
 
     def fields(self, entity: str) -> Mapping[str, CustomField]:
         return self._by_entity[entity]
+
+    def of_type(self, entity: str, *types: str) -> list[CustomField]:
+        return [f for f in self._by_entity[entity].values() if f.type in types]
 
     def get(self, entity: str, name: str) -> CustomField | None:
         return self._by_entity[entity].get(name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, Mapping, Sequence, TypeVar
 
 import attrs
@@ -118,7 +118,10 @@ class Lead:
     phone: str | None
     email: str | None
     source: str
+    utm: Mapping[str, str]
     status: str
+    stage: str | None
+    customer_kind: str | None
     responsible_id: int | None
     contact_id: int | None
     lost_reason: str | None
@@ -141,7 +144,9 @@ class Deal:
     contact_id: int | None
     company_id: int | None
     lead_id: int | None
+    origin_deal_id: int | None
     source: str
+    utm: Mapping[str, str]
     lost_reason: str | None
     stage_entered_at: datetime
     closed_at: datetime | None
@@ -178,6 +183,11 @@ class Task:
     created_at: datetime
     updated_at: datetime
     version: int
+    rule: str | None = None
+
+    def overdue_by(self, now: datetime) -> timedelta | None:
+        """How late the task is (None when it is not overdue)."""
+        return now - self.due_at if self.is_overdue(now) and self.due_at is not None else None
 
     def is_overdue(self, now: datetime) -> bool:
         return self.status == "open" and self.due_at is not None and self.due_at < now
@@ -191,3 +201,13 @@ class Note:
     body: str
     author_id: int | None
     created_at: datetime
+
+
+@attrs.frozen
+class Conversion:
+    """What converting a lead made: the (new or matched) contact, the company if any, the deal."""
+
+    lead: Lead
+    contact: Contact
+    company: Company | None
+    deal: Deal

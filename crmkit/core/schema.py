@@ -124,7 +124,15 @@ leads = Table(
     Column("phone", String(20)),
     Column("email", String(254)),
     Column("source", String(40), nullable=False, default="manual"),
+    Column("utm_source", String(200)),
+    Column("utm_medium", String(200)),
+    Column("utm_campaign", String(200)),
+    Column("utm_term", String(200)),
+    Column("utm_content", String(200)),
     Column("status", String(20), nullable=False, default="new"),
+    Column("pipeline_id", ForeignKey(pipelines.c.id)),
+    Column("stage_id", ForeignKey(stages.c.id)),
+    Column("customer_kind", String(20)),
     Column("responsible_id", ForeignKey(users.c.id)),
     Column("contact_id", ForeignKey(contacts.c.id)),
     Column("lost_reason_id", ForeignKey(lost_reasons.c.id)),
@@ -147,7 +155,13 @@ deals = Table(
     Column("contact_id", ForeignKey(contacts.c.id)),
     Column("company_id", ForeignKey(companies.c.id)),
     Column("lead_id", ForeignKey(leads.c.id)),
+    Column("origin_deal_id", Integer),  # the deal this one was copied from (pipeline rules)
     Column("source", String(40), nullable=False, default="manual"),
+    Column("utm_source", String(200)),
+    Column("utm_medium", String(200)),
+    Column("utm_campaign", String(200)),
+    Column("utm_term", String(200)),
+    Column("utm_content", String(200)),
     Column("lost_reason_id", ForeignKey(lost_reasons.c.id)),
     Column("lost_reason_text", Text),
     Column("stage_entered_at", UTCDateTime, nullable=False),
@@ -182,9 +196,12 @@ tasks = Table(
     Column("entity_id", Integer),
     Column("completed_at", UTCDateTime),
     Column("created_by", ForeignKey(users.c.id)),
+    Column("rule", String(200)),  # set on automatic tasks: which rule made it (idempotency)
+    Column("overdue_at", UTCDateTime),  # when the worker saw it overdue and emitted task.overdue
     Column("custom", JSON, nullable=False, default=dict),
     *_stamps(),
     Index("ix_crm_tasks_assignee_status_due", "assignee_id", "status", "due_at"),
+    Index("ix_crm_tasks_rule", "rule", "entity_type", "entity_id"),
     Index("ix_crm_tasks_entity", "entity_type", "entity_id"),
 )
 
@@ -229,6 +246,24 @@ event_failures = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("event_id", "subscriber"),
     Index("ix_crm_event_failures_due", "status", "next_attempt_at"),
+)
+
+# The worker: periodic jobs (one row each) and, on SQLite, the single worker's lease.
+jobs = Table(
+    "crm_jobs", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("next_run_at", UTCDateTime, nullable=False),
+    Column("last_run_at", UTCDateTime),
+    Column("last_worker", String(200)),
+    Column("runs", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+)
+worker_lease = Table(
+    "crm_worker_lease", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
 
 CARD_TABLES = {"lead": leads, "contact": contacts, "company": companies, "deal": deals, "task": tasks}

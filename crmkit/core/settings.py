@@ -10,6 +10,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
@@ -20,7 +21,8 @@ from .customfields import CustomField, parse_custom_fields
 DEFAULT_DATABASE = "sqlite:///crmkit.db"
 _TOP_LEVEL = {
     "name", "database", "default_region", "default_currency", "plugins",
-    "lost_reasons", "pipelines", "custom_fields", "settings", "sales_pipeline",
+    "lost_reasons", "pipelines", "custom_fields", "settings", "sales_pipeline", "lead_pipeline",
+    "timezone", "next_contact_field",
 }
 
 
@@ -43,6 +45,9 @@ class Settings:
     pipelines: tuple[PipelineSpec, ...] = ()
     custom_fields: tuple[CustomField, ...] = ()
     sales_pipeline: str = "sales"
+    lead_pipeline: str = "leads"
+    timezone: str = "UTC"
+    next_contact_field: str = "next_contact_date"
     plugin_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     base_dir: Path = attrs.field(factory=Path.cwd)
 
@@ -96,6 +101,9 @@ class Settings:
             pipelines=tuple(parse_pipelines(data.get("pipelines", []), origin="crmkit.toml")),
             custom_fields=tuple(parse_custom_fields(data.get("custom_fields", {}), origin="crmkit.toml")),
             sales_pipeline=str(data.get("sales_pipeline", "sales")),
+            lead_pipeline=str(data.get("lead_pipeline", "leads")),
+            timezone=_timezone(data.get("timezone", "UTC")),
+            next_contact_field=str(data.get("next_contact_field", "next_contact_date")),
             plugin_settings={str(k): dict(v) for k, v in settings_tbl.items()},
             base_dir=base_dir or Path.cwd(),
         )
@@ -108,8 +116,21 @@ class Settings:
             return prefix + str(self.base_dir / url[len(prefix):])
         return url
 
+    @property
+    def tz(self) -> ZoneInfo:
+        """The deployment's timezone (business days, "at 9:00 on that date")."""
+        return ZoneInfo(self.timezone)
+
     def for_plugin(self, name: str) -> Mapping[str, Any]:
         return self.plugin_settings.get(name, {})
+
+
+def _timezone(value: Any) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"crmkit.toml: timezone {value!r} is not an IANA timezone (e.g. Europe/Berlin)") from None
+    return str(value)
 
 
 def _str_list(value: Any, key: str) -> list[str]:

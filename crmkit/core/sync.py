@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, MetaData, func, insert, select, update
 
@@ -32,7 +33,7 @@ def sync_lost_reasons(conn: Connection, specs: Sequence[LostReasonSpec]) -> None
             conn.execute(update(t).where(t.c.id == row.id).values(active=False))
 
 
-def sync_pipelines(conn: Connection, specs: Sequence[PipelineSpec]) -> None:
+def sync_pipelines(conn: Connection, specs: Sequence[PipelineSpec], now: datetime) -> None:
     """Make the database match the declarations.
 
     A stage that is no longer declared is retired (kept for history) -- unless
@@ -57,7 +58,11 @@ def sync_pipelines(conn: Connection, specs: Sequence[PipelineSpec]) -> None:
             elif (old.name, old.kind, old.position, old.active) != tuple(values.values()):
                 _refuse_kind_change(conn, spec, old, st.kind)
                 conn.execute(update(s).where(s.c.id == old.id).values(**values))
+        mapping = dict(spec.stage_map)
+        current = {r.key: r.id for r in conn.execute(select(s).where(s.c.pipeline_id == pid))}
         for old in stages.values():
+            if old.key in mapping:
+                _remap(conn, spec.key, pid, old, current[mapping[old.key]], mapping[old.key], now)
             if old.active:
                 _refuse_if_occupied(conn, spec.key, old)
                 conn.execute(update(s).where(s.c.id == old.id).values(active=False))
@@ -68,12 +73,30 @@ def sync_pipelines(conn: Connection, specs: Sequence[PipelineSpec]) -> None:
             conn.execute(update(p).where(p.c.id == row.id).values(active=False))
 
 
+def _remap(conn: Connection, pipeline: str, pid: int, old: Any, new_id: int, new_key: str, now: datetime) -> None:
+    """Move the deals of a retired stage as ``stage_map`` says, with history and events."""
+    d = schema.deals.c
+    ids = list(conn.scalars(select(d.id).where(d.stage_id == old.id)))
+    if not ids:
+        return
+    conn.execute(update(schema.deals).where(d.stage_id == old.id).values(stage_id=new_id, stage_entered_at=now))
+    conn.execute(insert(schema.stage_history), [
+        {"deal_id": i, "pipeline_id": pid, "from_stage_id": old.id, "to_stage_id": new_id, "actor_id": None,
+         "moved_at": now} for i in ids])
+    conn.execute(insert(schema.events), [
+        {"type": "deal.stage_changed", "entity_type": "deal", "entity_id": i, "actor_id": None, "occurred_at": now,
+         "payload": {"changes": {"stage": {"before": old.key, "after": new_key}},
+                     "data": {"pipeline": pipeline, "reason": "stage_map in the pipeline declaration"}}}
+        for i in ids])
+
+
 def _refuse_if_occupied(conn: Connection, pipeline: str, stage: object) -> None:
     n = conn.scalar(select(func.count()).select_from(schema.deals).where(schema.deals.c.stage_id == stage.id))  # type: ignore[attr-defined]
+    n += conn.scalar(select(func.count()).select_from(schema.leads).where(schema.leads.c.stage_id == stage.id))  # type: ignore[attr-defined]
     if n:
         raise ConfigError(
-            f"pipeline {pipeline!r}: stage {stage.key!r} is no longer declared but still holds {n} deal(s); "  # type: ignore[attr-defined]
-            "keep it, or move its deals to another stage first"
+            f"pipeline {pipeline!r}: stage {stage.key!r} is no longer declared but still holds {n} card(s); "  # type: ignore[attr-defined]
+            f"keep it, move its deals first, or map it: stage_map = {{ {stage.key} = \"<stage>\" }}"  # type: ignore[attr-defined]
         )
 
 

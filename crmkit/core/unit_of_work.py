@@ -6,9 +6,13 @@ block without an error the transaction runs, in order:
 1. ``crm_validate(tx, events)`` -- a plugin may veto (raise) the command;
 2. the events are appended to the event log (one ``executemany``);
 3. ``crm_on_events(tx, events)`` -- plugins add their own rows atomically;
+   events they cause (an automatic task, a copied deal) go through 1-3 in turn;
 4. COMMIT, then after-commit delivery of the new events.
 
-Any exception in the block or in a hook rolls everything back.
+A service called while a transaction is open in the same thread joins it, so a
+command made of commands (lead conversion, a pipeline rule copying a deal) is
+still one transaction. Any exception in the block or in a hook rolls
+everything back.
 """
 
 from __future__ import annotations
@@ -22,10 +26,15 @@ from sqlalchemy import Connection, insert
 
 from . import schema
 from .db import WRITE_OPTION
+from .errors import CrmError
 from .events import Event
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import Crm
+
+
+MAX_ROUNDS = 10
+"""How many rounds of reactions (events causing events) one command may have."""
 
 
 class Tx:
@@ -59,14 +68,21 @@ class Tx:
 
     def _finish(self) -> None:
         hook = self.crm.pm.hook
-        events = list(self.events)
-        if events and self.crm.has_impls("crm_validate"):
-            hook.crm_validate(tx=self, events=events)
-        self._log(events)
-        if events and self.crm.has_impls("crm_on_events"):
-            hook.crm_on_events(tx=self, events=events)
-            extra = self.events[len(events):]
-            self._log(extra)
+        done = 0
+        for _round in range(MAX_ROUNDS):
+            batch = self.events[done:]
+            if not batch:
+                return
+            done = len(self.events)
+            if self.crm.has_impls("crm_validate"):
+                hook.crm_validate(tx=self, events=batch)
+            self._log(batch)
+            if self.crm.has_impls("crm_on_events"):
+                hook.crm_on_events(tx=self, events=batch)
+        raise CrmError(
+            f"plugins kept reacting to each other's events for {MAX_ROUNDS} rounds; "
+            f"last events: {', '.join(e.type for e in self.events[done:][:5])}"
+        )
 
     def _log(self, events: list[Event]) -> None:
         if not events or not self.crm.event_log:
@@ -105,10 +121,19 @@ def write_connection(crm: "Crm") -> Iterator[Connection]:
 
 @contextmanager
 def transaction(crm: "Crm", actor_id: int | None) -> Iterator[Tx]:
-    """Open a write transaction for one command (see the module docstring)."""
+    """Open a write transaction for one command, or join the one open in this thread."""
+    local = crm._tx_local
+    outer: Tx | None = getattr(local, "tx", None)
+    if outer is not None:
+        yield outer
+        return
     with write_connection(crm) as conn:
         tx = Tx(crm, conn, actor_id, crm.clock.now())
-        yield tx
-        tx._finish()
+        local.tx = tx
+        try:
+            yield tx
+            tx._finish()
+        finally:
+            local.tx = None
     if tx.events:
         crm.dispatcher.after_commit()

@@ -82,6 +82,16 @@ class Service(Generic[R]):
             raise NotFoundError(f"{self.entity} {ident} does not exist", field=None if field == "id" else field)
         return row
 
+    def _clean_custom(self, conn: Connection | None, raw: Mapping[str, Any] | None,
+                      current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Validate custom fields over ``current``; ``user`` fields must name active users."""
+        custom = self.crm.custom_fields.clean(self.entity, raw, region=self.crm.settings.default_region, current=current)
+        if conn is not None:
+            from .refs import check_custom_users
+
+            check_custom_users(conn, self.crm, self.entity, custom)
+        return custom
+
     def get(self, id: int) -> R:
         """One card by id (``NotFoundError`` if there is none)."""
         with self._read() as conn:

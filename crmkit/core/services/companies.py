@@ -35,10 +35,7 @@ class CompanyService(Service[Company]):
         if "responsible_id" in values:
             out["responsible_id"] = check_user(conn, values["responsible_id"], "responsible_id")
         if "custom" in values or current is None:
-            out["custom"] = self.crm.custom_fields.clean(
-                "company", values.get("custom"), region=self.crm.settings.default_region,
-                current=current.custom if current is not None else None,
-            )
+            out["custom"] = self._clean_custom(conn, values.get("custom"), current.custom if current is not None else None)
         return out
 
     def create(self, *, name: str, address: str | None = None, responsible_id: int | None = None,

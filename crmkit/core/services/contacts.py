@@ -13,7 +13,7 @@ from ..errors import ValidationError
 from ..events import created, diff, to_json_value
 from ..records import Contact
 from .base import Service, check_text, check_unknown
-from .refs import check_ref, check_user
+from .refs import check_custom_users, check_ref, check_user
 
 _FIELDS = frozenset({"first_name", "last_name", "company_id", "birthday", "responsible_id", "phones", "emails", "custom"})
 
@@ -49,10 +49,7 @@ class ContactService(Service[Contact]):
         if "birthday" in values:
             out["birthday"] = _birthday(values["birthday"])
         if "custom" in values or current is None:
-            out["custom"] = self.crm.custom_fields.clean(
-                "contact", values.get("custom"), region=self.crm.settings.default_region,
-                current=current.custom if current is not None else None,
-            )
+            out["custom"] = self._clean_custom(None, values.get("custom"), current.custom if current is not None else None)
         first = out.get("first_name", current.first_name if current is not None else "")
         last = out.get("last_name", current.last_name if current is not None else "")
         if not first and not last:
@@ -77,6 +74,8 @@ class ContactService(Service[Contact]):
             out["company_id"] = check_ref(conn, schema.companies, values["company_id"], "company_id", "company")
         if "responsible_id" in values:
             out["responsible_id"] = check_user(conn, values["responsible_id"], "responsible_id")
+        if "custom" in out:
+            check_custom_users(conn, self.crm, "contact", out["custom"])
 
     # -- commands ---------------------------------------------------------------
 

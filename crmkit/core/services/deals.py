@@ -20,8 +20,12 @@ from .base import Service, check_text, check_unknown
 from .leads import _SOURCE
 from .lost import reason_label, resolve_reason
 from .refs import check_ref, check_user
+from .utm import COLUMNS, clean_utm, utm_of
 
-_FIELDS = frozenset({"title", "amount", "currency", "responsible_id", "contact_id", "company_id", "source", "custom"})
+_FIELDS = frozenset({"title", "amount", "currency", "responsible_id", "contact_id", "company_id", "source", "utm",
+                     "custom"})
+_COPIED = ("title", "amount_minor", "currency", "responsible_id", "contact_id", "company_id", "lead_id", "source",
+           "custom", *COLUMNS)
 
 
 class DealService(Service[Deal]):
@@ -30,7 +34,8 @@ class DealService(Service[Deal]):
     filterable = {
         "status": "status", "responsible_id": "responsible_id", "contact_id": "contact_id",
         "company_id": "company_id", "lead_id": "lead_id", "source": "source", "currency": "currency",
-        "id": "id", "created_at": "created_at", "closed_at": "closed_at",
+        "id": "id", "created_at": "created_at", "closed_at": "closed_at", "origin_deal_id": "origin_deal_id",
+        **{c: c for c in COLUMNS},
     }
 
     def _record(self, row: Row[Any]) -> Deal:
@@ -39,7 +44,7 @@ class DealService(Service[Deal]):
             id=row.id, title=row.title, pipeline=stage.pipeline, stage=stage.key, status=row.status,
             amount=Money.from_minor(row.amount_minor, row.currency) if row.amount_minor is not None else None,
             responsible_id=row.responsible_id, contact_id=row.contact_id, company_id=row.company_id,
-            lead_id=row.lead_id, source=row.source,
+            lead_id=row.lead_id, origin_deal_id=row.origin_deal_id, source=row.source, utm=utm_of(row),
             lost_reason=reason_label(self.crm, row.lost_reason_id, row.lost_reason_text),
             stage_entered_at=row.stage_entered_at, closed_at=row.closed_at, custom=row.custom or {},
             created_at=row.created_at, updated_at=row.updated_at, version=row.version,
@@ -92,11 +97,10 @@ class DealService(Service[Deal]):
             if not isinstance(values["source"], str) or not _SOURCE.match(values["source"]):
                 raise ValidationError(f"source: {values['source']!r} is not a source name", field="source")
             out["source"] = values["source"]
+        if "utm" in values:
+            out.update(clean_utm(values["utm"]))
         if "custom" in values or current is None:
-            out["custom"] = self.crm.custom_fields.clean(
-                "deal", values.get("custom"), region=self.crm.settings.default_region,
-                current=current.custom if current is not None else None,
-            )
+            out["custom"] = self._clean_custom(conn, values.get("custom"), current.custom if current is not None else None)
         return out
 
     def _target_stage(self, pipeline_key: str, stage_key: str | None, kind: str | None = None) -> Stage:
@@ -121,7 +125,7 @@ class DealService(Service[Deal]):
         self, *, title: str, pipeline: str | None = None, stage: str | None = None, amount: Any = None,
         currency: str | None = None, responsible_id: int | None = None, contact_id: int | None = None,
         company_id: int | None = None, lead_id: int | None = None, source: str = "manual",
-        custom: Mapping[str, Any] | None = None,
+        utm: Mapping[str, str] | None = None, custom: Mapping[str, Any] | None = None,
     ) -> Deal:
         """Create a deal in ``pipeline`` (default: the sales pipeline) at ``stage`` (default: its first stage)."""
         target = self._target_stage(pipeline or self.crm.settings.sales_pipeline, stage)
@@ -131,7 +135,7 @@ class DealService(Service[Deal]):
             values = self._clean(tx.conn, {
                 "title": title, "amount": amount, "currency": currency, "responsible_id": responsible_id,
                 "contact_id": contact_id, "company_id": company_id, "lead_id": lead_id, "source": source,
-                "custom": custom,
+                "utm": utm, "custom": custom,
             })
             new_id = tx.conn.execute(insert(self.table).values(
                 **values, pipeline_id=target.pipeline_id, stage_id=target.id, status="open",
@@ -141,6 +145,29 @@ class DealService(Service[Deal]):
             tx.emit("deal.created", "deal", new_id,
                     created({**self._public(values), "pipeline": target.pipeline, "stage": target.key}),
                     data={"pipeline": target.pipeline, "stage": target.key})
+            return self._record(self._row(tx.conn, new_id))
+
+    def copy(self, id: int, *, pipeline: str, stage: str | None = None) -> Deal:
+        """Copy a deal into ``pipeline`` (e.g. won installment sales into "Installment control").
+
+        The copy keeps the customer, amount, source and custom fields and links back
+        through ``origin_deal_id``; both cards' timelines record the copy.
+        """
+        target = self._target_stage(pipeline, stage)
+        if target.kind != "open":
+            raise ValidationError(f"stage: a copy starts in an open stage, {target.key!r} is {target.kind}", field="stage")
+        with self._tx() as tx:
+            row = self._row(tx.conn, id)
+            values = {k: row._mapping[k] for k in _COPIED}
+            new_id = tx.conn.execute(insert(self.table).values(
+                **values, origin_deal_id=row.id, pipeline_id=target.pipeline_id, stage_id=target.id, status="open",
+                stage_entered_at=tx.now, created_at=tx.now, updated_at=tx.now, version=1,
+            )).inserted_primary_key[0]
+            self._history(tx.conn, new_id, target, None, tx.actor_id, tx.now)
+            tx.emit("deal.copied", "deal", row.id, data={"copy_id": new_id, "pipeline": target.pipeline})
+            tx.emit("deal.created", "deal", new_id,
+                    created({**self._public(values), "pipeline": target.pipeline, "stage": target.key}),
+                    data={"pipeline": target.pipeline, "stage": target.key, "copied_from": row.id})
             return self._record(self._row(tx.conn, new_id))
 
     def update(self, id: int, changes: Mapping[str, Any], *, version: int | None = None) -> Deal:

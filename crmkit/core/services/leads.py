@@ -11,16 +11,18 @@ from .. import schema
 from ..contacts_info import normalize_email, normalize_phone
 from ..errors import ConflictError, ValidationError
 from ..events import created, diff, to_json_value
-from ..records import Lead
+from ..records import Conversion, Lead, Stage
 from .base import Service, check_text, check_unknown
 from .lost import reason_label, resolve_reason
-from .refs import check_ref, check_user
+from .refs import check_ref, check_user, find_contact
+from .utm import COLUMNS, clean_utm, utm_of
 
 SOURCES = ("web_form", "call", "email", "messenger", "manual", "import")
 STATUSES = ("new", "in_progress", "converted", "rejected")
 _SOURCE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_FIELDS = frozenset({"title", "name", "company_name", "phone", "email", "source", "status", "responsible_id",
-                     "contact_id", "custom"})
+_FIELDS = frozenset({"title", "name", "company_name", "phone", "email", "source", "responsible_id",
+                     "contact_id", "customer_kind", "utm", "custom"})
+CUSTOMER_KINDS = ("person", "legal_entity")
 
 
 class LeadService(Service[Lead]):
@@ -29,12 +31,15 @@ class LeadService(Service[Lead]):
     filterable = {
         "status": "status", "source": "source", "responsible_id": "responsible_id", "contact_id": "contact_id",
         "phone": "phone", "email": "email", "id": "id", "created_at": "created_at",
+        "customer_kind": "customer_kind", **{c: c for c in COLUMNS},
     }
 
     def _record(self, row: Row[Any]) -> Lead:
         return Lead(
             id=row.id, title=row.title, name=row.name, company_name=row.company_name, phone=row.phone,
-            email=row.email, source=row.source, status=row.status, responsible_id=row.responsible_id,
+            email=row.email, source=row.source, utm=utm_of(row), status=row.status,
+            stage=self.crm.stage_by_id(row.stage_id).key if row.stage_id else None,
+            customer_kind=row.customer_kind, responsible_id=row.responsible_id,
             contact_id=row.contact_id, lost_reason=reason_label(self.crm, row.lost_reason_id, row.lost_reason_text),
             closed_at=row.closed_at, custom=row.custom or {}, created_at=row.created_at, updated_at=row.updated_at,
             version=row.version,
@@ -64,38 +69,98 @@ class LeadService(Service[Lead]):
                     f"source: {values['source']!r} is not a source name (e.g. {', '.join(SOURCES)})", field="source"
                 )
             out["source"] = values["source"]
-        if "status" in values:
-            if values["status"] not in ("new", "in_progress"):
-                raise ValidationError(
-                    "status: set new or in_progress here; use reject() or conversion to close a lead", field="status"
-                )
-            out["status"] = values["status"]
+        if "customer_kind" in values:
+            if values["customer_kind"] not in (*CUSTOMER_KINDS, None):
+                raise ValidationError(f"customer_kind: use {' or '.join(CUSTOMER_KINDS)}", field="customer_kind")
+            out["customer_kind"] = values["customer_kind"]
+        if "utm" in values:
+            out.update(clean_utm(values["utm"]))
         if "responsible_id" in values:
             out["responsible_id"] = check_user(conn, values["responsible_id"], "responsible_id")
         if "contact_id" in values:
             out["contact_id"] = check_ref(conn, schema.contacts, values["contact_id"], "contact_id", "contact")
         if "custom" in values or current is None:
-            out["custom"] = self.crm.custom_fields.clean(
-                "lead", values.get("custom"), region=self.crm.settings.default_region,
-                current=current.custom if current is not None else None,
-            )
+            out["custom"] = self._clean_custom(conn, values.get("custom"), current.custom if current is not None else None)
         return out
 
     def create(
         self, *, title: str, name: str = "", company_name: str = "", phone: str | None = None,
         email: str | None = None, source: str = "manual", responsible_id: int | None = None,
-        contact_id: int | None = None, custom: Mapping[str, Any] | None = None,
+        contact_id: int | None = None, customer_kind: str | None = None, utm: Mapping[str, str] | None = None,
+        custom: Mapping[str, Any] | None = None,
     ) -> Lead:
+        """Capture a request from any channel (``source``: web_form, call, email, messenger, manual, import).
+
+        A lead whose phone or e-mail belongs to a known contact is linked to it
+        (a repeat request is not a stranger). It lands in the first stage of the
+        lead pipeline.
+        """
+        stage = self._stage(None)
         with self._tx() as tx:
             values = self._clean(tx.conn, {
                 "title": title, "name": name, "company_name": company_name, "phone": phone, "email": email,
-                "source": source, "responsible_id": responsible_id, "contact_id": contact_id, "custom": custom,
+                "source": source, "responsible_id": responsible_id, "contact_id": contact_id,
+                "customer_kind": customer_kind, "utm": utm, "custom": custom,
             })
+            data: dict[str, Any] = {}
+            if values.get("contact_id") is None:
+                match = find_contact(tx.conn, values.get("phone"), values.get("email"))
+                if match is not None:
+                    values["contact_id"], data["matched_by"] = match
+                    data["matched_contact_id"] = values["contact_id"]
+            if stage is not None:
+                values.update(pipeline_id=stage.pipeline_id, stage_id=stage.id)
+                data.update(pipeline=stage.pipeline, stage=stage.key)
             new_id = tx.conn.execute(
                 insert(self.table).values(**values, status="new", created_at=tx.now, updated_at=tx.now, version=1)
             ).inserted_primary_key[0]
-            tx.emit("lead.created", "lead", new_id, created({**values, "status": "new"}))
+            public = {k: v for k, v in values.items() if k not in ("pipeline_id", "stage_id")}
+            tx.emit("lead.created", "lead", new_id, created({**public, "status": "new", "stage": data.get("stage")}),
+                    data=data)
             return self._record(self._row(tx.conn, new_id))
+
+    capture = create
+
+    def _stage(self, key: str | None, kind: str = "open") -> Stage | None:
+        """A stage of the lead pipeline (None when the deployment declares no lead pipeline)."""
+        pipeline = self.crm.pipeline_spec(self.crm.settings.lead_pipeline)
+        if pipeline is None:
+            if key is not None:
+                raise ValidationError("stage: this deployment declares no lead pipeline", field="stage")
+            return None
+        stages = self.crm.pipeline(pipeline.key).stages
+        if key is None:
+            return next((s for s in stages if s.kind == kind), None)
+        found = next((s for s in stages if s.key == key), None)
+        if found is None or found.kind != kind:
+            keys = ", ".join(s.key for s in stages if s.kind == kind)
+            raise ValidationError(f"stage: {key!r} is not an {kind} stage of the lead pipeline ({keys})", field="stage")
+        return found
+
+    def move(self, id: int, stage: str, *, version: int | None = None) -> Lead:
+        """Move a lead between the open stages of the lead pipeline (qualifying it)."""
+        target = self._stage(stage)
+        assert target is not None
+        with self._tx() as tx:
+            row = self._row(tx.conn, id, lock=True)
+            self._require_open(row)
+            if row.stage_id == target.id:
+                return self._record(row)
+            first = self._stage(None)
+            status = "new" if first is not None and first.id == target.id else "in_progress"
+            before = self.crm.stage_by_id(row.stage_id).key if row.stage_id else None
+            self._bump(tx, row, {"stage_id": target.id, "pipeline_id": target.pipeline_id, "status": status}, version)
+            tx.emit("lead.stage_changed", "lead", row.id,
+                    {"stage": {"before": before, "after": target.key}, **diff({"status": row.status}, {"status": status})},
+                    data={"pipeline": target.pipeline})
+            return self._record(self._row(tx.conn, row.id))
+
+    def convert(self, id: int, **kwargs: Any) -> Conversion:
+        """Convert a qualified lead: contact (new or matched), company (legal entities only) and deal,
+        in one transaction. See :func:`crmkit.core.services.conversion.convert` for the options."""
+        from .conversion import convert
+
+        return convert(self, id, **kwargs)
 
     def update(self, id: int, changes: Mapping[str, Any], *, version: int | None = None) -> Lead:
         check_unknown(changes, _FIELDS, "a lead")
@@ -115,9 +180,16 @@ class LeadService(Service[Lead]):
         with self._tx() as tx:
             row = self._row(tx.conn, id, lock=True)
             self._require_open(row)
-            self._bump(tx, row, {"status": "rejected", "lost_reason_id": reason_id, "lost_reason_text": text,
-                                 "closed_at": tx.now}, version)
-            tx.emit("lead.rejected", "lead", row.id, {"status": {"before": row.status, "after": "rejected"}},
+            values: dict[str, Any] = {"status": "rejected", "lost_reason_id": reason_id, "lost_reason_text": text,
+                                      "closed_at": tx.now}
+            changes: dict[str, Any] = {"status": {"before": row.status, "after": "rejected"}}
+            lost = self._stage(None, "lost")
+            if lost is not None:
+                values.update(stage_id=lost.id, pipeline_id=lost.pipeline_id)
+                before = self.crm.stage_by_id(row.stage_id).key if row.stage_id else None
+                changes["stage"] = {"before": before, "after": lost.key}
+            self._bump(tx, row, values, version)
+            tx.emit("lead.rejected", "lead", row.id, changes,
                     data={"reason": reason, "reason_text": text, "reason_label": label})
             return self._record(self._row(tx.conn, row.id))
 

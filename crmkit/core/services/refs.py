@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import Connection, Table, select
 
@@ -43,3 +43,25 @@ def check_card(conn: Connection, entity_type: Any, entity_id: Any) -> tuple[str,
     if ident is None:
         raise ValidationError("entity_id: is required with entity_type", field="entity_id")
     return entity_type, ident
+
+
+def check_custom_users(conn: Connection, crm: Any, entity: str, custom: Mapping[str, Any]) -> None:
+    """Custom fields of type ``user`` must name existing, active users."""
+    for spec in crm.custom_fields.of_type(entity, "user"):
+        if custom.get(spec.name) is not None:
+            check_user(conn, custom[spec.name], spec.name)
+
+
+def find_contact(conn: Connection, phone: str | None, email: str | None) -> tuple[int, str] | None:
+    """The oldest contact with this (normalized) phone, else e-mail: (id, "phone"|"email")."""
+    if phone:
+        ph = schema.contact_phones.c
+        found = conn.scalar(select(ph.contact_id).where(ph.phone == phone).order_by(ph.contact_id).limit(1))
+        if found is not None:
+            return found, "phone"
+    if email:
+        em = schema.contact_emails.c
+        found = conn.scalar(select(em.contact_id).where(em.email == email).order_by(em.contact_id).limit(1))
+        if found is not None:
+            return found, "email"
+    return None

@@ -36,12 +36,12 @@ class TaskService(Service[Task]):
     table = schema.tasks
     filterable = {
         "assignee_id": "assignee_id", "status": "status", "entity_type": "entity_type", "entity_id": "entity_id",
-        "due_at": "due_at", "created_by": "created_by", "id": "id",
+        "due_at": "due_at", "created_by": "created_by", "id": "id", "rule": "rule",
     }
 
     def _record(self, row: Row[Any]) -> Task:
         return Task(
-            id=row.id, title=row.title, description=row.description, assignee_id=row.assignee_id,
+            id=row.id, title=row.title, description=row.description, assignee_id=row.assignee_id, rule=row.rule,
             due_at=row.due_at, status=row.status, entity_type=row.entity_type, entity_id=row.entity_id,
             completed_at=row.completed_at, created_by=row.created_by, custom=row.custom or {},
             created_at=row.created_at, updated_at=row.updated_at, version=row.version,
@@ -61,24 +61,29 @@ class TaskService(Service[Task]):
     def add(
         self, *, title: str, assignee_id: int | None = None, due_at: datetime | str | None = None,
         description: str = "", entity_type: str | None = None, entity_id: int | None = None,
-        custom: Mapping[str, Any] | None = None,
+        custom: Mapping[str, Any] | None = None, rule: str | None = None,
     ) -> Task:
-        """Create a task, optionally on a card (``entity_type`` + ``entity_id``)."""
+        """Create a task, optionally on a card (``entity_type`` + ``entity_id``).
+
+        ``rule`` marks an automatic task with the rule that made it (pipeline rules, plugins).
+        """
         with self._tx() as tx:
             values: dict[str, Any] = {
                 "title": check_text(title, "title", required=True),
                 "description": check_text(description, "description", max_length=10000),
                 "assignee_id": check_user(tx.conn, assignee_id, "assignee_id"),
                 "due_at": _due(due_at),
-                "custom": self.crm.custom_fields.clean("task", custom, region=self.crm.settings.default_region),
+                "custom": self._clean_custom(tx.conn, custom),
             }
             if entity_type is not None or entity_id is not None:
                 values["entity_type"], values["entity_id"] = check_card(tx.conn, entity_type, entity_id)
             new_id = tx.conn.execute(insert(self.table).values(
                 **values, status="open", created_by=tx.actor_id, created_at=tx.now, updated_at=tx.now, version=1,
+                rule=rule,
             )).inserted_primary_key[0]
             tx.emit("task.created", "task", new_id, created(values),
-                    data={"entity_type": values.get("entity_type"), "entity_id": values.get("entity_id")})
+                    data={"entity_type": values.get("entity_type"), "entity_id": values.get("entity_id"),
+                          "rule": rule})
             return self._record(self._row(tx.conn, new_id))
 
     def update(self, id: int, changes: Mapping[str, Any], *, version: int | None = None) -> Task:
@@ -93,8 +98,7 @@ class TaskService(Service[Task]):
             if "due_at" in changes:
                 values["due_at"] = _due(changes["due_at"])
             if "custom" in changes:
-                values["custom"] = self.crm.custom_fields.clean(
-                    "task", changes["custom"], region=self.crm.settings.default_region, current=row.custom)
+                values["custom"] = self._clean_custom(tx.conn, changes["custom"], row.custom)
             before = {k: to_json_value(getattr(row, k)) for k in values}
             self._bump(tx, row, values, version)
             tx.emit("task.updated", "task", row.id, diff(before, {k: to_json_value(v) for k, v in values.items()}))

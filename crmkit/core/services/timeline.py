@@ -21,11 +21,18 @@ class TimelineService:
         self.crm = crm
         self.actor_id = actor_id
 
-    def of(self, entity_type: str, entity_id: int, *, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> Page[Event]:
-        """The events of one card, oldest first."""
+    def of(self, entity_type: str, entity_id: int, *, limit: int = DEFAULT_PAGE, cursor: str | None = None,
+           with_lead: bool = True) -> Page[Event]:
+        """The events of one card, oldest first. A deal's timeline starts with its lead's history."""
         e = schema.events.c
-        return self._page(select(schema.events).where(e.entity_type == entity_type,
-                                                      e.entity_id == check_id(entity_id, "entity_id")), limit, cursor)
+        ident = check_id(entity_id, "entity_id")
+        cond = (e.entity_type == entity_type) & (e.entity_id == ident)
+        if entity_type == "deal" and with_lead:
+            with self.crm.engine.connect() as conn:
+                lead_id = conn.scalar(select(schema.deals.c.lead_id).where(schema.deals.c.id == ident))
+            if lead_id is not None:
+                cond = cond | ((e.entity_type == "lead") & (e.entity_id == lead_id))
+        return self._page(select(schema.events).where(cond), limit, cursor)
 
     def all(self, *, limit: int = DEFAULT_PAGE, cursor: str | None = None, type: str | None = None,
             actor_id: int | None = None) -> Page[Event]:
