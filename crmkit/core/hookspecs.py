@@ -127,12 +127,15 @@ def crm_validate(tx: Tx, events: Sequence[Event]) -> None:
 def crm_on_events(tx: Tx, events: Sequence[Event]) -> None:
     """React inside the transaction: write the plugin's own rows atomically with the command.
 
-    :param tx: the open transaction; write with ``tx.conn``, add events with ``tx.emit(...)``
-        (events added here are logged but not passed to hooks again).
+    :param tx: the open transaction; write with ``tx.conn``, add events with ``tx.emit(...)``,
+        or call services (``tx.crm.as_user(tx.actor_id).tasks.add(...)``): they join this
+        transaction.
     :param events: the command's events, already validated.
 
-    Runs after ``crm_validate`` and after the events are in the log. Raising rolls
-    back the whole command, core rows included.
+    Runs after ``crm_validate`` and after the events are in the log. Events caused
+    here (an automatic task, a copied deal) get their own round of
+    ``crm_validate`` and ``crm_on_events`` (at most 10 rounds). Raising rolls back
+    the whole command, core rows included.
     """
 
 
