@@ -85,3 +85,12 @@ def test_architecture_lists_every_hook() -> None:
     text = (DOCS / "architecture.md").read_text()
     missing = [name for name in SPECS if f"`{name}`" not in text]
     assert not missing, f"docs/architecture.md does not list hooks {missing}"
+
+
+def test_configuration_documents_every_key() -> None:
+    from crmkit.core import settings
+
+    text = (DOCS / "configuration.md").read_text()
+    headings = set(re.findall(r"^### (?:\[\[)?\[?([a-z_]+)", text, re.MULTILINE))
+    missing = sorted(settings._TOP_LEVEL - headings)
+    assert not missing, f"docs/configuration.md does not document crmkit.toml key(s) {missing}"
