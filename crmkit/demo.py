@@ -94,12 +94,25 @@ class DemoSummary:
 
 
 class _Plan:
-    """Steps of many stories, run in time order with the clock set to each step's time."""
+    """Steps of many stories, run in time order with the clock set to each step's time.
 
-    def __init__(self) -> None:
+    Times are moved into working hours (08:00-18:00 UTC) when that stays in the
+    past; the steps of one story never run out of the order they were planned in.
+    """
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
         self.steps: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._last: dict[int, datetime] = {}
 
-    def at(self, when: datetime, step: Callable[[], None]) -> None:
+    def at(self, when: datetime, step: Callable[[], None], story: int = 0) -> None:
+        day = datetime.combine(when.date(), time(0), tzinfo=timezone.utc)
+        working = day + timedelta(hours=8) + (when - day) * 10 / 24
+        when = (working if working < self.now else when).replace(microsecond=0)
+        previous = self._last.get(story)
+        if story and previous is not None and when <= previous:
+            when = previous + timedelta(minutes=1)
+        self._last[story] = when
         self.steps.append((when, len(self.steps), step))
 
     def run(self, clock: FrozenClock) -> None:
@@ -113,7 +126,8 @@ class _Demo:
         self.crm = crm
         self.rng = rng
         self.now = now
-        self.plan = _Plan()
+        self.plan = _Plan(now)
+        self.stories = 0
         self.staff: dict[str, int] = {}
         self.notes = 0
         self.sales = _pipeline(crm, crm.settings.sales_pipeline)
@@ -173,7 +187,11 @@ class _Demo:
         kind, reached, deferred_end = outcome
         steps = reached + (1 if kind in ("won", "lost", "deferred") else 0) + (1 if deferred_end in ("back", "lost") else 0)
         gaps = [timedelta(hours=rng.uniform(14, 80)) for _ in range(steps)]
-        age = timedelta(hours=rng.uniform(3, 10 * 24)) if kind in ("open", "deferred") else timedelta(days=rng.uniform(1, 12))
+        stalled = rng.random() < 0.3
+        if kind in ("open", "deferred"):
+            age = timedelta(hours=rng.uniform(72, 240) if stalled else rng.uniform(2, 40))
+        else:
+            age = timedelta(days=rng.uniform(1, 12))
         t0 = self.now - age - sum(gaps, timedelta())
         available = self.now - age - (self.now - timedelta(days=DAYS - 2))
         total = sum(gaps, timedelta())
@@ -181,7 +199,7 @@ class _Demo:
             gaps = [g * (available / total) for g in gaps]
             t0 = self.now - age - sum(gaps, timedelta())
         manager = rng.choice(("anna.lee", "david.kim", "sofia.rossi"))
-        measurer = rng.choice(("tom.baker", "liam.novak"))
+        measurer = ("tom.baker", "liam.novak")[self.stories % 2]
         first, last, phone, email = self.person()
         windows = rng.randint(8, 40) if company else rng.randint(2, 12)
         price = Decimal(rng.randrange(28000, 65000, 500)) / 100
@@ -189,6 +207,8 @@ class _Demo:
         address = company[1] if company else self.address()
         source = rng.choice(CHANNELS)
         ids: dict[str, int] = {}
+        self.stories += 1
+        story = self.stories
         lead_at = t0 - timedelta(hours=rng.uniform(3, 30))
         title = LEAD_TITLES[source].format(n=windows) if not company else f"Office windows replacement ({windows} windows)"
 
@@ -228,22 +248,23 @@ class _Demo:
             ).id
             self.task(manager, "Collect data: rooms, window sizes, wishes", ids, timedelta(days=1))
 
-        self.plan.at(lead_at, capture)
+        self.plan.at(lead_at, capture, story)
         self.plan.at(lead_at + timedelta(minutes=rng.randint(10, 90)), lambda: self.add_note(
-            manager, "lead", ids["lead"], f"Called back: {windows} windows at {address}."))
-        self.plan.at(t0 - timedelta(minutes=50), qualify)
-        self.plan.at(t0, open_deal)
+            manager, "lead", ids["lead"], f"Called back: {windows} windows at {address}."), story)
+        self.plan.at(t0 - timedelta(minutes=50), qualify, story)
+        self.plan.at(t0, open_deal, story)
         when = t0
         for i in range(1, reached + 1):
             when += gaps[i - 1]
-            self.plan.at(when, self.advance(self.open_stages[i], ids, manager, measurer, windows, address, amount))
+            self.plan.at(when, self.advance(self.open_stages[i], ids, manager, measurer, windows, address, amount), story)
         if kind in ("won", "lost", "deferred"):
             when += gaps[reached]
             call_on = _business_hour(when + timedelta(days=rng.randint(2, 16)))
             if deferred_end in ("back", "lost"):
                 call_on = when + gaps[-1]
-                self.plan.at(call_on, self.close_deferred(deferred_end, ids, manager))
-            self.plan.at(when, self.close(kind, ids, manager, windows, call_on))
+            self.plan.at(when, self.close(kind, ids, manager, windows, call_on), story)
+            if deferred_end in ("back", "lost"):
+                self.plan.at(call_on, self.close_deferred(deferred_end, ids, manager), story)
 
     def task(self, who: str, title: str, ids: dict[str, int], due_in: timedelta, description: str = "",
              due_at: datetime | None = None) -> None:
@@ -341,6 +362,8 @@ class _Demo:
         else:
             at = self.now - timedelta(hours=rng.uniform(1, 72))
         ids: dict[str, int] = {}
+        self.stories += 1
+        story = self.stories
 
         def capture() -> None:
             ids["lead"] = self.svc(manager if source == "call" else None).leads.create(
@@ -359,9 +382,9 @@ class _Demo:
                                    due_at=self.crm.clock.now() + timedelta(hours=rng.choice((2, 4, 20))),
                                    entity_type="lead", entity_id=ids["lead"])
 
-        self.plan.at(at, capture)
+        self.plan.at(at, capture, story)
         if status != "new":
-            self.plan.at(at + timedelta(minutes=rng.randint(15, 240)), work)
+            self.plan.at(at + timedelta(minutes=rng.randint(15, 240)), work, story)
 
     def run(self) -> None:
         self.hire()

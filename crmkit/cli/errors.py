@@ -10,7 +10,7 @@ import os
 import traceback
 
 import click
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from ..core.errors import CrmError
 
@@ -33,6 +33,8 @@ def report(exc: BaseException) -> int:
         return _say(f"Error: {one_line(exc.format_message())}", USER_ERROR)
     if isinstance(exc, click.Abort):
         return _say("Error: aborted", USER_ERROR)
+    if isinstance(exc, ArgumentError):  # a database URL SQLAlchemy cannot use
+        return _say(f"Error: database: {one_line(str(exc))}", USER_ERROR)
     if isinstance(exc, OperationalError):
         _debug(exc)
         return _say(f"Error: the database is not usable: {one_line(str(exc.orig) or str(exc)).split(' [SQL')[0]}",

@@ -57,7 +57,7 @@ def add(title: str, assignee: str | None, due: str | None, description: str, on:
     entity_type, entity_id = card_ref(on) if on else (None, None)
     task = state.services.tasks.add(
         title=title, assignee_id=state.user_id(assignee) if assignee else None,
-        due_at=parsefmt(due, now=state.crm.clock.now()) if due else None, description=description,
+        due_at=parse_when(due, now=state.crm.clock.now()) if due else None, description=description,
         entity_type=entity_type, entity_id=entity_id,
     )
     done(f"Added task {task.id}: {task.title}", task, as_json=as_json or state.json)
