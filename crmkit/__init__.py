@@ -23,6 +23,7 @@ from .core.records import (
     Company, Contact, Deal, Lead, LostReason, Note, Page, Pipeline, Stage, StageMove, Task, User, to_dict,
 )
 from .core.settings import Settings
+from .core.types import UTCDateTime
 from .core.unit_of_work import Tx
 
 __version__ = "0.1.0"
@@ -31,6 +32,6 @@ __all__ = [
     "API_VERSION", "Clock", "Company", "ConfigError", "ConflictError", "Contact", "Crm", "CrmError", "CustomField",
     "Deal", "Event", "FrozenClock", "Lead", "LostReason", "Money", "Note", "NotFoundError", "Page",
     "PeriodicJob", "PermissionDeniedError", "Pipeline", "PipelineSpec", "PluginError", "PluginInfo", "Settings",
-    "Stage", "StageMove", "StageSpec", "SystemClock", "Task", "Tx", "User", "ValidationError", "hookimpl",
+    "Stage", "StageMove", "StageSpec", "SystemClock", "Task", "Tx", "User", "UTCDateTime", "ValidationError", "hookimpl",
     "hookspec", "schema", "to_dict", "__version__",
 ]

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Sequence
 
+import attrs
 from sqlalchemy import Engine, MetaData, Table
 
 from . import automation, defaults, schema
@@ -72,7 +73,7 @@ class Crm:
         self.custom_fields = CustomFieldRegistry(f for group in hook.crm_register_custom_fields(crm=self) for f in group or ())
         self.pipeline_specs = merge_pipelines(group or () for group in reversed(hook.crm_register_pipelines(crm=self)))
         self._specs = {p.key: p for p in self.pipeline_specs}
-        self.jobs: list[PeriodicJob] = [j for group in hook.crm_register_periodic_jobs(crm=self) for j in group or ()]
+        self.jobs: list[PeriodicJob] = self._collect_jobs()
         automation.check_rules(self)
         self.dispatcher = Dispatcher(self)
         self._pipelines: dict[str, Pipeline] = {}
@@ -153,6 +154,18 @@ class Crm:
         return {name: t for md in self.metadatas for name, t in md.tables.items()}
 
     # -- plugins ----------------------------------------------------------------
+
+    def _collect_jobs(self) -> list[PeriodicJob]:
+        """Plugins' periodic jobs, each named ``<plugin>.<job>``."""
+        jobs: dict[str, PeriodicJob] = {}
+        for impl in self.pm.hook.crm_register_periodic_jobs.get_hookimpls():
+            for job in impl.function(*[self for _ in impl.argnames]) or ():
+                prefix = f"{impl.plugin_name}."
+                name = job.name if job.name.startswith(prefix) else prefix + job.name
+                if name in jobs:
+                    raise ConfigError(f"periodic job {name} is registered twice")
+                jobs[name] = attrs.evolve(job, name=name)
+        return list(jobs.values())
 
     def has_impls(self, hook_name: str) -> bool:
         """Whether any plugin implements ``hook_name`` (cached: the hook set is fixed)."""

@@ -150,7 +150,9 @@ def crm_event_committed(crm: Crm, event: Event) -> Any:
     :param event: a committed event, with its log ``id`` (use it to de-duplicate:
         delivery is at least once).
 
-    The dispatcher calls each plugin's implementation separately, in log order.
+    The dispatcher calls each plugin's implementation separately, in log order
+    (directly, not through pluggy's hook caller, so that one plugin's failure is
+    isolated: ``tryfirst``/``trylast`` and hook wrappers do not apply to this hook).
     An exception is recorded (``crmkit events failures``) and retried with
     exponential backoff; it never rolls back or loses the committed write and
     never stops delivery to other plugins. The return value is ignored.

@@ -1,7 +1,7 @@
 """Pipeline declarations: ordered stages of kind open, won or lost.
 
 Pipelines come from ``crmkit.toml`` (``[[pipelines]]``) and from plugins
-(``crm_register_pipelines``); :mod:`crmkit.core.schema_sync` writes them into the
+(``crm_register_pipelines``); :mod:`crmkit.core.sync` writes them into the
 database at start-up.
 """
 

@@ -39,6 +39,7 @@ class PluginInfo:
     :param api: the range of core hook-API versions it supports (PEP 440 specifier).
     :param requires: names of plugins that must be enabled with it.
     :param hookspecs: a module or class with the plugin's own hookspecs (optional).
+    :param description: one line shown by ``crmkit plugins``.
     """
 
     name: str

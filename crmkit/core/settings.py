@@ -19,11 +19,12 @@ from .pipelines import PipelineSpec, parse_pipelines
 from .customfields import CustomField, parse_custom_fields
 
 DEFAULT_DATABASE = "sqlite:///crmkit.db"
-_TOP_LEVEL = {
+TOP_LEVEL_KEYS: frozenset[str] = frozenset({
     "name", "database", "default_region", "default_currency", "plugins",
     "lost_reasons", "pipelines", "custom_fields", "settings", "sales_pipeline", "lead_pipeline",
     "timezone", "next_contact_field",
-}
+})
+"""Every key crmkit.toml may have at its top level."""
 
 
 @attrs.frozen
@@ -72,10 +73,10 @@ class Settings:
         environ: Mapping[str, str] | None = None,
     ) -> "Settings":
         env = os.environ if environ is None else environ
-        unknown = sorted(set(data) - _TOP_LEVEL)
+        unknown = sorted(set(data) - TOP_LEVEL_KEYS)
         if unknown:
             raise ConfigError(
-                f"crmkit.toml: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(_TOP_LEVEL))}"
+                f"crmkit.toml: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(TOP_LEVEL_KEYS))}"
             )
         plugins = _str_list(data.get("plugins", []), "plugins")
         if "CRMKIT_PLUGINS" in env:

@@ -22,8 +22,7 @@ import click
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, insert, select
 
 import crmkit
-from crmkit import Crm, CustomField, Event, Tx, ValidationError, hookimpl
-from crmkit.core.types import UTCDateTime
+from crmkit import Crm, CustomField, Event, Tx, UTCDateTime, ValidationError, hookimpl
 
 NAME = "{{ cookiecutter.plugin_name }}"
 OWNER = f"{NAME}_owner"

@@ -97,10 +97,12 @@ class TaskService(Service[Task]):
                 values["description"] = check_text(changes["description"], "description", max_length=10000)
             if "due_at" in changes:
                 values["due_at"] = _due(changes["due_at"])
+                values["overdue_at"] = None  # rescheduled: it may become overdue (and be reported) again
             if "custom" in changes:
                 values["custom"] = self._clean_custom(tx.conn, changes["custom"], row.custom)
-            before = {k: to_json_value(getattr(row, k)) for k in values}
+            before = {k: to_json_value(getattr(row, k)) for k in values if k != "overdue_at"}
             self._bump(tx, row, values, version)
+            values.pop("overdue_at", None)
             tx.emit("task.updated", "task", row.id, diff(before, {k: to_json_value(v) for k, v in values.items()}))
             return self._record(self._row(tx.conn, row.id))
 
