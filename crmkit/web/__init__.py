@@ -1,0 +1,8 @@
+"""crmkit's HTTP interface: the JSON API (``create_app``) and helpers for plugin routes."""
+
+from __future__ import annotations
+
+from .app import create_app, request_services, request_user_id
+from .operation import Ctx, Operation, Param, Result
+
+__all__ = ["Ctx", "Operation", "Param", "Result", "create_app", "request_services", "request_user_id"]

@@ -1,0 +1,135 @@
+"""``create_app(crm)``: the deployment's Starlette application.
+
+    from crmkit import Crm
+    from crmkit.web import create_app
+    app = create_app(Crm.from_config("crmkit.toml"))   # then: uvicorn, or crmkit.web.server.serve
+
+The API lives under ``/api/v1``; enabled plugins' routes (``crm_register_routes``)
+are mounted under ``/api/v1/<plugin>/`` behind the same bearer-token check.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from ..core.auth import TokenCache
+from ..core.errors import ConfigError, CrmError
+from . import idempotency, openapi
+from .endpoint import authenticate, make_endpoint
+from .errors import JSON_TYPE, crm_error_handler, dumps, error_response, http_exception_handler, server_error_handler
+from .middleware import ASGIApp, BodyLimit, Receive, Scope, Send
+from .operation import Operation
+from .resources import companies, contacts, deals, forms, leads, notes, pipelines, tasks, timeline, tokens, users
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.app import Crm
+    from ..core.clock import Clock
+    from ..core.services import Services
+
+PREFIX = openapi.PREFIX
+USER_KEY = "crmkit.user_id"
+
+
+def operations(crm: "Crm", clock: "Clock") -> list[Operation]:
+    """Every core operation of the API, in routing order."""
+    ops: list[Operation] = [
+        Operation("GET", "/health", lambda ctx: {"status": "ok"}, "Liveness check (no token)", "meta", "health",
+                  response={"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+                  public=True),
+    ]
+    for module in (leads, contacts, companies, deals, tasks, notes, timeline, pipelines, users, tokens):
+        ops += module.operations(crm)
+    ops += forms.operations(crm, clock)
+    return ops
+
+
+def create_app(
+    crm: "Crm", *, clock: "Clock | None" = None, max_body_bytes: int = 1_000_000, token_cache_seconds: float = 10.0,
+    debug: bool = False,
+) -> Starlette:
+    """The Starlette app serving ``crm``.
+
+    :param clock: the time source of rate limits (default: the deployment's clock).
+    :param max_body_bytes: larger request bodies get 413.
+    :param token_cache_seconds: how long a verified token is trusted without a database look-up
+        (0: never; a revocation reaches other processes within this time).
+    """
+    idempotency.create_table(crm)
+    tokens_cache = TokenCache(crm, ttl=token_cache_seconds)
+    ops = operations(crm, clock or crm.clock)
+    plugin_routes = _plugin_routes(crm, ops)
+    doc = dumps(openapi.build(crm, ops, plugin_routes))
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(doc, media_type=JSON_TYPE)
+
+    routes: list[BaseRoute] = [Route(f"{PREFIX}/openapi.json", openapi_json, methods=["GET"], name="openapi")]
+    routes += [Route(PREFIX + op.path, make_endpoint(op, crm, tokens_cache), methods=[op.method],
+                     name=op.operation_id) for op in ops]
+    for name, prs in plugin_routes.items():
+        routes.append(Mount(f"{PREFIX}/{name}", app=_Authenticated(Mount("", routes=list(prs)), tokens_cache),
+                            name=f"plugin_{name}"))
+    app = Starlette(
+        debug=debug, routes=routes,
+        middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)],
+        exception_handlers={HTTPException: http_exception_handler, CrmError: crm_error_handler,
+                            Exception: server_error_handler},
+    )
+    app.state.crm = crm
+    app.state.operations = ops
+    app.state.token_cache = tokens_cache
+    return app
+
+
+def _plugin_routes(crm: "Crm", ops: Sequence[Operation]) -> dict[str, list[BaseRoute]]:
+    """Each enabled plugin's routes, by plugin name (refusing names that shadow the core's)."""
+    taken = {op.path.strip("/").split("/", 1)[0] for op in ops} | {"openapi.json"}
+    out: dict[str, list[BaseRoute]] = {}
+    for impl in crm.pm.hook.crm_register_routes.get_hookimpls():
+        routes = impl.function(crm=crm)
+        if not routes:
+            continue
+        name = impl.plugin_name
+        if name in taken:
+            raise ConfigError(f"plugin {name}: its routes would shadow the core's /api/v1/{name}/; rename the plugin")
+        routes = list(routes)
+        for r in routes:
+            if not isinstance(r, BaseRoute):
+                raise ConfigError(f"plugin {name}: crm_register_routes must return Starlette routes, got {r!r}")
+        out[name] = routes
+    return out
+
+
+class _Authenticated:
+    """Pure ASGI: a plugin's routes see only requests with a valid bearer token."""
+
+    def __init__(self, app: ASGIApp, tokens: TokenCache) -> None:
+        self.app = app
+        self.tokens = tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                scope[USER_KEY] = await authenticate(Request(scope), self.tokens)
+            except CrmError as exc:
+                await error_response(exc)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def request_user_id(request: Request) -> int:
+    """The authenticated user of a plugin route's request."""
+    return int(request.scope[USER_KEY])
+
+
+def request_services(request: Request) -> "Services":
+    """The core services acting as the request's user (for plugin routes)."""
+    crm: Any = request.app.state.crm
+    return crm.as_user(request_user_id(request))  # type: ignore[no-any-return]

@@ -1,0 +1,164 @@
+"""Turn an :class:`Operation` into a Starlette endpoint.
+
+Per request: authenticate (unless public), check path ids, parse and validate
+the query string, the ``If-Match`` and ``Idempotency-Key`` headers and the JSON
+body against the operation's schemas, then run the handler in a worker thread
+(services are synchronous) and serialize its result. Every failure is a JSON
+error with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from urllib.parse import parse_qsl
+
+import attrs
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..core.errors import CrmError, NotFoundError, ValidationError
+from ..core.records import Page, to_dict
+from . import idempotency
+from .errors import JSON_TYPE, BadRequest, Unauthorized, UnsupportedMediaType, dumps, error_response
+from .operation import INT32, Ctx, Operation, Result
+from .params import parse_query
+from .validate import validate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.app import Crm
+    from ..core.auth import TokenCache
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+IF_MATCH_SCHEMA = {"type": "string", "pattern": r'^(\*|(W/)?"[0-9]{1,9}")$'}
+
+
+async def authenticate(request: Request, tokens: "TokenCache") -> int:
+    """The user id of the request's bearer token (401 if there is none or it is not valid)."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthorized("authentication required: send Authorization: Bearer <token>")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("use Authorization: Bearer <token>")
+    secret = secret.strip()
+    user_id = tokens.get(secret)
+    if user_id is None:
+        user_id = await run_in_threadpool(tokens.authenticate, secret)
+    if user_id is None:
+        raise Unauthorized("the token is not valid (unknown, revoked, or its user is deactivated)")
+    return user_id
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None or value.strip() == "*":
+        return None
+    match = _IF_MATCH.match(value)
+    if match is None:
+        raise BadRequest('If-Match: expected the card\'s ETag, e.g. "3"', field="If-Match")
+    return int(match.group(1))
+
+
+def parse_json(raw: bytes) -> Any:
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        return json.loads(raw, parse_constant=constant)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {str(exc)[:200]}") from None
+
+
+def serialize(result: Any, op: Operation) -> tuple[int, Any, dict[str, str]]:
+    status, headers = op.status, {}
+    if isinstance(result, Result):
+        status, headers, result = result.status, dict(result.headers), result.data
+    if isinstance(result, Page):
+        data: Any = {"items": [to_dict(r) if attrs.has(type(r)) else r.to_dict() for r in result.items],
+                     "next_cursor": result.next_cursor}
+    elif attrs.has(type(result)):
+        data = to_dict(result)
+    else:
+        data = result
+    if op.etag and isinstance(data, dict) and isinstance(data.get("version"), int):
+        headers["ETag"] = f'"{data["version"]}"'
+    return status, data, headers
+
+
+def make_endpoint(op: Operation, crm: "Crm", tokens: "TokenCache") -> Endpoint:
+    """The Starlette endpoint running ``op``."""
+
+    def run(ctx: Ctx, raw: bytes, key: str | None) -> tuple[int, bytes, dict[str, str]]:
+        if key is None or ctx.user_id is None:
+            status, data, headers = serialize(op.handler(ctx), op)
+            return status, dumps(data), headers
+        fp = idempotency.fingerprint(op.method, ctx.request.url.path, raw)
+        stored = idempotency.claim(crm, ctx.user_id, key, fp)
+        if stored is not None:
+            status, data = stored
+            headers = {"Idempotent-Replayed": "true"}
+            if op.etag and isinstance(data, dict) and isinstance(data.get("version"), int):
+                headers["ETag"] = f'"{data["version"]}"'
+            return status, dumps(data), headers
+        body: bytes | None = None
+        status = 500
+        try:
+            status, data, headers = serialize(op.handler(ctx), op)
+            body = dumps(data)
+            return status, body, headers
+        finally:
+            idempotency.finish(crm, ctx.user_id, key, status, body)
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            user_id = None if op.public else await authenticate(request, tokens)
+            path = dict(request.path_params)
+            for name, value in path.items():
+                if isinstance(value, int) and not 1 <= value <= INT32:
+                    raise NotFoundError(f"{name} {value} does not exist")
+            query = parse_query(request.scope.get("query_string", b""), op.query)
+            version = parse_if_match(request.headers.get("if-match")) if op.if_match else None
+            key = request.headers.get("idempotency-key") if op.idempotent else None
+            if key is not None:
+                idempotency.check_key(key)
+            raw = b""
+            body: Any = None
+            if op.body is not None:
+                raw = await request.body()
+                body = read_body(request, raw, op)
+            ctx = Ctx(crm=crm, request=request, user_id=user_id, path=path, query=query, body=body, version=version)
+            status, payload, headers = await run_in_threadpool(run, ctx, raw, key)
+        except CrmError as exc:
+            return error_response(exc)
+        return Response(payload, status, headers, media_type=JSON_TYPE)
+
+    endpoint.__name__ = op.operation_id
+    endpoint.__doc__ = op.summary
+    return endpoint
+
+
+def read_body(request: Request, raw: bytes, op: Operation) -> Any:
+    """The request body, parsed and validated against ``op.body``."""
+    assert op.body is not None
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if not raw.strip():
+        if op.body_required:
+            raise ValidationError("body: a JSON object is required", field="body")
+        return {}
+    if op.form_encoded and ctype == "application/x-www-form-urlencoded":
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("the form body is not UTF-8") from None
+        body: Any = dict(parse_qsl(text, keep_blank_values=True, max_num_fields=200))
+    elif ctype == "application/json" or ctype.endswith("+json"):
+        body = parse_json(raw)
+    else:
+        accepted = "application/json" + (" or application/x-www-form-urlencoded" if op.form_encoded else "")
+        raise UnsupportedMediaType(f"Content-Type must be {accepted}, not {ctype or 'missing'}")
+    validate(body, op.body)
+    return body

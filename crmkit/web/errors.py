@@ -1,0 +1,94 @@
+"""HTTP errors as JSON: ``{"error": {"code", "message", "field"?}}``.
+
+Services raise :class:`crmkit.CrmError` subclasses (422, 404, 409, 403); the web
+layer adds the protocol errors below. Every error, including Starlette's own 404
+and 405 and an unexpected exception, leaves as the same JSON shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Mapping
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..core.errors import CrmError
+
+log = logging.getLogger("crmkit.web")
+
+JSON_TYPE = "application/json"
+
+
+class BadRequest(CrmError):
+    """The request itself is malformed (JSON syntax, a header, a query string)."""
+
+    code = "bad_request"
+    status = 400
+
+
+class Unauthorized(CrmError):
+    code = "unauthorized"
+    status = 401
+
+
+class PayloadTooLarge(CrmError):
+    code = "payload_too_large"
+    status = 413
+
+
+class UnsupportedMediaType(CrmError):
+    code = "unsupported_media_type"
+    status = 415
+
+
+class TooManyRequests(CrmError):
+    code = "too_many_requests"
+    status = 429
+
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+               415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests"}
+
+
+def dumps(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def error_body(status: int, code: str, message: str, field: str | None = None) -> bytes:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        err["field"] = field
+    return dumps({"error": err})
+
+
+def error_response(exc: CrmError, headers: Mapping[str, str] | None = None) -> Response:
+    status = exc.status if 400 <= exc.status < 500 else 500
+    hdrs = dict(headers or {})
+    if status == 401:
+        hdrs.setdefault("WWW-Authenticate", "Bearer")
+    return Response(error_body(status, exc.code, exc.message, exc.field), status, hdrs, media_type=JSON_TYPE)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    message = exc.detail if exc.status_code != 404 else f"no such resource: {request.url.path}"
+    return Response(error_body(exc.status_code, code, str(message)), exc.status_code, dict(exc.headers or {}),
+                    media_type=JSON_TYPE)
+
+
+async def crm_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CrmError)
+    if exc.status >= 500:
+        log.error("server error on %s %s: %s", request.method, request.url.path, exc.message)
+        return Response(error_body(500, "internal_error", "internal server error"), 500, media_type=JSON_TYPE)
+    return error_response(exc)
+
+
+async def server_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response(error_body(500, "internal_error", "internal server error"), 500, media_type=JSON_TYPE)

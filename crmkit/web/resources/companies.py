@@ -1,0 +1,21 @@
+"""``/companies``: legal entities."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...core.records import Company
+from ..operation import Operation
+from ..schemas import body, custom_write, ref_id, text
+from .cards import card_operations
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...core.app import Crm
+
+
+def operations(crm: "Crm") -> list[Operation]:
+    f = {"name": text(300), "address": text(2000, null=True), "responsible_id": ref_id(),
+         "custom": custom_write(crm, "company")}
+    ops, _ = card_operations(crm, service="companies", entity="company", plural="companies", record=Company,
+                             create_body=body(f, ["name"]), update_body=body(f))
+    return ops

@@ -1,0 +1,59 @@
+"""``/deals``: sales moving through pipeline stages; move, win, lose, stage history."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...core.records import Deal, StageMove
+from ..operation import Ctx, Operation, Param
+from ..params import filter_params
+from ..schemas import AMOUNT, CURRENCY, body, custom_write, record_schema, ref_id, text
+from .cards import action, card_operations
+from .leads import REASON, SOURCE
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...core.app import Crm
+
+KEY = {"type": "string", "maxLength": 63}
+
+
+def operations(crm: "Crm") -> list[Operation]:
+    f = {"title": text(300), "amount": AMOUNT, "currency": CURRENCY, "responsible_id": ref_id(),
+         "contact_id": ref_id(), "company_id": ref_id(), "source": SOURCE, "custom": custom_write(crm, "deal")}
+    create = {**f, "pipeline": text(63, null=True), "stage": text(63, null=True), "lead_id": ref_id()}
+    extra: list[Param] = [Param("pipeline", KEY, "in this pipeline (key)"),
+                          *filter_params("stage", KEY, ("eq", "in"), "at this stage (key)")]
+    ops, rec = card_operations(crm, service="deals", entity="deal", plural="deals", record=Deal,
+                               create_body=body(create, ["title"]), update_body=body(f), extra_filters=extra)
+
+    def move(ctx: Ctx) -> Any:
+        return ctx.services.deals.move(ctx.id, version=ctx.version, **ctx.body)
+
+    def win(ctx: Ctx) -> Any:
+        return ctx.services.deals.win(ctx.id, version=ctx.version, **ctx.body)
+
+    def lose(ctx: Ctx) -> Any:
+        return ctx.services.deals.lose(ctx.id, version=ctx.version, **ctx.body)
+
+    def history(ctx: Ctx) -> Any:
+        return {"items": [_move(m) for m in ctx.services.deals.history(ctx.id)]}
+
+    ops += [
+        action("/deals/{id:int}/move", move, "Move a deal to a stage (a lost stage needs a reason)", "deals",
+               "move_deal", rec, body({"stage": KEY, "pipeline": text(63, null=True), **REASON}, ["stage"]),
+               body_required=True),
+        action("/deals/{id:int}/win", win, "Close a deal as won", "deals", "win_deal", rec,
+               body({"stage": text(63, null=True)})),
+        action("/deals/{id:int}/lose", lose, "Close a deal as lost, with a reason", "deals", "lose_deal", rec,
+               body({**REASON, "stage": text(63, null=True)})),
+        Operation("GET", "/deals/{id:int}/history", history, "A deal's stage moves, oldest first", "deals",
+                  "deal_history", response={"type": "object", "required": ["items"], "properties": {
+                      "items": {"type": "array", "items": record_schema(StageMove)}}}),
+    ]
+    return ops
+
+
+def _move(m: StageMove) -> dict[str, Any]:
+    from ...core.records import to_dict
+
+    return to_dict(m)
