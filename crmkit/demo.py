@@ -12,7 +12,7 @@ card's timeline reads like real history.
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -121,6 +121,19 @@ class _Plan:
             step()
 
 
+@attrs.define
+class _Card:
+    """One customer's story: who works on it and the cards made so far."""
+
+    manager: str
+    measurer: str
+    windows: int
+    amount: str
+    address: str
+    lead: int = 0
+    deal: int = 0
+
+
 class _Demo:
     def __init__(self, crm: "Crm", rng: random.Random, now: datetime) -> None:
         self.crm = crm
@@ -185,7 +198,8 @@ class _Demo:
     def deal_story(self, outcome: tuple[str, int, str], company: tuple[str, str, str] | None) -> None:
         rng = self.rng
         kind, reached, deferred_end = outcome
-        steps = reached + (1 if kind in ("won", "lost", "deferred") else 0) + (1 if deferred_end in ("back", "lost") else 0)
+        closing = kind in ("won", "lost", "deferred")
+        steps = reached + (1 if closing else 0) + (1 if deferred_end in ("back", "lost") else 0)
         gaps = [timedelta(hours=rng.uniform(14, 80)) for _ in range(steps)]
         stalled = rng.random() < 0.3
         if kind in ("open", "deferred"):
@@ -198,158 +212,161 @@ class _Demo:
         if total > available:  # squeeze a long story into the demo's six weeks
             gaps = [g * (available / total) for g in gaps]
             t0 = self.now - age - sum(gaps, timedelta())
+        self.stories += 1
+        story = self.stories
         manager = rng.choice(("anna.lee", "david.kim", "sofia.rossi"))
-        measurer = ("tom.baker", "liam.novak")[self.stories % 2]
+        measurer = ("tom.baker", "liam.novak")[story % 2]
         first, last, phone, email = self.person()
         windows = rng.randint(8, 40) if company else rng.randint(2, 12)
         price = Decimal(rng.randrange(28000, 65000, 500)) / 100
         amount = str((price * windows).quantize(Decimal("0.01")))
         address = company[1] if company else self.address()
         source = rng.choice(CHANNELS)
-        ids: dict[str, int] = {}
-        self.stories += 1
-        story = self.stories
+        card = _Card(manager=manager, measurer=measurer, windows=windows, amount=amount, address=address)
         lead_at = t0 - timedelta(hours=rng.uniform(3, 30))
         title = LEAD_TITLES[source].format(n=windows) if not company else f"Office windows replacement ({windows} windows)"
 
         def capture() -> None:
-            who = manager if source == "call" else None
-            ids["lead"] = self.svc(who).leads.create(
+            card.lead = self.svc(manager if source == "call" else None).leads.create(
                 title=title, name=f"{first} {last}", company_name=company[0] if company else "", phone=phone,
                 email=email, source=source, responsible_id=self.staff[manager],
+                customer_kind="legal_entity" if company else "person",
             ).id
 
-        def qualify() -> None:
+        def call_back() -> None:
+            self.finish_tasks("lead", card.lead)
+            self.qualify_lead(manager, card.lead)
+            self.add_note(manager, "lead", card.lead, f"Called back: {windows} windows at {address}.")
+
+        def convert() -> None:
             services = self.svc(manager)
-            if company:
-                ids["company"] = services.companies.create(
-                    name=company[0], address=company[1], responsible_id=self.staff[manager]).id
-            if company:
-                mail = f"{first}.{last}@{company[2]}".lower()
-            else:
-                mail = email
-            ids["contact"] = services.contacts.create(
-                first_name=first, last_name=last, phones=[phone], emails=[mail], company_id=ids.get("company"),
-                responsible_id=self.staff[manager],
-                custom=self.custom("contact", preferred_channel=rng.choice(("phone", "email", "sms", "messenger"))),
-            ).id
-            if company and rng.random() < 0.7:
+            mail = f"{first}.{last}@{company[2]}".lower() if company else email
+            conversion = services.leads.convert(
+                card.lead, customer_kind="legal_entity" if company else "person",
+                contact={"first_name": first, "last_name": last, "phones": [phone], "emails": [mail],
+                         "responsible_id": self.staff[manager],
+                         "custom": self.custom("contact", preferred_channel=rng.choice(
+                             ("phone", "email", "sms", "messenger")))},
+                company={"name": company[0], "address": company[1], "responsible_id": self.staff[manager]}
+                if company else None,
+                deal={"title": f"{company[0]}: {windows} windows" if company else f"{windows} windows for the {last} family",
+                      "amount": amount, "custom": self.custom("deal", window_count=windows)},
+            )
+            card.deal = conversion.deal.id
+            if conversion.company is not None and rng.random() < 0.7:
                 f2, l2, p2, _ = self.person()
-                services.contacts.create(first_name=f2, last_name=l2, phones=[p2],
-                                         emails=[f"accounting@{company[2]}"], company_id=ids["company"])
-            services.leads.update(ids["lead"], {"status": "in_progress", "contact_id": ids["contact"]})
-
-        def open_deal() -> None:
-            deal_title = f"{company[0]}: {windows} windows" if company else f"{windows} windows for the {last} family"
-            ids["deal"] = self.svc(manager).deals.create(
-                title=deal_title, amount=amount, responsible_id=self.staff[manager], contact_id=ids["contact"],
-                company_id=ids.get("company"), lead_id=ids["lead"], source=source,
-                custom=self.custom("deal", customer_kind="legal_entity" if company else "person", window_count=windows),
-            ).id
-            self.task(manager, "Collect data: rooms, window sizes, wishes", ids, timedelta(days=1))
+                services.contacts.create(first_name=f2, last_name=l2, phones=[p2], emails=[f"accounting@{company[2]}"]
+                                         if company else [], company_id=conversion.company.id)
+            self.ensure_task(manager, card, "Collect data: rooms, window sizes, wishes", timedelta(days=1))
 
         self.plan.at(lead_at, capture, story)
-        self.plan.at(lead_at + timedelta(minutes=rng.randint(10, 90)), lambda: self.add_note(
-            manager, "lead", ids["lead"], f"Called back: {windows} windows at {address}."), story)
-        self.plan.at(t0 - timedelta(minutes=50), qualify, story)
-        self.plan.at(t0, open_deal, story)
+        self.plan.at(lead_at + timedelta(minutes=rng.randint(10, 50)), call_back, story)
+        self.plan.at(t0, convert, story)
         when = t0
         for i in range(1, reached + 1):
             when += gaps[i - 1]
-            self.plan.at(when, self.advance(self.open_stages[i], ids, manager, measurer, windows, address, amount), story)
-        if kind in ("won", "lost", "deferred"):
+            self.plan.at(when, self.advance(self.open_stages[i], card), story)
+        if closing:
             when += gaps[reached]
-            call_on = _business_hour(when + timedelta(days=rng.randint(2, 16)))
+            call_on = when + gaps[-1] if deferred_end in ("back", "lost") else when + timedelta(days=rng.randint(2, 16))
+            self.plan.at(when, self.close(kind, card, call_on.date()), story)
             if deferred_end in ("back", "lost"):
-                call_on = when + gaps[-1]
-            self.plan.at(when, self.close(kind, ids, manager, windows, call_on), story)
-            if deferred_end in ("back", "lost"):
-                self.plan.at(call_on, self.close_deferred(deferred_end, ids, manager), story)
+                self.plan.at(call_on, self.close_deferred(deferred_end, card), story)
 
-    def task(self, who: str, title: str, ids: dict[str, int], due_in: timedelta, description: str = "",
-             due_at: datetime | None = None) -> None:
-        """Complete the deal's open task (if any) and give ``who`` the next one."""
-        self.finish_task(ids)
-        due = due_at or _business_hour(self.crm.clock.now() + due_in)
-        ids["task"] = self.svc(who).tasks.add(
-            title=title, assignee_id=self.staff[who], due_at=due, description=description,
-            entity_type="deal", entity_id=ids["deal"]).id
-        ids["task_owner"] = self.staff[who]
+    def qualify_lead(self, who: str, lead: int) -> None:
+        """Move a lead to the lead pipeline's second open stage (qualifying), if there is one."""
+        spec = self.crm.pipeline_spec(self.crm.settings.lead_pipeline)
+        stages = [s for s in spec.stages if s.kind == "open"] if spec is not None else []
+        if len(stages) > 1:
+            self.svc(who).leads.move(lead, stages[1].key)
 
-    def advance(self, stage: "Stage", ids: dict[str, int], manager: str, measurer: str, windows: int,
-                address: str, amount: str) -> Callable[[], None]:
+    def open_tasks(self, entity: str, ident: int) -> list[Any]:
+        return list(self.crm.system.tasks.list(entity_type=entity, entity_id=ident, status="open", limit=100))
+
+    def finish_tasks(self, entity: str, ident: int, *, cancel: bool = False) -> None:
+        """Each open task of the card is done (or cancelled) by its assignee."""
+        for task in self.open_tasks(entity, ident):
+            tasks = self.crm.as_user(task.assignee_id).tasks
+            tasks.cancel(task.id) if cancel else tasks.complete(task.id)
+
+    def ensure_task(self, who: str, card: "_Card", title: str, due_in: timedelta) -> None:
+        """Where no stage rule made a task, the manager writes one down."""
+        if not self.open_tasks("deal", card.deal):
+            self.svc(who).tasks.add(title=title, assignee_id=self.staff[who], entity_type="deal",
+                                    entity_id=card.deal, due_at=_business_hour(self.crm.clock.now() + due_in))
+
+    def fill_required(self, stage: "Stage", card: "_Card") -> None:
+        """Set what the stage requires (the measurement slot, the measurer) before moving there."""
+        spec = self.crm.pipeline_spec(stage.pipeline)
+        declared = next((s for s in spec.stages if s.key == stage.key), None) if spec is not None else None
+        required = set(declared.requires) if declared is not None else set()
+        custom: dict[str, Any] = {}
+        if "measurement_date" in required or stage.key == "measurement_scheduled":
+            custom["measurement_date"] = _business_hour(self.crm.clock.now() + timedelta(days=self.rng.randint(2, 5)))
+        if "measurer_id" in required:
+            custom["measurer_id"] = self.staff[card.measurer]
+        custom = self.custom("deal", **custom)
+        if custom:
+            actor = "victor.hale" if "measurer_id" in custom else card.manager
+            current = self.crm.system.deals.get(card.deal).custom
+            if any(current.get(k) is None for k in custom):
+                self.svc(actor).deals.update(card.deal, {"custom": custom})
+
+    def advance(self, stage: "Stage", card: "_Card") -> Callable[[], None]:
         def step() -> None:
             key = stage.key
-            actor = {"measurer_assigned": "victor.hale", "measurement_done": measurer}.get(key, manager)
-            services = self.svc(actor)
-            slot = _business_hour(self.crm.clock.now() + timedelta(days=self.rng.randint(1, 3)))
-            if key == "measurer_assigned":
-                services.deals.update(ids["deal"], {"custom": self.custom("deal", measurement_date=slot)})
-            services.deals.move(ids["deal"], key)
+            actor = {"measurer_assigned": "victor.hale", "measurement_done": card.measurer}.get(key, card.manager)
+            self.finish_tasks("deal", card.deal)
+            self.fill_required(stage, card)
+            self.svc(actor).deals.move(card.deal, key)
             if key == "proposal_sent":
-                self.add_note(manager, "deal", ids["deal"], f"Sent the proposal by e-mail: {windows} windows, {amount} with installation.")
-                self.task(manager, "Follow up on the proposal", ids, timedelta(days=2))
-            elif key == "measurement_scheduled":
-                self.task("victor.hale", "Assign a measurer", ids, timedelta(days=1))
-            elif key == "measurer_assigned":
-                self.task(measurer, f"Measure {windows} windows at {address}", ids, timedelta(days=2),
-                          description=f"Address: {address}. Bring the sample profiles.", due_at=slot)
+                self.add_note(card.manager, "deal", card.deal,
+                              f"Sent the proposal by e-mail: {card.windows} windows, {card.amount} with installation.")
             elif key == "measurement_done":
-                self.add_note(measurer, "deal", ids["deal"], f"Measured {windows} openings; two need a new sill. Photos and sketch attached.")
-                self.task(manager, "Prepare the contract and the final price", ids, timedelta(days=2))
+                self.add_note(card.measurer, "deal", card.deal,
+                              f"Measured {card.windows} openings at {card.address}; two need a new sill. Sketch attached.")
+                self.ensure_task(card.manager, card, "Prepare the contract and the final price", timedelta(days=2))
             elif key == "contract_signed":
-                self.add_note(manager, "deal", ids["deal"], "Contract signed, 50% prepayment received.")
-                self.task(manager, "Order the windows and book the installation", ids, timedelta(days=3))
-            else:
-                self.task(manager, f"Next step: {stage.name}", ids, timedelta(days=2))
+                self.add_note(card.manager, "deal", card.deal, "Contract signed, 50% prepayment received.")
+                self.ensure_task(card.manager, card, "Order the windows and book the installation", timedelta(days=3))
+            self.ensure_task(card.manager, card, f"Next step: {stage.name}", timedelta(days=2))
         return step
 
-    def close(self, kind: str, ids: dict[str, int], manager: str, windows: int,
-              call_on: datetime) -> Callable[[], None]:
+    def close(self, kind: str, card: "_Card", call_on: date) -> Callable[[], None]:
         def step() -> None:
-            services = self.svc(manager)
+            services = self.svc(card.manager)
             if kind == "won":
-                self.finish_task(ids)
-                services.deals.win(ids["deal"])
-                self.add_note(manager, "deal", ids["deal"], f"All {windows} windows installed; customer signed off.")
+                self.finish_tasks("deal", card.deal)
+                services.deals.win(card.deal)
+                self.add_note(card.manager, "deal", card.deal, f"All {card.windows} windows installed; customer signed off.")
             elif kind == "lost":
-                self.cancel_task(ids)
+                self.finish_tasks("deal", card.deal, cancel=True)
                 key, text = self.rng.choice(LOSSES)
-                services.deals.lose(ids["deal"], **self.reason(key, text))
+                services.deals.lose(card.deal, **self.reason(key, text))
             else:
                 assert self.deferred is not None
-                self.finish_task(ids)
+                self.finish_tasks("deal", card.deal)
                 waiting = next(s for s in self.deferred.stages if s.kind == "open")
-                services.deals.move(ids["deal"], waiting.key, pipeline=self.deferred.key)
-                services.deals.update(ids["deal"], {"custom": self.custom("deal", next_contact_date=call_on.date())})
-                self.add_note(manager, "deal", ids["deal"], "Not ready yet: renovation planned later this year.")
-                self.task(manager, "Next contact: ready to order?", ids, timedelta(), due_at=call_on)
+                services.deals.move(card.deal, waiting.key, pipeline=self.deferred.key)
+                self.add_note(card.manager, "deal", card.deal, "Not ready yet: renovation planned later this year.")
+                # the deployment's next-contact rule gives the manager a task on that date
+                services.deals.update(card.deal, {"custom": self.custom("deal", next_contact_date=call_on)})
+                self.ensure_task(card.manager, card, "Contact again: ready to order?", call_on - self.crm.clock.now().date())
         return step
 
-    def close_deferred(self, end: str, ids: dict[str, int], manager: str) -> Callable[[], None]:
+    def close_deferred(self, end: str, card: "_Card") -> Callable[[], None]:
         def step() -> None:
-            services = self.svc(manager)
+            services = self.svc(card.manager)
             if end == "back":
-                self.finish_task(ids)
+                self.finish_tasks("deal", card.deal)
                 stage = self.open_stages[min(1, len(self.open_stages) - 1)]
-                services.deals.move(ids["deal"], stage.key, pipeline=self.sales.key)
-                self.add_note(manager, "deal", ids["deal"], "Customer is ready now: back to sales.")
-                self.task(manager, "Send the updated proposal", ids, timedelta(days=1))
+                services.deals.move(card.deal, stage.key, pipeline=self.sales.key)
+                self.add_note(card.manager, "deal", card.deal, "Customer is ready now: back to sales.")
+                self.ensure_task(card.manager, card, "Send the updated proposal", timedelta(days=1))
             else:
-                self.cancel_task(ids)
-                services.deals.lose(ids["deal"], **self.reason("postponed_indefinitely", "Moved abroad"))
+                self.finish_tasks("deal", card.deal, cancel=True)
+                services.deals.lose(card.deal, **self.reason("postponed_indefinitely", "Moved abroad"))
         return step
-
-    def finish_task(self, ids: dict[str, int]) -> None:
-        """The deal's open task is done (by its assignee)."""
-        task, owner = ids.pop("task", None), ids.pop("task_owner", None)
-        if task is not None:
-            self.crm.as_user(owner).tasks.complete(task)
-
-    def cancel_task(self, ids: dict[str, int]) -> None:
-        task, owner = ids.pop("task", None), ids.pop("task_owner", None)
-        if task is not None:
-            self.crm.as_user(owner).tasks.cancel(task)
 
     def other_lead(self, status: str, index: int) -> None:
         rng = self.rng
@@ -359,8 +376,10 @@ class _Demo:
         windows = rng.randint(1, 10)
         if status == "rejected":
             at = self.now - timedelta(hours=rng.uniform(30, (DAYS - 3) * 24))
+        elif status == "new":
+            at = self.now - timedelta(minutes=rng.uniform(20, 300))
         else:
-            at = self.now - timedelta(hours=rng.uniform(1, 72))
+            at = self.now - timedelta(hours=rng.uniform(3, 72))
         ids: dict[str, int] = {}
         self.stories += 1
         story = self.stories
@@ -368,23 +387,23 @@ class _Demo:
         def capture() -> None:
             ids["lead"] = self.svc(manager if source == "call" else None).leads.create(
                 title=LEAD_TITLES[source].format(n=windows), name=f"{first} {last}", phone=phone,
-                email=email if source != "call" else None, source=source,
-                responsible_id=self.staff[manager] if status != "new" else None).id
+                email=email if source != "call" else None, source=source, responsible_id=self.staff[manager]).id
 
         def work() -> None:
             services = self.svc(manager)
+            self.finish_tasks("lead", ids["lead"])
             if status == "rejected":
                 key, text = REJECTIONS[index % len(REJECTIONS)]
                 services.leads.reject(ids["lead"], **self.reason(key, text))
             else:
-                services.leads.update(ids["lead"], {"status": "in_progress"})
-                services.tasks.add(title=f"Call back {first} {last}", assignee_id=self.staff[manager],
-                                   due_at=self.crm.clock.now() + timedelta(hours=rng.choice((2, 4, 20))),
+                self.qualify_lead(manager, ids["lead"])
+                services.tasks.add(title=f"Send a quote to {first} {last}", assignee_id=self.staff[manager],
+                                   due_at=self.crm.clock.now() + timedelta(hours=rng.choice((4, 20, 30))),
                                    entity_type="lead", entity_id=ids["lead"])
 
         self.plan.at(at, capture, story)
         if status != "new":
-            self.plan.at(at + timedelta(minutes=rng.randint(15, 240)), work, story)
+            self.plan.at(at + timedelta(minutes=rng.randint(15, 50)), work, story)
 
     def run(self) -> None:
         self.hire()
