@@ -60,6 +60,9 @@ DATE: Schema = {"type": "string", "format": "date"}
 AMOUNT: Schema = {"type": ["string", "integer", "null"], "pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,4})?$",
                   "minimum": -(10**15) + 1, "maximum": 10**15 - 1}
 CURRENCY: Schema = {"type": ["string", "null"], "pattern": "^[A-Za-z]{3}$"}
+UTM: Schema = {"type": ["object", "null"], "additionalProperties": False,
+               "properties": {k: {"type": ["string", "null"], "maxLength": 200}
+                              for k in ("source", "medium", "campaign", "term", "content")}}
 
 
 # -- records --------------------------------------------------------------------------

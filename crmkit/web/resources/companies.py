@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...core.records import Company
 from ..operation import Operation
@@ -13,9 +13,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...core.app import Crm
 
 
+def fields(crm: "Crm") -> dict[str, Any]:
+    return {"name": text(300), "address": text(2000, null=True), "responsible_id": ref_id(),
+            "custom": custom_write(crm, "company")}
+
+
 def operations(crm: "Crm") -> list[Operation]:
-    f = {"name": text(300), "address": text(2000, null=True), "responsible_id": ref_id(),
-         "custom": custom_write(crm, "company")}
+    f = fields(crm)
     ops, _ = card_operations(crm, service="companies", entity="company", plural="companies", record=Company,
                              create_body=body(f, ["name"]), update_body=body(f))
     return ops

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...core.records import Contact
 from ..operation import Operation, Param
@@ -13,14 +13,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...core.app import Crm
 
 
-def operations(crm: "Crm") -> list[Operation]:
-    f = {
+def fields(crm: "Crm") -> dict[str, Any]:
+    return {
         "first_name": text(200), "last_name": text(200),
         "phones": {"type": "array", "items": text(40), "maxItems": 20},
         "emails": {"type": "array", "items": text(254), "maxItems": 20},
         "company_id": ref_id(), "birthday": nullable(DATE), "responsible_id": ref_id(),
         "custom": custom_write(crm, "contact"),
     }
+
+
+def operations(crm: "Crm") -> list[Operation]:
+    f = fields(crm)
     extra = (Param("phone", text(40), "has this phone (any format)"),
              Param("email", text(254), "has this e-mail"))
     ops, _ = card_operations(crm, service="contacts", entity="contact", plural="contacts", record=Contact,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...core.records import Deal, StageMove
+from ...core.records import Deal, StageMove, to_dict
 from ..operation import Ctx, Operation, Param
 from ..params import filter_params
-from ..schemas import AMOUNT, CURRENCY, body, custom_write, record_schema, ref_id, text
+from ..schemas import AMOUNT, CURRENCY, UTM, body, custom_write, record_schema, ref_id, text
 from .cards import action, card_operations
 from .leads import REASON, SOURCE
 
@@ -17,10 +17,20 @@ if TYPE_CHECKING:  # pragma: no cover
 KEY = {"type": "string", "maxLength": 63}
 
 
+def fields(crm: "Crm") -> dict[str, Any]:
+    """The fields a deal update accepts."""
+    return {"title": text(300), "amount": AMOUNT, "currency": CURRENCY, "responsible_id": ref_id(),
+            "contact_id": ref_id(), "company_id": ref_id(), "source": SOURCE, "utm": UTM,
+            "custom": custom_write(crm, "deal")}
+
+
+def create_fields(crm: "Crm") -> dict[str, Any]:
+    return {**fields(crm), "pipeline": text(63, null=True), "stage": text(63, null=True), "lead_id": ref_id()}
+
+
 def operations(crm: "Crm") -> list[Operation]:
-    f = {"title": text(300), "amount": AMOUNT, "currency": CURRENCY, "responsible_id": ref_id(),
-         "contact_id": ref_id(), "company_id": ref_id(), "source": SOURCE, "custom": custom_write(crm, "deal")}
-    create = {**f, "pipeline": text(63, null=True), "stage": text(63, null=True), "lead_id": ref_id()}
+    f = fields(crm)
+    create = create_fields(crm)
     extra: list[Param] = [Param("pipeline", KEY, "in this pipeline (key)"),
                           *filter_params("stage", KEY, ("eq", "in"), "at this stage (key)")]
     ops, rec = card_operations(crm, service="deals", entity="deal", plural="deals", record=Deal,
@@ -36,7 +46,7 @@ def operations(crm: "Crm") -> list[Operation]:
         return ctx.services.deals.lose(ctx.id, version=ctx.version, **ctx.body)
 
     def history(ctx: Ctx) -> Any:
-        return {"items": [_move(m) for m in ctx.services.deals.history(ctx.id)]}
+        return {"items": [to_dict(m) for m in ctx.services.deals.history(ctx.id)]}
 
     ops += [
         action("/deals/{id:int}/move", move, "Move a deal to a stage (a lost stage needs a reason)", "deals",
@@ -52,8 +62,3 @@ def operations(crm: "Crm") -> list[Operation]:
     ]
     return ops
 
-
-def _move(m: StageMove) -> dict[str, Any]:
-    from ...core.records import to_dict
-
-    return to_dict(m)

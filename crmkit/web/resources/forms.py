@@ -10,9 +10,9 @@ Forms are declared in crmkit.toml::
     honeypot = "website"          # a hidden field only bots fill in (default "website")
 
 No token is needed. The body is JSON or form-encoded. A filled honeypot gets the
-usual answer and creates nothing. UTM fields (and any other field named like a
-declared lead custom field) go into the lead's ``custom`` when the deployment
-declares them as lead custom fields; otherwise they are dropped.
+usual answer and creates nothing. Submitted ``utm_*`` fields (over the form's
+defaults) become the lead's UTM fields; a field named like a declared lead
+custom field goes into ``custom``; other fields are ignored.
 """
 
 from __future__ import annotations
@@ -94,19 +94,22 @@ def capture(crm: "Crm", form: Form, data: Mapping[str, Any]) -> int | None:
     if not any(fields[k] for k in ("name", "phone", "email")):
         raise ValidationError("name: a form needs at least a name, a phone or an e-mail", field="name")
     declared = crm.custom_fields.fields("lead")
+    utm = {k[4:]: v for k, v in form.utm.items()}
+    for k in UTM:
+        value = _text(data.get(k)).strip()
+        if value:
+            utm[k[4:]] = value
     custom: dict[str, Any] = {}
-    for k, v in form.utm.items():
-        if k in declared:
-            custom[k] = v
     for k, v in data.items():
-        if k in declared and k not in LEAD_FIELDS and v not in (None, ""):
+        if k in declared and k not in LEAD_FIELDS and k not in UTM and v not in (None, ""):
             custom[k] = v
     who = fields["name"] or fields["email"] or fields["phone"]
     title = _text(data.get("title")).strip() or form.title or f"{form.key}: {who}"
     message = _text(data.get("message")).strip()
     lead = crm.system.leads.create(
         title=title[:300], name=fields["name"], company_name=fields["company_name"], phone=fields["phone"] or None,
-        email=fields["email"] or None, source=form.source, responsible_id=form.responsible_id, custom=custom,
+        email=fields["email"] or None, source=form.source, responsible_id=form.responsible_id, utm=utm,
+        custom=custom,
     )
     if message:
         crm.system.notes.add("lead", lead.id, message)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ...core.errors import NotFoundError
 from ...core.records import LostReason, Pipeline, Stage, to_dict
 from ..operation import Ctx, Operation
@@ -14,7 +16,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def pipeline_dict(p: Pipeline) -> dict[str, Any]:
-    return {**to_dict(p), "stages": [to_dict(s) for s in p.stages]}
+    data = {f.name: getattr(p, f.name) for f in attrs.fields(Pipeline) if f.name != "stages"}
+    return {**data, "stages": [to_dict(s) for s in p.stages]}
 
 
 def operations(crm: "Crm") -> list[Operation]:

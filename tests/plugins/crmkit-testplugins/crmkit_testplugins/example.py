@@ -7,7 +7,8 @@
 * after commit: every event's id is appended to ``DELIVERED``; with ``fail_after_commit``
   the hook raises (to test retries);
 * its own hookspec ``example_deal_greeting`` that other plugins (``greeter``) implement;
-* a CLI command ``crmkit example-hello``.
+* a CLI command ``crmkit example-hello``;
+* an HTTP route ``GET /api/v1/example/hello``.
 """
 
 from __future__ import annotations
@@ -99,3 +100,19 @@ def crm_event_committed(crm: Any, event: Event) -> None:
     if _cfg(crm).get("fail_after_commit"):
         raise RuntimeError(f"example could not deliver event {event.id}")
     DELIVERED.append((event.type, event.id or 0))
+
+
+@hookimpl
+def crm_register_routes(crm: Any) -> list[Any]:
+    """``GET /api/v1/example/hello``: who is asking (mounted behind the API's token check)."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from crmkit.web import request_user_id
+
+    async def hello(request: Request) -> JSONResponse:
+        """Say hello to the token's user."""
+        return JSONResponse({"plugin": "example", "user_id": request_user_id(request), "deployment": crm.settings.name})
+
+    return [Route("/hello", hello, methods=["GET"])]
