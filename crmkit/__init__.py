@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .core import schema
 from .core.app import Crm
+from .core.access import Permission, Role
 from .core.clock import Clock, FrozenClock, SystemClock
 from .core.customfields import CustomField
 from .core.errors import (
@@ -31,7 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "API_VERSION", "Clock", "Company", "ConfigError", "ConflictError", "Contact", "Crm", "CrmError", "CustomField",
     "Deal", "Event", "FrozenClock", "Lead", "LostReason", "Money", "Note", "NotFoundError", "Page",
-    "PeriodicJob", "PermissionDeniedError", "Pipeline", "PipelineSpec", "PluginError", "PluginInfo", "Settings",
+    "PeriodicJob", "Permission", "PermissionDeniedError", "Role", "Pipeline", "PipelineSpec", "PluginError", "PluginInfo", "Settings",
     "Stage", "StageMove", "StageSpec", "SystemClock", "Task", "Tx", "User", "UTCDateTime", "ValidationError", "hookimpl",
     "hookspec", "schema", "to_dict", "__version__",
 ]

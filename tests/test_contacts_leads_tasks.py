@@ -76,7 +76,7 @@ def test_lead_reject_requires_reason_and_closes(crm):
 
 def test_tasks_overdue_complete_reassign(crm, alice, clock):
     bob = crm.users.create(email="bob@windows.example", name="Bob")
-    deal = crm.deals.create(title="Windows")
+    deal = crm.as_user(alice.id).deals.create(title="Windows")  # alice is responsible: she sees it
     task = crm.as_user(alice.id).tasks.add(title="Send the proposal", assignee_id=alice.id,
                                            due_at=clock.now() + timedelta(days=1), entity_type="deal", entity_id=deal.id)
     assert task.created_by == alice.id
@@ -100,7 +100,7 @@ def test_tasks_overdue_complete_reassign(crm, alice, clock):
 
 
 def test_notes_appear_in_the_card_timeline(crm, alice):
-    deal = crm.deals.create(title="Windows")
+    deal = crm.deals.create(title="Windows", responsible_id=alice.id)
     crm.as_user(alice.id).notes.add("deal", deal.id, "Customer asked for white frames")
     last = crm.timeline.of("deal", deal.id).items[-1]
     assert (last.type, last.actor_id, last.data["body"]) == ("note.added", alice.id, "Customer asked for white frames")

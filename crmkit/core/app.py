@@ -18,6 +18,7 @@ import attrs
 from sqlalchemy import Engine, MetaData, Table
 
 from . import automation, defaults, schema
+from .access import collect_roles
 from .clock import Clock, SystemClock
 from .customfields import CustomFieldRegistry
 from .db import make_engine
@@ -74,6 +75,7 @@ class Crm:
         self.pipeline_specs = merge_pipelines(group or () for group in reversed(hook.crm_register_pipelines(crm=self)))
         self._specs = {p.key: p for p in self.pipeline_specs}
         self.jobs: list[PeriodicJob] = self._collect_jobs()
+        self.roles = collect_roles(hook.crm_register_roles(crm=self), hook.crm_register_permissions(crm=self))
         automation.check_rules(self)
         self.dispatcher = Dispatcher(self)
         self._pipelines: dict[str, Pipeline] = {}
@@ -184,7 +186,8 @@ class Crm:
         return transaction(self, actor_id)
 
     def as_user(self, actor_id: int | None) -> "Services":
-        """The services acting as user ``actor_id`` (``None``: the system)."""
+        """The services acting as user ``actor_id`` (``None``: the system), under that user's
+        record rules: a manager sees and changes only what their role allows."""
         from .services import Services
 
         return Services(self, actor_id)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy import MetaData, Table
     from starlette.routing import BaseRoute
 
+    from .access import Permission, Role
     from .app import Crm
     from .customfields import CustomField
     from .events import Event
@@ -103,6 +104,26 @@ def crm_register_routes(crm: Crm) -> Iterable[BaseRoute] | None:
     """Declare Starlette routes, mounted under ``/api/v1/<plugin>/``.
 
     :return: Starlette ``Route``/``Mount`` objects.
+    """
+
+
+@hookspec
+def crm_register_roles(crm: Crm) -> Iterable[Role] | None:
+    """Declare roles beyond admin, head and manager (e.g. a measurer).
+
+    :return: ``Role(name, scope, permissions)`` objects; ``scope`` is ``all``, ``team``,
+        ``own`` or ``assigned_tasks`` (only tasks assigned to the user and their cards).
+        A name registered twice fails at start.
+    """
+
+
+@hookspec
+def crm_register_permissions(crm: Crm) -> Iterable[Permission] | None:
+    """Declare the plugin's permissions and the roles that have them by default.
+
+    :return: ``Permission(name, roles=(...))`` objects, e.g.
+        ``Permission("telephony.call", roles=("admin", "head", "manager"))``.
+        Services check them with ``services.access.require(name, "what")``.
     """
 
 

@@ -215,6 +215,15 @@ notes = Table(
     Index("ix_crm_notes_entity", "entity_type", "entity_id"),
 )
 
+# Cards shared with a user beyond what their role lets them see (record rules).
+shares = Table(
+    "crm_shares", metadata,
+    Column("entity_type", String(20), primary_key=True),
+    Column("entity_id", Integer, primary_key=True),
+    Column("user_id", ForeignKey(users.c.id, ondelete="CASCADE"), primary_key=True),
+    Index("ix_crm_shares_user", "user_id", "entity_type"),
+)
+
 # The event log: every command's domain events, appended in the command's transaction.
 events = Table(
     "crm_events", metadata,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from ..access import Access
 from .companies import CompanyService
 from .contacts import ContactService
 from .deals import DealService
@@ -24,40 +25,50 @@ __all__ = [
 
 
 class Services:
-    """Every service, acting as one user (``actor_id``; ``None`` is the system)."""
+    """Every service, acting as one user (``actor_id``; ``None`` is the system).
 
-    def __init__(self, crm: "Crm", actor_id: int | None) -> None:
+    ``enforce=False`` keeps the attribution but skips record rules (for the core's own
+    steps inside a command the user was allowed to make, e.g. reusing a matched contact).
+    """
+
+    def __init__(self, crm: "Crm", actor_id: int | None, *, enforce: bool = True) -> None:
         self.crm = crm
         self.actor_id = actor_id
+        self.enforce = enforce
+
+    @cached_property
+    def access(self) -> Access:
+        """The acting user's role and record rules."""
+        return Access.of(self.crm, self.actor_id) if self.enforce else Access(self.crm, self.actor_id, None, None)
 
     @cached_property
     def users(self) -> UserService:
-        return UserService(self.crm, self.actor_id)
+        return UserService(self.crm, self.actor_id, self.access)
 
     @cached_property
     def leads(self) -> LeadService:
-        return LeadService(self.crm, self.actor_id)
+        return LeadService(self.crm, self.actor_id, self.access)
 
     @cached_property
     def contacts(self) -> ContactService:
-        return ContactService(self.crm, self.actor_id)
+        return ContactService(self.crm, self.actor_id, self.access)
 
     @cached_property
     def companies(self) -> CompanyService:
-        return CompanyService(self.crm, self.actor_id)
+        return CompanyService(self.crm, self.actor_id, self.access)
 
     @cached_property
     def deals(self) -> DealService:
-        return DealService(self.crm, self.actor_id)
+        return DealService(self.crm, self.actor_id, self.access)
 
     @cached_property
     def tasks(self) -> TaskService:
-        return TaskService(self.crm, self.actor_id)
+        return TaskService(self.crm, self.actor_id, self.access)
 
     @cached_property
     def notes(self) -> NoteService:
-        return NoteService(self.crm, self.actor_id)
+        return NoteService(self.crm, self.actor_id, self.access)
 
     @cached_property
     def timeline(self) -> TimelineService:
-        return TimelineService(self.crm, self.actor_id)
+        return TimelineService(self.crm, self.actor_id, self.access)

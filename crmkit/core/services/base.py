@@ -5,9 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Generic, Mapping, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Connection, Row, Select, Table, select, update
+from sqlalchemy import Column, ColumnElement, Connection, Row, Select, Table, insert, select, update
 
-from ..errors import ConflictError, NotFoundError, ValidationError
+from .. import schema
+from ..access import WRITE, Access
+from ..errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from ..records import Page
 from ..unit_of_work import Tx, transaction
 
@@ -57,13 +59,18 @@ class Service(Generic[R]):
     table: Table
     filterable: Mapping[str, str] = {}  # filter name -> column name
 
-    def __init__(self, crm: "Crm", actor_id: int | None) -> None:
+    write_permission: str = WRITE
+
+    def __init__(self, crm: "Crm", actor_id: int | None, access: Access | None = None) -> None:
         self.crm = crm
         self.actor_id = actor_id
+        self.access = access if access is not None else Access.of(crm, actor_id)
 
     # -- building blocks --------------------------------------------------------
 
     def _tx(self) -> ContextManager[Tx]:
+        """A write transaction for one command (the acting user must be allowed to write)."""
+        self.access.require(self.write_permission, f"change {self.entity}s")
         return transaction(self.crm, self.actor_id)
 
     def _read(self) -> ContextManager[Connection]:
@@ -73,6 +80,7 @@ class Service(Generic[R]):
         raise NotImplementedError
 
     def _row(self, conn: Connection, id: Any, *, field: str = "id", lock: bool = False) -> Row[Any]:
+        """The card's row, if it exists (404) and the acting user may see it (403)."""
         ident = check_id(id, field)
         query = select(self.table).where(self.table.c.id == ident)
         if lock:
@@ -80,7 +88,23 @@ class Service(Generic[R]):
         row = conn.execute(query).first()
         if row is None:
             raise NotFoundError(f"{self.entity} {ident} does not exist", field=None if field == "id" else field)
+        if not self.access.unrestricted and not self.access.can_see(conn, self.entity, self.table, ident):
+            raise PermissionDeniedError(f"{self.entity} {ident} is not visible to you")
         return row
+
+    def share(self, id: int, user_id: int) -> None:
+        """Share a card with a user who could not otherwise see it."""
+        from .refs import check_user
+
+        with self._tx() as tx:
+            row = self._row(tx.conn, id)
+            uid = check_user(tx.conn, user_id, "user_id")
+            sh = schema.shares.c
+            exists = tx.conn.scalar(select(sh.user_id).where(
+                sh.entity_type == self.entity, sh.entity_id == row.id, sh.user_id == uid))
+            if exists is None:
+                tx.conn.execute(insert(schema.shares).values(entity_type=self.entity, entity_id=row.id, user_id=uid))
+                tx.emit(f"{self.entity}.shared", self.entity, row.id, data={"user_id": uid})
 
     def _clean_custom(self, conn: Connection | None, raw: Mapping[str, Any] | None,
                       current: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -132,6 +156,9 @@ class Service(Generic[R]):
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
         query = select(self.table)
+        visible = self.access.visible(self.entity, self.table)
+        if visible is not None:
+            query = query.where(visible)
         query = self._apply_filters(query, all_filters)
         if cursor:
             try:

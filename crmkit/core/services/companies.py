@@ -41,7 +41,7 @@ class CompanyService(Service[Company]):
     def create(self, *, name: str, address: str | None = None, responsible_id: int | None = None,
                custom: Mapping[str, Any] | None = None) -> Company:
         with self._tx() as tx:
-            values = self._clean(tx.conn, {"name": name, "address": address, "responsible_id": responsible_id,
+            values = self._clean(tx.conn, {"name": name, "address": address, "responsible_id": responsible_id if responsible_id is not None else self.actor_id,
                                            "custom": custom})
             new_id = tx.conn.execute(
                 insert(self.table).values(**values, created_at=tx.now, updated_at=tx.now, version=1)

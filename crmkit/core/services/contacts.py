@@ -88,7 +88,7 @@ class ContactService(Service[Contact]):
                "birthday": birthday, "custom": custom}
         values = self._clean(raw)
         with self._tx() as tx:
-            self._refs(tx.conn, {"company_id": company_id, "responsible_id": responsible_id}, values)
+            self._refs(tx.conn, {"company_id": company_id, "responsible_id": responsible_id if responsible_id is not None else self.actor_id}, values)
             new_id = tx.conn.execute(
                 insert(self.table).values(**values, created_at=tx.now, updated_at=tx.now, version=1)
             ).inserted_primary_key[0]

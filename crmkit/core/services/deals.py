@@ -133,7 +133,7 @@ class DealService(Service[Deal]):
             raise ValidationError(f"stage: a new deal starts in an open stage, {target.key!r} is {target.kind}", field="stage")
         with self._tx() as tx:
             values = self._clean(tx.conn, {
-                "title": title, "amount": amount, "currency": currency, "responsible_id": responsible_id,
+                "title": title, "amount": amount, "currency": currency, "responsible_id": responsible_id if responsible_id is not None else self.actor_id,
                 "contact_id": contact_id, "company_id": company_id, "lead_id": lead_id, "source": source,
                 "utm": utm, "custom": custom,
             })

@@ -24,7 +24,7 @@ class NoteService(Service[Note]):
     def add(self, entity_type: str, entity_id: int, body: str) -> Note:
         text = check_text(body, "body", required=True, max_length=100_000)
         with self._tx() as tx:
-            etype, eid = check_card(tx.conn, entity_type, entity_id)
+            etype, eid = check_card(tx.conn, entity_type, entity_id, self.access)
             new_id = tx.conn.execute(insert(self.table).values(
                 entity_type=etype, entity_id=eid, body=text, author_id=tx.actor_id, created_at=tx.now,
             )).inserted_primary_key[0]

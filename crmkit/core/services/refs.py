@@ -34,14 +34,18 @@ def check_user(conn: Connection, value: Any, field: str) -> int | None:
     return ident
 
 
-def check_card(conn: Connection, entity_type: Any, entity_id: Any) -> tuple[str, int]:
-    """A (type, id) pair naming an existing card (for tasks and notes)."""
+def check_card(conn: Connection, entity_type: Any, entity_id: Any, access: Any = None) -> tuple[str, int]:
+    """A (type, id) pair naming an existing card the acting user may see (for tasks and notes)."""
     if entity_type not in ENTITY_TABLES or entity_type == "user":
         kinds = ", ".join(k for k in ENTITY_TABLES if k != "user")
         raise ValidationError(f"entity_type: {entity_type!r} is not one of {kinds}", field="entity_type")
     ident = check_ref(conn, ENTITY_TABLES[entity_type], entity_id, "entity_id", entity_type)
     if ident is None:
         raise ValidationError("entity_id: is required with entity_type", field="entity_id")
+    if access is not None and not access.can_see(conn, entity_type, ENTITY_TABLES[entity_type], ident):
+        from ..errors import PermissionDeniedError
+
+        raise PermissionDeniedError(f"{entity_type} {ident} is not visible to you")
     return entity_type, ident
 
 

@@ -76,7 +76,7 @@ class TaskService(Service[Task]):
                 "custom": self._clean_custom(tx.conn, custom),
             }
             if entity_type is not None or entity_id is not None:
-                values["entity_type"], values["entity_id"] = check_card(tx.conn, entity_type, entity_id)
+                values["entity_type"], values["entity_id"] = check_card(tx.conn, entity_type, entity_id, self.access)
             new_id = tx.conn.execute(insert(self.table).values(
                 **values, status="open", created_by=tx.actor_id, created_at=tx.now, updated_at=tx.now, version=1,
                 rule=rule,

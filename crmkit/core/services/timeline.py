@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from .. import schema
-from ..errors import ValidationError
+from ..access import Access
+from ..errors import PermissionDeniedError, ValidationError
 from ..events import Event
 from ..records import Page
 from .base import DEFAULT_PAGE, MAX_PAGE, check_id
@@ -15,17 +16,22 @@ from .base import DEFAULT_PAGE, MAX_PAGE, check_id
 if TYPE_CHECKING:  # pragma: no cover
     from ..app import Crm
 
+TIMELINE_TABLES = {"deal": schema.deals, "lead": schema.leads, "contact": schema.contacts,
+                   "company": schema.companies, "task": schema.tasks}
+
 
 class TimelineService:
-    def __init__(self, crm: "Crm", actor_id: int | None) -> None:
+    def __init__(self, crm: "Crm", actor_id: int | None, access: Access | None = None) -> None:
         self.crm = crm
         self.actor_id = actor_id
+        self.access = access if access is not None else Access.of(crm, actor_id)
 
     def of(self, entity_type: str, entity_id: int, *, limit: int = DEFAULT_PAGE, cursor: str | None = None,
            with_lead: bool = True) -> Page[Event]:
         """The events of one card, oldest first. A deal's timeline starts with its lead's history."""
         e = schema.events.c
         ident = check_id(entity_id, "entity_id")
+        self._check_visible(entity_type, ident)
         cond = (e.entity_type == entity_type) & (e.entity_id == ident)
         if entity_type == "deal" and with_lead:
             with self.crm.engine.connect() as conn:
@@ -36,7 +42,11 @@ class TimelineService:
 
     def all(self, *, limit: int = DEFAULT_PAGE, cursor: str | None = None, type: str | None = None,
             actor_id: int | None = None) -> Page[Event]:
-        """The whole log (the audit trail), oldest first, optionally by event type or actor."""
+        """The whole log (the audit trail), oldest first, optionally by event type or actor.
+
+        Only users who see every card (admins) read the whole log."""
+        if not self.access.unrestricted:
+            raise PermissionDeniedError("the audit log is for admins; read a card's timeline instead")
         e = schema.events.c
         query = select(schema.events)
         if type:
@@ -44,6 +54,14 @@ class TimelineService:
         if actor_id is not None:
             query = query.where(e.actor_id == actor_id)
         return self._page(query, limit, cursor)
+
+    def _check_visible(self, entity_type: str, ident: int) -> None:
+        if self.access.unrestricted:
+            return
+        table = TIMELINE_TABLES.get(entity_type)
+        with self.crm.engine.connect() as conn:
+            if table is None or not self.access.can_see(conn, entity_type, table, ident):
+                raise PermissionDeniedError(f"{entity_type} {ident} is not visible to you")
 
     def _page(self, query: Any, limit: int, cursor: str | None) -> Page[Event]:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:

@@ -7,20 +7,29 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select
 
 from .. import schema
+from ..access import USERS, Access
 from ..contacts_info import normalize_email
 from ..errors import ConflictError, ValidationError
 from ..events import created, diff, to_json_value
 from ..records import User
 from .base import Service, check_text, check_unknown
 
-ROLES = ("admin", "head", "manager")
 _FIELDS = frozenset({"email", "name", "role", "team", "active"})
 
 
 class UserService(Service[User]):
     entity = "user"
     table = schema.users
+    write_permission = USERS
     filterable = {"email": "email", "role": "role", "team": "team", "active": "active"}
+
+    def _row(self, conn: Any, id: Any, *, field: str = "id", lock: bool = False) -> Row[Any]:
+        # Everyone may see their colleagues (names, roles): no record rules on users.
+        saved, self.access = self.access, Access(self.crm, self.actor_id, None, None)
+        try:
+            return super()._row(conn, id, field=field, lock=lock)
+        finally:
+            self.access = saved
 
     def _record(self, row: Row[Any]) -> User:
         return User(
@@ -35,8 +44,8 @@ class UserService(Service[User]):
         if "name" in values:
             out["name"] = check_text(values["name"], "name", required=True, max_length=200)
         if "role" in values:
-            if values["role"] not in ROLES:
-                raise ValidationError(f"role: {values['role']!r} is not one of {', '.join(ROLES)}", field="role")
+            if values["role"] not in self.crm.roles:
+                raise ValidationError(f"role: {values['role']!r} is not one of {', '.join(self.crm.roles)}", field="role")
             out["role"] = values["role"]
         if "team" in values:
             out["team"] = check_text(values["team"], "team", max_length=100) or None

@@ -116,3 +116,13 @@ def crm_register_routes(crm: Any) -> list[Any]:
         return JSONResponse({"plugin": "example", "user_id": request_user_id(request), "deployment": crm.settings.name})
 
     return [Route("/hello", hello, methods=["GET"])]
+
+
+@hookimpl
+def crm_register_roles(crm: Any) -> list[crmkit.Role]:
+    return [crmkit.Role("measurer", "assigned_tasks", frozenset({"cards.read", "cards.write"}))]
+
+
+@hookimpl
+def crm_register_permissions(crm: Any) -> list[crmkit.Permission]:
+    return [crmkit.Permission("example.export", roles=("admin", "head"))]

@@ -1,0 +1,194 @@
+"""Roles, permissions and record rules, enforced in the services (so every interface obeys them).
+
+Core roles:
+
+* ``admin`` -- every card, every permission (users, settings);
+* ``head`` -- the cards of their team (cards whose responsible user has the head's
+  ``team``; a head without a team sees every card), unassigned leads;
+* ``manager`` -- their own cards, unassigned leads, cards shared with them, and
+  the contacts and companies of their deals.
+
+Everyone also sees the deals and leads on which a task is assigned to them (or,
+for a head, to their team): the measurer reads the deal they measure.
+
+Plugins add roles (``crm_register_roles``), e.g. a measurer who sees only the
+tasks assigned to them and the deals those tasks are on, and permissions
+(``crm_register_permissions``) granted to roles by default.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Literal
+
+import attrs
+from sqlalchemy import ColumnElement, Connection, Table, false, or_, select
+
+from . import schema
+from .errors import ConfigError, PermissionDeniedError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .app import Crm
+
+Scope = Literal["all", "team", "own", "assigned_tasks"]
+SCOPES = ("all", "team", "own", "assigned_tasks")
+
+READ, WRITE, EXPORT, USERS, SETTINGS = "cards.read", "cards.write", "cards.export", "users.manage", "settings.manage"
+
+
+@attrs.frozen
+class Role:
+    """A role: which cards its users see (``scope``) and what they may do (``permissions``)."""
+
+    name: str
+    scope: Scope
+    permissions: frozenset[str] = frozenset()
+    description: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise ConfigError(f"role {self.name}: scope {self.scope!r} is not one of {', '.join(SCOPES)}")
+
+
+@attrs.frozen
+class Permission:
+    """A permission a plugin introduces, granted by default to ``roles``."""
+
+    name: str
+    roles: tuple[str, ...] = ("admin",)
+    description: str = ""
+
+
+CORE_ROLES = (
+    Role("admin", "all", frozenset({"*"}), "everything, including users and settings"),
+    Role("head", "team", frozenset({READ, WRITE, EXPORT}), "all cards of their team"),
+    Role("manager", "own", frozenset({READ, WRITE}), "own cards, unassigned leads, cards shared with them"),
+)
+
+
+def collect_roles(role_groups: Iterable[Iterable[Role] | None], permissions: Iterable[Iterable[Permission] | None]) -> dict[str, Role]:
+    roles: dict[str, Role] = {r.name: r for r in CORE_ROLES}
+    for group in role_groups:
+        for role in group or ():
+            if role.name in roles:
+                raise ConfigError(f"role {role.name} is registered twice")
+            roles[role.name] = role
+    for group in permissions:
+        for perm in group or ():
+            for name in perm.roles:
+                if name not in roles:
+                    raise ConfigError(f"permission {perm.name} is granted to unknown role {name}")
+                role = roles[name]
+                roles[name] = attrs.evolve(role, permissions=role.permissions | {perm.name})
+    return roles
+
+
+@attrs.frozen
+class Access:
+    """What one acting user may see and do. ``user_id=None`` is the system: everything."""
+
+    crm: "Crm"
+    user_id: int | None
+    role: Role | None
+    team: str | None
+
+    @classmethod
+    def of(cls, crm: "Crm", user_id: int | None) -> "Access":
+        if user_id is None:
+            return cls(crm, None, None, None)
+        u = schema.users.c
+        with crm.engine.connect() as conn:
+            row = conn.execute(select(u.role, u.team, u.active).where(u.id == user_id)).first()
+        if row is None or not row.active:
+            raise PermissionDeniedError(f"user {user_id} does not exist or is deactivated")
+        role = crm.roles.get(row.role)
+        if role is None:
+            raise PermissionDeniedError(f"user {user_id} has role {row.role!r}, which no enabled plugin provides")
+        return cls(crm, user_id, role, row.team)
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.role is None or self.role.scope == "all"
+
+    def allows(self, permission: str) -> bool:
+        if self.role is None:
+            return True
+        perms = self.role.permissions
+        return "*" in perms or permission in perms or f"{permission.split('.')[0]}.*" in perms
+
+    def require(self, permission: str, what: str) -> None:
+        if not self.allows(permission):
+            raise PermissionDeniedError(f"your role ({self.role.name if self.role else '?'}) may not {what}")
+
+    # -- record rules as SQL --------------------------------------------------------
+
+    def visible(self, entity: str, table: Table) -> ColumnElement[bool] | None:
+        """A WHERE clause limiting ``table`` (of card type ``entity``) to what this user sees; None = all."""
+        if self.unrestricted:
+            return None
+        assert self.role is not None
+        c = table.c
+        if self.role.scope == "assigned_tasks":
+            return self._assigned_only(entity, table)
+        mine = self._responsible(c.responsible_id) if "responsible_id" in c else None
+        shared = c.id.in_(select(schema.shares.c.entity_id).where(
+            schema.shares.c.entity_type == entity, schema.shares.c.user_id == self.user_id))
+        t = schema.tasks.c
+        # a card someone gave you a task on is a card you can read (the measurer's deal)
+        tasked = c.id.in_(select(t.entity_id).where(t.entity_type == entity, self._responsible(t.assignee_id)))
+        d = schema.deals.c
+        if entity == "deal":
+            return or_(mine, shared, tasked)  # type: ignore[arg-type]
+        if entity == "lead":
+            return or_(mine, c.responsible_id.is_(None), shared, tasked)  # type: ignore[arg-type]
+        if entity == "contact":
+            return or_(mine, shared, c.id.in_(select(d.contact_id).where(self._responsible(d.responsible_id))))  # type: ignore[arg-type]
+        if entity == "company":
+            k = schema.contacts.c
+            return or_(mine, shared,  # type: ignore[arg-type]
+                       c.id.in_(select(d.company_id).where(self._responsible(d.responsible_id))),
+                       c.id.in_(select(k.company_id).where(self._responsible(k.responsible_id))))
+        if entity == "task":
+            return or_(self._responsible(c.assignee_id), c.created_by == self.user_id,
+                       *self._on_visible_cards(c.entity_type, c.entity_id))
+        if entity == "note":
+            return or_(c.author_id == self.user_id, *self._on_visible_cards(c.entity_type, c.entity_id))
+        return None
+
+    def _responsible(self, column: Any) -> ColumnElement[bool]:
+        assert self.role is not None
+        if self.role.scope == "team" and self.team is None:
+            return column.is_not(None) | column.is_(None)
+        if self.role.scope == "team":
+            u = schema.users.c
+            return column.in_(select(u.id).where(u.team == self.team)) | (column == self.user_id)
+        return column == self.user_id  # type: ignore[no-any-return]
+
+    def _on_visible_cards(self, type_col: Any, id_col: Any) -> list[ColumnElement[bool]]:
+        out = []
+        for entity, table in (("deal", schema.deals), ("lead", schema.leads), ("contact", schema.contacts),
+                              ("company", schema.companies)):
+            cond = self.visible(entity, table)
+            query = select(table.c.id) if cond is None else select(table.c.id).where(cond)
+            out.append((type_col == entity) & id_col.in_(query))
+        return out
+
+    def _assigned_only(self, entity: str, table: Table) -> ColumnElement[bool]:
+        t = schema.tasks.c
+        mine = select(t.entity_id).where(t.assignee_id == self.user_id)
+        c = table.c
+        if entity == "task":
+            return c.assignee_id == self.user_id  # type: ignore[no-any-return]
+        if entity in ("deal", "lead"):
+            return c.id.in_(mine.where(t.entity_type == entity))  # type: ignore[no-any-return]
+        if entity == "contact":
+            d = schema.deals.c
+            return c.id.in_(select(d.contact_id).where(d.id.in_(mine.where(t.entity_type == "deal"))))  # type: ignore[no-any-return]
+        if entity == "note":
+            return (c.entity_type == "deal") & c.entity_id.in_(mine.where(t.entity_type == "deal"))  # type: ignore[no-any-return]
+        return false()
+
+    def can_see(self, conn: Connection, entity: str, table: Table, ident: int) -> bool:
+        cond = self.visible(entity, table)
+        if cond is None:
+            return True
+        return conn.scalar(select(table.c.id).where(table.c.id == ident, cond)) is not None
