@@ -68,7 +68,7 @@ def test_sharing_and_tasks_open_a_card(crm, org):
     eve = crm.as_user(people["eve"].id)
     bob.tasks.add(title="Measure it", assignee_id=people["eve"].id, entity_type="deal", entity_id=cards["bob"].id)
     assert titles(eve.deals.list()) == ["bob's deal", "eve's deal"]
-    assert [t.title for t in eve.tasks.list()] == ["Measure it"]
+    assert [t.title for t in eve.tasks.list()] == ["Call back: Unassigned web lead", "Measure it"]
     # tasks on cards she sees: the shared deal, and the unassigned lead pool
     assert [t.title for t in crm.as_user(people["ann"].id).tasks.list()] == ["Call back: Unassigned web lead", "Measure it"]
 
