@@ -53,7 +53,8 @@ class Api:
 
 
 def build_api(crm: Crm, **app_options: Any) -> Api:
-    admin = crm.users.create(email="admin@windows.example", name="Ada Admin", role="admin")
+    admin = crm.users.by_email("admin@windows.example") or crm.users.create(
+        email="admin@windows.example", name="Ada Admin", role="admin")
     _, secret = auth.create_token(crm, admin.id, "tests")
     client = TestClient(create_app(crm, **app_options), headers={"Authorization": f"Bearer {secret}"})
     return Api(crm=crm, client=client, admin_id=admin.id, secret=secret)
