@@ -31,6 +31,11 @@ def _stamps() -> list[Column[object]]:
     ]
 
 
+def _utm() -> list[Column[str]]:
+    """The advertising channel that brought a lead (copied to its deal): channel reports."""
+    return [Column(f"utm_{k}", String(200)) for k in ("source", "medium", "campaign", "term", "content")]
+
+
 users = Table(
     "crm_users", metadata, _id(),
     Column("email", String(254), nullable=False, unique=True),
@@ -124,11 +129,7 @@ leads = Table(
     Column("phone", String(20)),
     Column("email", String(254)),
     Column("source", String(40), nullable=False, default="manual"),
-    Column("utm_source", String(200)),
-    Column("utm_medium", String(200)),
-    Column("utm_campaign", String(200)),
-    Column("utm_term", String(200)),
-    Column("utm_content", String(200)),
+    *_utm(),
     Column("status", String(20), nullable=False, default="new"),
     Column("pipeline_id", ForeignKey(pipelines.c.id)),
     Column("stage_id", ForeignKey(stages.c.id)),
@@ -157,11 +158,7 @@ deals = Table(
     Column("lead_id", ForeignKey(leads.c.id)),
     Column("origin_deal_id", Integer),  # the deal this one was copied from (pipeline rules)
     Column("source", String(40), nullable=False, default="manual"),
-    Column("utm_source", String(200)),
-    Column("utm_medium", String(200)),
-    Column("utm_campaign", String(200)),
-    Column("utm_term", String(200)),
-    Column("utm_content", String(200)),
+    *_utm(),
     Column("lost_reason_id", ForeignKey(lost_reasons.c.id)),
     Column("lost_reason_text", Text),
     Column("stage_entered_at", UTCDateTime, nullable=False),
