@@ -142,6 +142,7 @@ class _Demo:
         self.plan = _Plan(now)
         self.stories = 0
         self.staff: dict[str, int] = {}
+        self._services: dict[int | None, "Services"] = {}
         self.notes = 0
         self.sales = _pipeline(crm, crm.settings.sales_pipeline)
         self.open_stages = [s for s in self.sales.stages if s.kind == "open"]
@@ -153,7 +154,14 @@ class _Demo:
     # -- helpers -----------------------------------------------------------------
 
     def svc(self, who: str | None) -> "Services":
-        return self.crm.as_user(self.staff[who] if who else None)
+        return self.as_id(self.staff[who] if who else None)
+
+    def as_id(self, user_id: int | None) -> "Services":
+        """The services acting as ``user_id`` (one per user: starting them costs a look-up)."""
+        found = self._services.get(user_id)
+        if found is None:
+            found = self._services[user_id] = self.crm.as_user(user_id)
+        return found
 
     def person(self) -> tuple[str, str, str, str]:
         first, last = self.names.pop()
@@ -281,12 +289,12 @@ class _Demo:
             self.svc(who).leads.move(lead, stages[1].key)
 
     def open_tasks(self, entity: str, ident: int) -> list[Any]:
-        return list(self.crm.system.tasks.list(entity_type=entity, entity_id=ident, status="open", limit=100))
+        return list(self.as_id(None).tasks.list(entity_type=entity, entity_id=ident, status="open", limit=100))
 
     def finish_tasks(self, entity: str, ident: int, *, cancel: bool = False) -> None:
         """Each open task of the card is done (or cancelled) by its assignee."""
         for task in self.open_tasks(entity, ident):
-            tasks = self.crm.as_user(task.assignee_id).tasks
+            tasks = self.as_id(task.assignee_id).tasks
             tasks.cancel(task.id) if cancel else tasks.complete(task.id)
 
     def ensure_task(self, who: str, card: "_Card", title: str, due_in: timedelta) -> None:
@@ -308,7 +316,7 @@ class _Demo:
         custom = self.custom("deal", **custom)
         if custom:
             actor = "victor.hale" if "measurer_id" in custom else card.manager
-            current = self.crm.system.deals.get(card.deal).custom
+            current = self.as_id(None).deals.get(card.deal).custom
             if any(current.get(k) is None for k in custom):
                 self.svc(actor).deals.update(card.deal, {"custom": custom})
 
