@@ -5,13 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
+
+from .errors import ConfigError
 
 WRITE_OPTION = "crmkit_write"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create the engine for ``url`` with crmkit's connection settings."""
+    """Create the engine for ``url`` with crmkit's connection settings.
+
+    A URL SQLAlchemy cannot use (a typo, a driver that is not installed) is a
+    :class:`~crmkit.ConfigError` naming it.
+    """
+    try:
+        return _make_engine(url, **kwargs)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        shown = url.split("@")[-1] if "@" in url else url
+        hint = " (pip install 'crmkit[postgres]')" if url.startswith("postgres") else ""
+        raise ConfigError(f"database: cannot use {shown!r}: {exc}{hint}") from None
+
+
+def _make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         memory = ":memory:" in url or url in ("sqlite://", "sqlite:///")
         if memory:

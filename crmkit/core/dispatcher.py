@@ -32,8 +32,13 @@ HOOK = "crm_event_committed"
 
 @attrs.frozen
 class Failure:
+    """A delivery that failed: which event, to which plugin, how often, the last error."""
+
     id: int
     event_id: int
+    event_type: str
+    entity_type: str
+    entity_id: int | None
     subscriber: str
     attempts: int
     status: str
@@ -242,13 +247,16 @@ class Dispatcher:
 
     def failures(self, *, status: str | None = None, limit: int = 100) -> list[Failure]:
         f = schema.event_failures.c
-        query = select(schema.event_failures).order_by(f.id.desc()).limit(limit)
+        e = schema.events.c
+        query = (select(schema.event_failures, e.type, e.entity_type, e.entity_id)
+                 .join(schema.events, e.id == f.event_id).order_by(f.id.desc()).limit(limit))
         if status:
             query = query.where(f.status == status)
         with self.crm.engine.connect() as conn:
             return [
                 Failure(
-                    id=r.id, event_id=r.event_id, subscriber=r.subscriber, attempts=r.attempts, status=r.status,
+                    id=r.id, event_id=r.event_id, event_type=r.type, entity_type=r.entity_type,
+                    entity_id=r.entity_id, subscriber=r.subscriber, attempts=r.attempts, status=r.status,
                     last_error=r.last_error, next_attempt_at=r.next_attempt_at,
                 )
                 for r in conn.execute(query)

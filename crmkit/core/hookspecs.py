@@ -83,10 +83,13 @@ def crm_register_custom_fields(crm: Crm) -> Iterable[CustomField] | None:
 def crm_register_commands(cli: click.Group, crm: Crm) -> None:
     """Add click commands (or a group named after the plugin) to the ``crmkit`` CLI.
 
-    :param cli: the root click group; call ``cli.add_command(...)``.
+    :param cli: a click group collecting plugin commands; call ``cli.add_command(...)``
+        or decorate with ``@cli.command()``. Its commands are served as top-level
+        ``crmkit`` commands (a fresh group per invocation, so nothing leaks between runs).
     :param crm: the deployment the CLI runs against.
 
-    Called when the CLI starts, only for enabled plugins.
+    Called when the CLI needs a command that is not built in (or lists commands),
+    only for enabled plugins. A name clashing with a built-in command is shadowed by it.
     """
 
 

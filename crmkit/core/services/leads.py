@@ -45,6 +45,18 @@ class LeadService(Service[Lead]):
             version=row.version,
         )
 
+    def _special_filter(self, query: Any, name: str, op: str, value: Any) -> Any:
+        if name == "stage":
+            keys = value if op == "in" else [value]
+            pipeline = self.crm.pipeline(self.crm.settings.lead_pipeline) if self.crm.pipeline_spec(
+                self.crm.settings.lead_pipeline) else None
+            ids = [s.id for s in (pipeline.stages if pipeline else ()) if s.key in keys]
+            if not ids:
+                known = ", ".join(s.key for s in pipeline.stages) if pipeline else "no lead pipeline"
+                raise ValidationError(f"stage: no lead stage {value!r} (stages: {known})", field="stage")
+            return query.where(self.table.c.stage_id.in_(ids))
+        return None
+
     def _filter_value(self, name: str, value: Any) -> Any:
         if name == "phone" and value is not None:
             return normalize_phone(value, self.crm.settings.default_region, field="phone")
