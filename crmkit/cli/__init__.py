@@ -16,10 +16,11 @@ from .commands.leads import leads
 from .commands.setup import init, plugins
 from .commands.tasks import tasks
 from .commands.users import users
+from .commands.worker import worker
 from .root import cli
 
 for _command in (init, demo, plugins, leads, contacts, companies, deals, tasks, notes, timeline, users, pipelines,
-                 events):
+                 events, worker):
     cli.add_command(_command)
 
 

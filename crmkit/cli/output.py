@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -101,3 +101,13 @@ def done(message: str, record: Any, *, as_json: bool) -> None:
         emit_json(record)
     else:
         click.echo(message)
+
+
+def overdue_phrase(late: timedelta) -> str:
+    """``2 days overdue``, ``5 hours overdue``, ``12 minutes overdue``."""
+    seconds = int(late.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''} overdue"
+    return "just overdue"

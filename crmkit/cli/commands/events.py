@@ -43,7 +43,7 @@ def failures(status: str | None, limit: int, as_json: bool) -> None:
         emit_json(found)
         return
     table(found, [
-        ("id", lambda f: f.id), ("event", lambda f: f.event_id), ("plugin", lambda f: f.subscriber),
+        ("id", lambda f: f.id), ("event", lambda f: f"{f.event_id} {f.event_type} {f.entity_type}:{f.entity_id}"), ("plugin", lambda f: f.subscriber),
         ("attempts", lambda f: f.attempts), ("status", lambda f: f.status),
         ("next attempt", lambda f: fmt(f.next_attempt_at) if f.status == "retrying" else ""),
         ("error", lambda f: f.last_error.strip().splitlines()[-1] if f.last_error.strip() else ""),

@@ -14,15 +14,16 @@ from ..state import CliState, pass_state
 def columns(state: CliState) -> list[Column]:
     return [
         ("id", lambda r: r.id), ("title", lambda r: r.title), ("name", lambda r: r.name or r.company_name),
-        ("phone", lambda r: r.phone), ("source", lambda r: r.source), ("status", lambda r: r.status),
+        ("phone", lambda r: r.phone), ("source", lambda r: r.source), ("stage", lambda r: r.stage or r.status),
         ("responsible", lambda r: state.user_name(r.responsible_id)), ("created", lambda r: r.created_at),
     ]
 
 
 def show_lead(state: CliState, lead: Lead) -> None:
     card(f"Lead {lead.id}: {lead.title}", [
-        ("status", lead.status), ("name", lead.name), ("company", lead.company_name), ("phone", lead.phone),
-        ("e-mail", lead.email), ("source", lead.source), ("responsible", state.user_name(lead.responsible_id)),
+        ("status", lead.status), ("stage", lead.stage), ("name", lead.name), ("company", lead.company_name), ("phone", lead.phone),
+        ("e-mail", lead.email), ("source", lead.source), ("utm", lead.utm or None),
+        ("customer kind", lead.customer_kind), ("responsible", state.user_name(lead.responsible_id)),
         ("contact", lead.contact_id), ("rejected because", lead.lost_reason), ("custom", lead.custom),
         ("created", lead.created_at), ("closed", lead.closed_at), ("version", lead.version),
     ])
@@ -35,17 +36,18 @@ def leads() -> None:
 
 @leads.command("list")
 @click.option("--status", type=click.Choice(["new", "in_progress", "converted", "rejected"]))
+@click.option("--stage", help="A stage of the lead pipeline (see `crmkit pipelines`).")
 @click.option("--source", help="web_form, call, email, messenger, manual, import, ...")
 @click.option("--responsible", metavar="USER", help="E-mail or id of the responsible user (me: --as).")
 @filter_option
 @page_options
 @json_option
-def list_leads(status: str | None, source: str | None, responsible: str | None, filters: tuple[str, ...],
-               limit: int, cursor: str | None, as_json: bool) -> None:
+def list_leads(status: str | None, stage: str | None, source: str | None, responsible: str | None,
+               filters: tuple[str, ...], limit: int, cursor: str | None, as_json: bool) -> None:
     """List leads, oldest first."""
     state = pass_state()
     resp = state.user_id(responsible) if responsible else None
-    query = make_filters(filters, status=status, source=source, responsible_id=resp)
+    query = make_filters(filters, status=status, stage=stage, source=source, responsible_id=resp)
     page = state.services.leads.list(query, limit=limit, cursor=cursor)
     emit_page(page, columns(state), as_json=as_json or state.json)
 
@@ -71,15 +73,20 @@ def show(lead_id: int, as_json: bool) -> None:
 @click.option("--email", help="E-mail address.")
 @click.option("--source", default="manual", show_default=True, help="web_form, call, email, messenger, ...")
 @click.option("--responsible", metavar="USER", help="E-mail or id of the responsible user.")
+@click.option("--customer-kind", type=click.Choice(["person", "legal_entity"]))
+@click.option("--utm", "utm", multiple=True, metavar="KEY=VALUE",
+              help="UTM field, repeatable: source, medium, campaign, term, content (e.g. --utm source=google).")
 @custom_option
 @json_option
 def create(title: str, name: str, company_name: str, phone: str | None, email: str | None, source: str,
-           responsible: str | None, custom: tuple[str, ...], as_json: bool) -> None:
-    """Capture a new lead."""
+           responsible: str | None, customer_kind: str | None, utm: tuple[str, ...], custom: tuple[str, ...],
+           as_json: bool) -> None:
+    """Capture a new lead (linked to a known contact with the same phone or e-mail)."""
     state = pass_state()
     lead = state.services.leads.create(
         title=title, name=name, company_name=company_name, phone=phone, email=email, source=source,
-        responsible_id=state.user_id(responsible) if responsible else None, custom=pairs(custom, "--custom"),
+        responsible_id=state.user_id(responsible) if responsible else None, customer_kind=customer_kind,
+        utm=pairs(utm, "--utm") or None, custom=pairs(custom, "--custom"),
     )
     done(f"Created lead {lead.id}: {lead.title}", lead, as_json=as_json or state.json)
 
@@ -96,3 +103,46 @@ def reject(lead_id: int, reason: str | None, reason_text: str | None, version: i
     lead = state.services.leads.reject(lead_id, reason=reason, reason_text=reason_text, version=version)
     done(f"Rejected lead {lead.id}: {lead.lost_reason}", lead, as_json=as_json or state.json)
 
+
+
+@leads.command("move")
+@click.argument("lead_id", type=int)
+@click.argument("stage")
+@click.option("--version", type=int, help="Refuse if the lead changed since this version.")
+@json_option
+def move(lead_id: int, stage: str, version: int | None, as_json: bool) -> None:
+    """Move a lead to another open STAGE of the lead pipeline (e.g. qualifying)."""
+    state = pass_state()
+    lead = state.services.leads.move(lead_id, stage, version=version)
+    done(f"Lead {lead.id} is now in {lead.stage}", lead, as_json=as_json or state.json)
+
+
+@leads.command("convert")
+@click.argument("lead_id", type=int)
+@click.option("--customer-kind", type=click.Choice(["person", "legal_entity"]),
+              help="Only a legal entity gets a company [default: the lead's, else person].")
+@click.option("--company-name", help="The company's name (default: the lead's company name).")
+@click.option("--title", help="The deal's title (default: the lead's).")
+@click.option("--amount", help="The deal's amount, e.g. 1200.00.")
+@click.option("--currency", help="ISO 4217 code [default: the deployment's].")
+@click.option("--stage", help="The deal's first stage in the sales pipeline.")
+@custom_option
+@click.option("--version", type=int, help="Refuse if the lead changed since this version.")
+@json_option
+def convert(lead_id: int, customer_kind: str | None, company_name: str | None, title: str | None,
+            amount: str | None, currency: str | None, stage: str | None, custom: tuple[str, ...],
+            version: int | None, as_json: bool) -> None:
+    """Convert a qualified lead: contact (or the matched one), company (legal entities only) and deal."""
+    state = pass_state()
+    deal = {k: v for k, v in {"title": title, "amount": amount, "currency": currency, "stage": stage,
+                              "custom": pairs(custom, "--custom") or None}.items() if v is not None}
+    result = state.services.leads.convert(
+        lead_id, customer_kind=customer_kind, company={"name": company_name} if company_name else None,
+        deal=deal, version=version,
+    )
+    if as_json or state.json:
+        emit_json({"lead": result.lead, "contact": result.contact, "company": result.company, "deal": result.deal})
+        return
+    made = f"contact {result.contact.id}" + (f", company {result.company.id}" if result.company else "")
+    click.echo(f"Converted lead {result.lead.id}: {made}, deal {result.deal.id} in "
+               f"{result.deal.pipeline}/{result.deal.stage}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..output import Column, done, emit_page, fmt
+from ..output import Column, done, emit_page, fmt, overdue_phrase
 from ..params import card_ref, filter_option, json_option, page_options, parse_when
 from ..params import filters as make_filters
 from ..state import CliState, pass_state
@@ -15,7 +15,8 @@ def columns(state: CliState) -> list[Column]:
     return [
         ("id", lambda t: t.id), ("title", lambda t: t.title),
         ("assignee", lambda t: state.user_name(t.assignee_id)),
-        ("due", lambda t: f"{fmt(t.due_at)} OVERDUE" if t.is_overdue(now) else fmt(t.due_at)),
+        ("due", lambda t: f"{fmt(t.due_at)} ({overdue_phrase(t.overdue_by(now))})" if t.is_overdue(now)
+         else fmt(t.due_at)),
         ("status", lambda t: t.status), ("on", lambda t: f"{t.entity_type}:{t.entity_id}" if t.entity_type else ""),
     ]
 
