@@ -169,7 +169,7 @@ def test_tasks_due_overdue_complete_reassign(cfg: list[str]) -> None:
     tom = ["--as", "tom@windows.example"]
     assert [t["id"] for t in as_json(*cfg, *tom, "tasks", "list", "--assignee", "me")["items"]] == [late["id"], soon["id"]]
     assert [t["id"] for t in as_json(*cfg, "tasks", "list", "--overdue")["items"]] == [late["id"]]
-    assert "OVERDUE" in ok(*cfg, "tasks", "list", "--on", f"deal:{deal['id']}").stdout
+    assert "(2 days overdue)" in ok(*cfg, "tasks", "list", "--on", f"deal:{deal['id']}").stdout
     assert as_json(*cfg, *tom, "tasks", "complete", str(late["id"]))["status"] == "done"
     fails(*cfg, "tasks", "complete", str(late["id"]), contains="already done")
     moved = as_json(*cfg, "tasks", "reassign", str(soon["id"]), "liam@windows.example")
