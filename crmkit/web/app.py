@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from ..core.auth import TokenCache
 from ..core.errors import ConfigError, CrmError
 from . import idempotency, openapi
-from .endpoint import authenticate, make_endpoint
+from .endpoint import ServicesCache, authenticate, make_endpoint
 from .errors import JSON_TYPE, crm_error_handler, dumps, error_response, http_exception_handler, server_error_handler
 from .middleware import ASGIApp, BodyLimit, Receive, Scope, Send
 from .operation import Operation
@@ -42,7 +42,7 @@ def operations(crm: "Crm", clock: "Clock") -> list[Operation]:
     ops: list[Operation] = [
         Operation("GET", "/health", lambda ctx: {"status": "ok"}, "Liveness check (no token)", "meta", "health",
                   response={"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
-                  public=True),
+                  public=True, inline=True),
     ]
     for module in (leads, contacts, companies, deals, tasks, notes, timeline, pipelines, users, tokens):
         ops += module.operations(crm)
@@ -58,8 +58,8 @@ def create_app(
 
     :param clock: the time source of rate limits (default: the deployment's clock).
     :param max_body_bytes: larger request bodies get 413.
-    :param token_cache_seconds: how long a verified token is trusted without a database look-up
-        (0: never; a revocation reaches other processes within this time).
+    :param token_cache_seconds: how long a verified token (and the user's role) is trusted without a
+        database look-up (0: never; a revocation or role change reaches other processes within this time).
     """
     idempotency.create_table(crm)
     tokens_cache = TokenCache(crm, ttl=token_cache_seconds)
@@ -71,7 +71,8 @@ def create_app(
         return Response(doc, media_type=JSON_TYPE)
 
     routes: list[BaseRoute] = [Route(f"{PREFIX}/openapi.json", openapi_json, methods=["GET"], name="openapi")]
-    routes += [Route(PREFIX + op.path, make_endpoint(op, crm, tokens_cache), methods=[op.method],
+    services = ServicesCache(crm, token_cache_seconds)
+    routes += [Route(PREFIX + op.path, make_endpoint(op, crm, tokens_cache, services), methods=[op.method],
                      name=op.operation_id) for op in ops]
     for name, prs in plugin_routes.items():
         routes.append(Mount(f"{PREFIX}/{name}", app=_Authenticated(Mount("", routes=list(prs)), tokens_cache),

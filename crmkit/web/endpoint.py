@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from urllib.parse import parse_qsl
 
@@ -30,6 +31,7 @@ from .validate import validate
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.app import Crm
     from ..core.auth import TokenCache
+    from ..core.services import Services
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -89,10 +91,36 @@ def serialize(result: Any, op: Operation) -> tuple[int, Any, dict[str, str]]:
     return status, data, headers
 
 
-def make_endpoint(op: Operation, crm: "Crm", tokens: "TokenCache") -> Endpoint:
+class ServicesCache:
+    """``crm.as_user(id)`` per user for ``ttl`` seconds: building one reads the user's role.
+
+    A role change reaches this process within ``ttl`` seconds (as a token revocation does).
+    """
+
+    def __init__(self, crm: "Crm", ttl: float) -> None:
+        self.crm = crm
+        self.ttl = ttl
+        self._entries: dict[int | None, tuple[float, Services]] = {}
+
+    def get(self, user_id: int | None) -> "Services":
+        now = time.monotonic()
+        entry = self._entries.get(user_id)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        services = self.crm.as_user(user_id)
+        if self.ttl > 0:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[user_id] = (now + self.ttl, services)
+        return services
+
+
+def make_endpoint(op: Operation, crm: "Crm", tokens: "TokenCache", services: ServicesCache) -> Endpoint:
     """The Starlette endpoint running ``op``."""
 
     def run(ctx: Ctx, raw: bytes, key: str | None) -> tuple[int, bytes, dict[str, str]]:
+        if not op.public and not op.inline:
+            ctx._services = services.get(ctx.user_id)
         if key is None or ctx.user_id is None:
             status, data, headers = serialize(op.handler(ctx), op)
             return status, dumps(data), headers
@@ -131,7 +159,10 @@ def make_endpoint(op: Operation, crm: "Crm", tokens: "TokenCache") -> Endpoint:
                 raw = await request.body()
                 body = read_body(request, raw, op)
             ctx = Ctx(crm=crm, request=request, user_id=user_id, path=path, query=query, body=body, version=version)
-            status, payload, headers = await run_in_threadpool(run, ctx, raw, key)
+            if op.inline:
+                status, payload, headers = run(ctx, raw, key)
+            else:
+                status, payload, headers = await run_in_threadpool(run, ctx, raw, key)
         except CrmError as exc:
             return error_response(exc)
         return Response(payload, status, headers, media_type=JSON_TYPE)

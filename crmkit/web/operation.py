@@ -82,6 +82,7 @@ class Operation:
     :param response: the JSON schema of the success response.
     :param errors: the error statuses it can answer (besides the common ones).
     :param public: no token needed.
+    :param inline: the handler touches no database: run it on the event loop, not in a thread.
     :param etag: the success response carries ``ETag`` (the card's version).
     :param if_match: accepts ``If-Match`` with the card's version.
     :param idempotent: accepts ``Idempotency-Key``.
@@ -101,6 +102,7 @@ class Operation:
     response: Schema | None = None
     errors: tuple[int, ...] = ()
     public: bool = False
+    inline: bool = False
     etag: bool = False
     if_match: bool = False
     idempotent: bool = False

@@ -36,12 +36,12 @@ def operations(crm: "Crm") -> list[Operation]:
 
     return [
         Operation("GET", "/pipelines", lambda ctx: {"items": [pipeline_dict(p) for p in ctx.crm.pipelines]},
-                  "List pipelines with their stages", "pipelines", "list_pipelines", response=items(rec)),
+                  "List pipelines with their stages", "pipelines", "list_pipelines", response=items(rec), inline=True),
         Operation("GET", "/pipelines/{key}", lambda ctx: pipeline_dict(find(ctx)), "Get a pipeline",
-                  "pipelines", "get_pipeline", response=rec),
+                  "pipelines", "get_pipeline", response=rec, inline=True),
         Operation("GET", "/pipelines/{key}/stages", lambda ctx: {"items": [to_dict(s) for s in find(ctx).stages]},
-                  "A pipeline's stages in order", "pipelines", "list_stages", response=items(stage)),
+                  "A pipeline's stages in order", "pipelines", "list_stages", response=items(stage), inline=True),
         Operation("GET", "/lost-reasons", lambda ctx: {"items": [to_dict(r) for r in ctx.crm.lost_reasons]},
                   "The deployment's lost reasons", "pipelines", "list_lost_reasons",
-                  response=items(record_schema(LostReason))),
+                  response=items(record_schema(LostReason)), inline=True),
     ]
