@@ -33,7 +33,8 @@ def run(opts: Options, workdir: Path, backend: str) -> list[Result]:
     n = 200 if opts.quick else 2_000
     on_ts, off_ts = [], []
     counts: dict[bool, tuple[int, int]] = {}
-    for i in range(opts.warmup + opts.repeats):
+    repeats = min(opts.repeats, 3)
+    for i in range(opts.warmup + repeats):
         for event_log in ((True, False) if i % 2 == 0 else (False, True)):
             with fresh_db(backend, workdir) as db:
                 t = _writes(db, n, event_log)
