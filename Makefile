@@ -16,9 +16,9 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[postgres,test,bench]' -e tests/plugins/crmkit-testplugins
 
-# Install, create the demo deployment (window company, SQLite) and show it.
+# Install, (re)create the demo deployment (window company, SQLite) and show it.
 demo: install
-	$(BIN)/crmkit demo $(DEMO)
+	$(BIN)/crmkit demo $(DEMO) --force
 
 # Install the test dependencies and run the whole suite (PostgreSQL too when
 # CRMKIT_TEST_POSTGRES_URL is set, as .ci/run does).
