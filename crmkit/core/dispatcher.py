@@ -97,63 +97,77 @@ class Dispatcher:
 
     # -- delivery -------------------------------------------------------------
 
-    def after_commit(self) -> None:
+    def after_commit(self, fresh: Sequence[Event] = ()) -> None:
+        """Deliver right after a commit (inline mode); ``fresh`` are the events just committed."""
         if self.inline and self._subscribers:
-            self.deliver_pending()
+            self.deliver_pending(fresh=fresh)
 
-    def deliver_pending(self, limit: int | None = None) -> DeliveryReport:
-        """Deliver every not-yet-delivered event to every subscriber (up to ``limit`` each)."""
+    def deliver_pending(self, limit: int | None = None, *, fresh: Sequence[Event] = ()) -> DeliveryReport:
+        """Deliver every not-yet-delivered event to every subscriber (at most ``limit`` events).
+
+        Each round reads one batch of the log once for all subscribers (or uses the
+        ``fresh`` events just committed when nobody lags behind them).
+        """
         report = DeliveryReport()
-        for name, fn in self._subscribers.items():
-            remaining = limit
-            while remaining is None or remaining > 0:
-                size = self.batch_size if remaining is None else min(self.batch_size, remaining)
-                n = self._deliver_batch(name, fn, size, report)
-                if remaining is not None:
-                    remaining -= n
-                if n < size:
-                    break
+        done = 0
+        while limit is None or done < limit:
+            size = self.batch_size if limit is None else min(self.batch_size, limit - done)
+            n = self._deliver_round(size, fresh, report)
+            fresh = ()
+            done += n
+            if n < size:
+                break
         return report
 
-    def _deliver_batch(self, name: str, fn: Callable[..., Any], size: int, report: DeliveryReport) -> int:
+    def _deliver_round(self, size: int, fresh: Sequence[Event], report: DeliveryReport) -> int:
         c = schema.event_cursors.c
+        query = select(c.subscriber, c.last_event_id).where(c.subscriber.in_(list(self._subscribers)))
         if self.postgres:
+            # Cursor rows stay locked while their batch is delivered: other processes skip them.
             with self.crm.engine.begin() as conn:
-                last = conn.scalar(select(c.last_event_id).where(c.subscriber == name).with_for_update(skip_locked=True))
-                if last is None:
-                    return 0
-                events = self._events_after(conn, last, size)
-                failures = self._call_all(fn, events, report)
-                self._record(conn, name, last, events, failures)
+                cursors = dict(conn.execute(query.with_for_update(skip_locked=True)).all())
+                events = self._batch(conn, cursors, size, fresh)
+                failures = self._deliver(cursors, events, report)
+                self._record(conn, cursors, events, failures)
                 return len(events)
         with self._lock:
             with self.crm.engine.connect() as conn:
-                last = conn.scalar(select(c.last_event_id).where(c.subscriber == name))
-                if last is None:
-                    return 0
-                events = self._events_after(conn, last, size)
+                cursors = dict(conn.execute(query).all())
+                events = self._batch(conn, cursors, size, fresh)
             if not events:
                 return 0
-            failures = self._call_all(fn, events, report)
+            failures = self._deliver(cursors, events, report)
             with self._write() as conn:
-                self._record(conn, name, last, events, failures)
+                self._record(conn, cursors, events, failures)
             return len(events)
+
+    def _batch(self, conn: Connection, cursors: dict[str, int], size: int, fresh: Sequence[Event]) -> list[Event]:
+        if not cursors:
+            return []
+        low = min(cursors.values())
+        if fresh and fresh[0].id == low + 1 and len(fresh) <= size and all(e.id is not None for e in fresh):
+            return list(fresh)  # nobody lags behind: no need to read the log back
+        return self._events_after(conn, low, size)
+
+    def _deliver(self, cursors: dict[str, int], events: list[Event], report: DeliveryReport) -> list[tuple[str, Event, str]]:
+        failures = []
+        for name, last in cursors.items():
+            fn = self._subscribers[name]
+            for event in events:
+                if event.id is None or event.id <= last:
+                    continue
+                error = self._call(fn, event)
+                if error is None:
+                    report.delivered += 1
+                else:
+                    report.failed += 1
+                    failures.append((name, event, error))
+        return failures
 
     def _events_after(self, conn: Connection, last: int, size: int) -> list[Event]:
         e = schema.events.c
         rows = conn.execute(select(schema.events).where(e.id > last).order_by(e.id).limit(size))
         return [Event.from_row(r) for r in rows]
-
-    def _call_all(self, fn: Callable[..., Any], events: list[Event], report: DeliveryReport) -> list[tuple[Event, str]]:
-        failures = []
-        for event in events:
-            error = self._call(fn, event)
-            if error is None:
-                report.delivered += 1
-            else:
-                report.failed += 1
-                failures.append((event, error))
-        return failures
 
     def _call(self, fn: Callable[..., Any], event: Event) -> str | None:
         try:
@@ -163,29 +177,23 @@ class Dispatcher:
             return "".join(tb).strip()[:2000]
         return None
 
-    def _record(
-        self, conn: Connection, name: str, last: int, events: list[Event], failures: list[tuple[Event, str]]
-    ) -> None:
+    def _record(self, conn: Connection, cursors: dict[str, int], events: list[Event],
+                failures: list[tuple[str, Event, str]]) -> None:
         if not events:
             return
         now = self.crm.clock.now()
         if failures:
-            conn.execute(
-                insert(schema.event_failures),
-                [
-                    {
-                        "event_id": ev.id, "subscriber": name, "attempts": 1, "status": "retrying",
-                        "last_error": err, "next_attempt_at": now + self.delay(1), "updated_at": now,
-                    }
-                    for ev, err in failures
-                ],
-            )
+            conn.execute(insert(schema.event_failures), [
+                {"event_id": ev.id, "subscriber": name, "attempts": 1, "status": "retrying", "last_error": err,
+                 "next_attempt_at": now + self.delay(1), "updated_at": now}
+                for name, ev, err in failures
+            ])
         c = schema.event_cursors.c
-        conn.execute(
-            update(schema.event_cursors)
-            .where(c.subscriber == name, c.last_event_id == last)
-            .values(last_event_id=events[-1].id)
-        )
+        last_id = events[-1].id
+        for name, last in cursors.items():
+            if last_id is not None and last < last_id:
+                conn.execute(update(schema.event_cursors)
+                             .where(c.subscriber == name, c.last_event_id == last).values(last_event_id=last_id))
 
     def delay(self, attempts: int) -> timedelta:
         return min(self.base_delay * (2 ** (attempts - 1)), self.max_delay)

@@ -24,6 +24,10 @@ def to_json_value(value: Any) -> Any:
     """The JSON form of a field value (Decimal and dates as text, datetimes in UTC)."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if type(value) is dict:  # the common case, before the slower ABC checks
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if type(value) is list:
+        return [to_json_value(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):

@@ -22,7 +22,8 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ContextManager, Iterator, Mapping
 
-from sqlalchemy import Connection, insert
+import attrs
+from sqlalchemy import Connection
 
 from . import schema
 from .db import WRITE_OPTION
@@ -70,33 +71,34 @@ class Tx:
         hook = self.crm.pm.hook
         done = 0
         for _round in range(MAX_ROUNDS):
-            batch = self.events[done:]
-            if not batch:
+            start, done = done, len(self.events)
+            if start == done:
                 return
-            done = len(self.events)
             if self.crm.has_impls("crm_validate"):
-                hook.crm_validate(tx=self, events=batch)
-            self._log(batch)
+                hook.crm_validate(tx=self, events=self.events[start:done])
+            self._log(start, done)
             if self.crm.has_impls("crm_on_events"):
-                hook.crm_on_events(tx=self, events=batch)
+                hook.crm_on_events(tx=self, events=self.events[start:done])
         raise CrmError(
             f"plugins kept reacting to each other's events for {MAX_ROUNDS} rounds; "
             f"last events: {', '.join(e.type for e in self.events[done:][:5])}"
         )
 
-    def _log(self, events: list[Event]) -> None:
+    def _log(self, start: int, end: int) -> None:
+        """Append ``events[start:end]`` to the log and give each its id."""
+        events = self.events[start:end]
         if not events or not self.crm.event_log:
             return
-        self.conn.execute(
-            insert(schema.events),
-            [
-                {
-                    "type": e.type, "entity_type": e.entity_type, "entity_id": e.entity_id,
-                    "actor_id": e.actor_id, "occurred_at": e.occurred_at, "payload": e.payload(),
-                }
-                for e in events
-            ],
-        )
+        rows = [
+            {"type": e.type, "entity_type": e.entity_type, "entity_id": e.entity_id, "actor_id": e.actor_id,
+             "occurred_at": e.occurred_at, "payload": e.payload()}
+            for e in events
+        ]
+        from .services.base import insert_many
+
+        ids = insert_many(self.conn, schema.events, rows)
+        for i, (event, ident) in enumerate(zip(events, ids)):
+            self.events[start + i] = attrs.evolve(event, id=ident)
 
 
 class WriteGate:
@@ -136,4 +138,4 @@ def transaction(crm: "Crm", actor_id: int | None) -> Iterator[Tx]:
         finally:
             local.tx = None
     if tx.events:
-        crm.dispatcher.after_commit()
+        crm.dispatcher.after_commit(tx.events)

@@ -249,3 +249,19 @@ def _compare(column: Any, op: str, value: Any, key: str) -> ColumnElement[bool]:
         "gte": lambda c, v: c >= v, "lt": lambda c, v: c < v, "lte": lambda c, v: c <= v,
     }
     return ops[op](column, value)
+
+
+def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` in one executemany and return their new ids, in order.
+
+    SQLite: the writer holds the write lock (BEGIN IMMEDIATE), so the new rowids are
+    consecutive and one ``max(id)`` gives them all (RETURNING costs ~2x here).
+    PostgreSQL: ``RETURNING`` with insertmanyvalues.
+    """
+    if not rows:
+        return []
+    if conn.dialect.name == "sqlite":
+        conn.execute(insert(table), rows)
+        last = int(conn.scalar(select(func.max(table.c.id))) or 0)
+        return list(range(last - len(rows) + 1, last + 1))
+    return list(conn.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))

@@ -13,6 +13,7 @@ from ..errors import ValidationError
 from ..events import created, diff, to_json_value
 from ..records import Contact
 from .base import Service, check_text, check_unknown
+from .base import insert_many
 from .refs import check_custom_users, check_ref, check_user
 
 _FIELDS = frozenset({"first_name", "last_name", "company_id", "birthday", "responsible_id", "phones", "emails", "custom"})
@@ -147,8 +148,7 @@ class ContactService(Service[Contact]):
                             raise ValidationError(f"rows[{offset + i}].{col}: {what} {v[col]} does not exist", field=col)
             for v in batch:
                 v.update(created_at=tx.now, updated_at=tx.now, version=1)
-            result = tx.conn.execute(insert(self.table).returning(self.table.c.id, sort_by_parameter_order=True), batch)
-            new_ids = [r[0] for r in result]
+            new_ids = insert_many(tx.conn, self.table, batch)
             self._index(tx.conn, [(cid, v["phones"], v["emails"]) for cid, v in zip(new_ids, batch)])
             for cid, v in zip(new_ids, batch):
                 tx.emit("contact.created", "contact", cid, created({k: v[k] for k in v if k not in ("created_at", "updated_at", "version")}))

@@ -26,10 +26,14 @@ def check_ref(conn: Connection, table: Table, value: Any, field: str, what: str)
 
 
 def check_user(conn: Connection, value: Any, field: str) -> int | None:
+    """An existing, active user's id (one query)."""
     if value is None:
         return None
-    ident = check_ref(conn, schema.users, value, field, "user")
-    if not conn.scalar(select(schema.users.c.active).where(schema.users.c.id == ident)):
+    ident = check_id(value, field)
+    active = conn.scalar(select(schema.users.c.active).where(schema.users.c.id == ident))
+    if active is None:
+        raise ValidationError(f"{field}: user {ident} does not exist", field=field)
+    if not active:
         raise ValidationError(f"{field}: user {ident} is deactivated", field=field)
     return ident
 
