@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Generic, Mapping, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Connection, Row, Select, Table, func, insert, select, update
+from sqlalchemy import Column, ColumnElement, Connection, Row, Select, Table, bindparam, func, insert, select, update
 
 from .. import schema
 from ..access import WRITE, Access
@@ -94,6 +95,19 @@ class Service(Generic[R]):
         if visible is not None and conn.scalar(select(self.table.c.id).where(self.table.c.id == ident)) is not None:
             raise PermissionDeniedError(f"{self.entity} {ident} is not visible to you")
         raise NotFoundError(f"{self.entity} {ident} does not exist", field=None if field == "id" else field)
+
+    def _reload(self, conn: Connection, ident: int) -> Row[Any]:
+        """The row just written by this command (already checked: no record rules again)."""
+        row = conn.execute(by_id(self.table), {"ident": ident}).first()
+        assert row is not None, f"{self.entity} {ident} vanished inside its own transaction"
+        return row
+
+    def _written(self, ident: int, values: Mapping[str, Any]) -> Any:
+        """A row-like view of a card this command just inserted with ``values`` (saves a read)."""
+        row = {c.name: None for c in self.table.c}
+        row.update(values)
+        row["id"] = ident
+        return SimpleNamespace(**row)
 
     def share(self, id: int, user_id: int) -> None:
         """Share a card with a user who could not otherwise see it."""
@@ -260,8 +274,21 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> l
     """
     if not rows:
         return []
+    if len(rows) == 1:  # the common single command: lastrowid / RETURNING, no extra query
+        return [conn.execute(insert(table), rows[0]).inserted_primary_key[0]]
     if conn.dialect.name == "sqlite":
         conn.execute(insert(table), rows)
         last = int(conn.scalar(select(func.max(table.c.id))) or 0)
         return list(range(last - len(rows) + 1, last + 1))
     return list(conn.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+
+
+_BY_ID: dict[str, Select[Any]] = {}
+
+
+def by_id(table: Table) -> Select[Any]:
+    """``SELECT * FROM table WHERE id = :ident``, built once per table (statement caching)."""
+    stmt = _BY_ID.get(table.name)
+    if stmt is None:
+        stmt = _BY_ID[table.name] = select(table).where(table.c.id == bindparam("ident"))
+    return stmt

@@ -47,7 +47,7 @@ class CompanyService(Service[Company]):
                 insert(self.table).values(**values, created_at=tx.now, updated_at=tx.now, version=1)
             ).inserted_primary_key[0]
             tx.emit("company.created", "company", new_id, created(values))
-            return self._record(self._row(tx.conn, new_id))
+            return self._record(self._reload(tx.conn, new_id))
 
     def update(self, id: int, changes: Mapping[str, Any], *, version: int | None = None) -> Company:
         check_unknown(changes, _FIELDS, "a company")
@@ -57,4 +57,4 @@ class CompanyService(Service[Company]):
             before = {k: to_json_value(getattr(row, k)) for k in values}
             self._bump(tx, row, values, version)
             tx.emit("company.updated", "company", row.id, diff(before, {k: to_json_value(v) for k, v in values.items()}))
-            return self._record(self._row(tx.conn, row.id))
+            return self._record(self._reload(tx.conn, row.id))

@@ -95,7 +95,7 @@ class ContactService(Service[Contact]):
             ).inserted_primary_key[0]
             self._index(tx.conn, [(new_id, values["phones"], values["emails"])])
             tx.emit("contact.created", "contact", new_id, created(values))
-            return self._record(self._row(tx.conn, new_id))
+            return self._record(self._reload(tx.conn, new_id))
 
     def update(self, id: int, changes: Mapping[str, Any], *, version: int | None = None) -> Contact:
         check_unknown(changes, _FIELDS, "a contact")
@@ -110,7 +110,7 @@ class ContactService(Service[Contact]):
                 tx.conn.execute(delete(schema.contact_emails).where(schema.contact_emails.c.contact_id == row.id))
                 self._index(tx.conn, [(row.id, values.get("phones", row.phones), values.get("emails", row.emails))])
             tx.emit("contact.updated", "contact", row.id, diff(before, {k: to_json_value(v) for k, v in values.items()}))
-            return self._record(self._row(tx.conn, row.id))
+            return self._record(self._reload(tx.conn, row.id))
 
     def bulk_create(self, rows: Iterable[Mapping[str, Any]], *, batch_size: int = 5000) -> list[int]:
         """Create many contacts fast (imports): Core ``executemany``, hooks once per batch.

@@ -137,15 +137,14 @@ class DealService(Service[Deal]):
                 "contact_id": contact_id, "company_id": company_id, "lead_id": lead_id, "source": source,
                 "utm": utm, "custom": custom,
             })
-            new_id = tx.conn.execute(insert(self.table).values(
-                **values, pipeline_id=target.pipeline_id, stage_id=target.id, status="open",
-                stage_entered_at=tx.now, created_at=tx.now, updated_at=tx.now, version=1,
-            )).inserted_primary_key[0]
+            row = dict(values, pipeline_id=target.pipeline_id, stage_id=target.id, status="open",
+                       stage_entered_at=tx.now, created_at=tx.now, updated_at=tx.now, version=1)
+            new_id = tx.conn.execute(insert(self.table), row).inserted_primary_key[0]
             self._history(tx.conn, new_id, target, None, tx.actor_id, tx.now)
             tx.emit("deal.created", "deal", new_id,
                     created({**self._public(values), "pipeline": target.pipeline, "stage": target.key}),
                     data={"pipeline": target.pipeline, "stage": target.key})
-            return self._record(self._row(tx.conn, new_id))
+            return self._record(self._written(new_id, row))
 
     def copy(self, id: int, *, pipeline: str, stage: str | None = None) -> Deal:
         """Copy a deal into ``pipeline`` (e.g. won installment sales into "Installment control").
@@ -168,7 +167,7 @@ class DealService(Service[Deal]):
             tx.emit("deal.created", "deal", new_id,
                     created({**self._public(values), "pipeline": target.pipeline, "stage": target.key}),
                     data={"pipeline": target.pipeline, "stage": target.key, "copied_from": row.id})
-            return self._record(self._row(tx.conn, new_id))
+            return self._record(self._reload(tx.conn, new_id))
 
     def update(self, id: int, changes: Mapping[str, Any], *, version: int | None = None) -> Deal:
         """Change fields (not the stage: use :meth:`move`, :meth:`win`, :meth:`lose`)."""
@@ -181,7 +180,7 @@ class DealService(Service[Deal]):
             before = self._public({k: getattr(row, k) for k in values}, row)
             self._bump(tx, row, values, version)
             tx.emit("deal.updated", "deal", row.id, diff(before, self._public(values)))
-            return self._record(self._row(tx.conn, row.id))
+            return self._record(self._reload(tx.conn, row.id))
 
     def move(self, id: int, stage: str, *, pipeline: str | None = None, version: int | None = None,
              reason: str | None = None, reason_text: str | None = None) -> Deal:
@@ -235,14 +234,14 @@ class DealService(Service[Deal]):
         if row.status != target.kind:
             changes["status"] = {"before": row.status, "after": target.kind}
         tx.emit("deal.stage_changed", "deal", row.id, changes, data=data)
-        return self._record(self._row(tx.conn, row.id))
+        return self._record(self._reload(tx.conn, row.id))
 
     @staticmethod
     def _history(conn: Connection, deal_id: int, to: Stage, frm: Stage | None, actor: int | None, now: Any) -> None:
-        conn.execute(insert(schema.stage_history).values(
-            deal_id=deal_id, pipeline_id=to.pipeline_id, from_stage_id=frm.id if frm else None,
-            to_stage_id=to.id, actor_id=actor, moved_at=now,
-        ))
+        conn.execute(insert(schema.stage_history), {
+            "deal_id": deal_id, "pipeline_id": to.pipeline_id, "from_stage_id": frm.id if frm else None,
+            "to_stage_id": to.id, "actor_id": actor, "moved_at": now,
+        })
 
     def _public(self, values: Mapping[str, Any], row: Row[Any] | None = None) -> dict[str, Any]:
         """Field values as callers know them: amount as Money JSON instead of minor units."""

@@ -129,7 +129,7 @@ class LeadService(Service[Lead]):
             public = {k: v for k, v in values.items() if k not in ("pipeline_id", "stage_id")}
             tx.emit("lead.created", "lead", new_id, created({**public, "status": "new", "stage": data.get("stage")}),
                     data=data)
-            return self._record(self._row(tx.conn, new_id))
+            return self._record(self._reload(tx.conn, new_id))
 
     capture = create
 
@@ -165,7 +165,7 @@ class LeadService(Service[Lead]):
             tx.emit("lead.stage_changed", "lead", row.id,
                     {"stage": {"before": before, "after": target.key}, **diff({"status": row.status}, {"status": status})},
                     data={"pipeline": target.pipeline})
-            return self._record(self._row(tx.conn, row.id))
+            return self._record(self._reload(tx.conn, row.id))
 
     def convert(self, id: int, **kwargs: Any) -> Conversion:
         """Convert a qualified lead: contact (new or matched), company (legal entities only) and deal,
@@ -183,7 +183,7 @@ class LeadService(Service[Lead]):
             before = {k: to_json_value(getattr(row, k)) for k in values}
             self._bump(tx, row, values, version)
             tx.emit("lead.updated", "lead", row.id, diff(before, {k: to_json_value(v) for k, v in values.items()}))
-            return self._record(self._row(tx.conn, row.id))
+            return self._record(self._reload(tx.conn, row.id))
 
     def reject(self, id: int, *, reason: str | None = None, reason_text: str | None = None,
                version: int | None = None) -> Lead:
@@ -203,7 +203,7 @@ class LeadService(Service[Lead]):
             self._bump(tx, row, values, version)
             tx.emit("lead.rejected", "lead", row.id, changes,
                     data={"reason": reason, "reason_text": text, "reason_label": label})
-            return self._record(self._row(tx.conn, row.id))
+            return self._record(self._reload(tx.conn, row.id))
 
     @staticmethod
     def _require_open(row: Row[Any]) -> None:

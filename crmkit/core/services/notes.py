@@ -30,4 +30,4 @@ class NoteService(Service[Note]):
             )).inserted_primary_key[0]
             # The note lives in the timeline of the card it is on.
             tx.emit("note.added", etype, eid, data={"note_id": new_id, "body": text})
-            return self._record(self._row(tx.conn, new_id))
+            return self._record(self._reload(tx.conn, new_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, bindparam, select
 
 from .. import schema
 from ..errors import ValidationError
@@ -25,12 +25,15 @@ def check_ref(conn: Connection, table: Table, value: Any, field: str, what: str)
     return ident
 
 
+_USER_ACTIVE = select(schema.users.c.active).where(schema.users.c.id == bindparam("ident"))
+
+
 def check_user(conn: Connection, value: Any, field: str) -> int | None:
     """An existing, active user's id (one query)."""
     if value is None:
         return None
     ident = check_id(value, field)
-    active = conn.scalar(select(schema.users.c.active).where(schema.users.c.id == ident))
+    active = conn.scalar(_USER_ACTIVE, {"ident": ident})
     if active is None:
         raise ValidationError(f"{field}: user {ident} does not exist", field=field)
     if not active:

@@ -84,7 +84,7 @@ class TaskService(Service[Task]):
             tx.emit("task.created", "task", new_id, created(values),
                     data={"entity_type": values.get("entity_type"), "entity_id": values.get("entity_id"),
                           "rule": rule})
-            return self._record(self._row(tx.conn, new_id))
+            return self._record(self._reload(tx.conn, new_id))
 
     def update(self, id: int, changes: Mapping[str, Any], *, version: int | None = None) -> Task:
         check_unknown(changes, _FIELDS, "a task")
@@ -104,7 +104,7 @@ class TaskService(Service[Task]):
             self._bump(tx, row, values, version)
             values.pop("overdue_at", None)
             tx.emit("task.updated", "task", row.id, diff(before, {k: to_json_value(v) for k, v in values.items()}))
-            return self._record(self._row(tx.conn, row.id))
+            return self._record(self._reload(tx.conn, row.id))
 
     def complete(self, id: int, *, version: int | None = None) -> Task:
         """Mark a task done. Completing a done task is refused."""
@@ -122,7 +122,7 @@ class TaskService(Service[Task]):
             tx.emit(f"task.{'completed' if status == 'done' else 'cancelled'}", "task", row.id,
                     {"status": {"before": row.status, "after": status}},
                     data={"entity_type": row.entity_type, "entity_id": row.entity_id})
-            return self._record(self._row(tx.conn, row.id))
+            return self._record(self._reload(tx.conn, row.id))
 
     def reassign(self, id: int, assignee_id: int | None, *, version: int | None = None) -> Task:
         with self._tx() as tx:
@@ -132,4 +132,4 @@ class TaskService(Service[Task]):
                 raise ConflictError(f"task {row.id} is {row.status}; only open tasks can be reassigned", field="status")
             self._bump(tx, row, {"assignee_id": new}, version)
             tx.emit("task.reassigned", "task", row.id, {"assignee_id": {"before": row.assignee_id, "after": new}})
-            return self._record(self._row(tx.conn, row.id))
+            return self._record(self._reload(tx.conn, row.id))

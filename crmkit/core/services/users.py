@@ -63,7 +63,7 @@ class UserService(Service[User]):
                 insert(self.table).values(**values, active=True, created_at=tx.now, updated_at=tx.now, version=1)
             ).inserted_primary_key[0]
             tx.emit("user.created", "user", new_id, created(values))
-            return self._record(self._row(tx.conn, new_id))
+            return self._record(self._reload(tx.conn, new_id))
 
     def update(self, id: int, changes: dict[str, Any], *, version: int | None = None) -> User:
         check_unknown(changes, _FIELDS, "a user")
@@ -75,7 +75,7 @@ class UserService(Service[User]):
             before = {k: to_json_value(getattr(row, k)) for k in values}
             self._bump(tx, row, values, version)
             tx.emit("user.updated", "user", row.id, diff(before, {k: to_json_value(v) for k, v in values.items()}))
-            return self._record(self._row(tx.conn, row.id))
+            return self._record(self._reload(tx.conn, row.id))
 
     def by_email(self, email: str) -> User | None:
         with self._read() as conn:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import Row
-
 from ..errors import ValidationError
 
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
@@ -32,5 +30,5 @@ def clean_utm(value: Any) -> dict[str, str | None]:
     return out
 
 
-def utm_of(row: Row[Any]) -> dict[str, str]:
-    return {k: row._mapping[f"utm_{k}"] for k in UTM_KEYS if row._mapping[f"utm_{k}"]}
+def utm_of(row: Any) -> dict[str, str]:
+    return {k: v for k in UTM_KEYS if (v := getattr(row, f"utm_{k}"))}
