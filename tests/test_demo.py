@@ -12,7 +12,7 @@ import pytest
 from test_cli import fails, ok
 
 from crmkit import Crm, FrozenClock, Settings
-from crmkit.demo import DOMAIN, seed
+from crmkit.demo import DOMAIN, seed, summarize
 
 
 def _all(page_of: Any) -> list[Any]:
@@ -72,8 +72,8 @@ def test_demo_makes_a_ready_deployment(db_url: str, tmp_path: Path) -> None:
                 assert deal.lost_reason
             if deal.pipeline == "deferred" and deal.status == "open":
                 assert "next_contact_date" in deal.custom
-            stage = sales.stage(deal.stage)
-            if deal.pipeline == "sales" and deal.status != "lost" and stage is not None and stage.position >= 3:
+            reached = sales.stage(deal.stage)
+            if deal.pipeline == "sales" and deal.status != "lost" and reached is not None and reached.position >= 3:
                 assert "measurement_date" in deal.custom, "a measurer was assigned"
         won = [d for d in deals if d.status == "won"]
         assert len(won) >= 3 and all(system.deals.history(d.id)[-1].to_stage == "won" for d in won)
@@ -122,6 +122,30 @@ def _snapshot(tmp_path: Path, name: str, now: datetime) -> list[tuple[Any, ...]]
         seed(crm, now=now, seed=7)
         deals = crm.system.deals.list(limit=500).items
         return [(d.title, d.pipeline, d.stage, d.amount, d.created_at, dict(d.custom)) for d in deals]
+
+
+def test_summary_counts_what_the_lists_hold(tmp_path: Path) -> None:
+    from importlib import resources
+    import tomllib
+
+    now = datetime(2026, 3, 4, 15, 30, tzinfo=timezone.utc)
+    data = tomllib.loads(resources.files("crmkit").joinpath("templates/crmkit.toml").read_text())
+    data["database"] = f"sqlite:///{tmp_path / 'c'}.db"
+    with Crm(Settings.from_dict(data, environ={}), clock=FrozenClock(now)) as crm:
+        summary = seed(crm, now=now, seed=7)
+        assert summary == summarize(crm, notes=summary.notes)
+        system = crm.system
+        leads = Counter(lead.status for lead in _all(lambda c: system.leads.list(limit=500, cursor=c)))
+        assert dict(summary.leads) == {s: leads[s] for s in ("new", "in_progress", "converted", "rejected")}
+        deals = Counter((d.pipeline, d.stage) for d in _all(lambda c: system.deals.list(limit=500, cursor=c)))
+        assert {(p, s): n for p, s, n in summary.stages if n} == dict(deals)
+        tasks = _all(lambda c: system.tasks.list(limit=500, cursor=c))
+        assert summary.open_tasks == sum(t.status == "open" for t in tasks)
+        assert summary.overdue_tasks == sum(t.is_overdue(crm.clock.now()) for t in tasks) > 0
+        assert summary.contacts == len(_all(lambda c: system.contacts.list(limit=500, cursor=c)))
+        assert summary.companies == len(_all(lambda c: system.companies.list(limit=500, cursor=c)))
+        assert summary.users == len(summary.staff) == 8
+        assert summary.notes == len(_all(lambda c: system.notes.list(limit=500, cursor=c)))
 
 
 def test_demo_data_is_deterministic(tmp_path: Path) -> None:
