@@ -13,6 +13,7 @@ from .commands.deals import deals
 from .commands.demo import demo
 from .commands.events import events
 from .commands.leads import leads
+from .commands.serve import serve
 from .commands.setup import init, plugins
 from .commands.tasks import tasks
 from .commands.users import users
@@ -20,7 +21,7 @@ from .commands.worker import worker
 from .root import cli
 
 for _command in (init, demo, plugins, leads, contacts, companies, deals, tasks, notes, timeline, users, pipelines,
-                 events, worker):
+                 events, worker, serve):
     cli.add_command(_command)
 
 

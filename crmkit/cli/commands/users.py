@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..output import done, emit_page
+from ...core import auth
+from ..output import done, emit_json, emit_page, table
 from ..params import filter_option, json_option, page_options
 from ..params import filters as make_filters
 from ..state import pass_state
@@ -16,7 +17,7 @@ def users() -> None:
 
 
 @users.command("list")
-@click.option("--role", type=click.Choice(["admin", "head", "manager"]))
+@click.option("--role", help="admin, head, manager, or a role an enabled plugin adds.")
 @click.option("--team")
 @filter_option
 @page_options
@@ -35,11 +36,67 @@ def list_users(role: str | None, team: str | None, filters: tuple[str, ...], lim
 @users.command("add")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["admin", "head", "manager"]), default="manager", show_default=True)
+@click.option("--role", default="manager", show_default=True,
+              help="admin, head, manager, or a role an enabled plugin adds.")
 @click.option("--team", help="e.g. sales, measurers.")
+@click.option("--password", help="A password for logging in (8+ characters); prefer API tokens for scripts.")
 @json_option
-def add(email: str, name: str, role: str, team: str | None, as_json: bool) -> None:
+def add(email: str, name: str, role: str, team: str | None, password: str | None, as_json: bool) -> None:
     """Add a user."""
     state = pass_state()
     user = state.services.users.create(email=email, name=name, role=role, team=team)
+    if password is not None:
+        auth.set_password(state.crm, user.id, password, actor_id=state.services.actor_id)
     done(f"Added user {user.id}: {user.name} <{user.email}> ({user.role})", user, as_json=as_json or state.json)
+
+
+@users.command("set-role")
+@click.argument("user", metavar="USER")
+@click.argument("role")
+@json_option
+def set_role(user: str, role: str, as_json: bool) -> None:
+    """Give USER (e-mail or id) another ROLE."""
+    state = pass_state()
+    changed = state.services.users.update(state.user_id(user), {"role": role})
+    done(f"User {changed.id} ({changed.email}) is now {changed.role}", changed, as_json=as_json or state.json)
+
+
+@users.command("token")
+@click.argument("user", metavar="USER")
+@click.option("--name", default="", help="What the token is for (e.g. website-form, zapier).")
+@json_option
+def token(user: str, name: str, as_json: bool) -> None:
+    """Create an API token for USER; the secret is shown once, only its hash is stored."""
+    state = pass_state()
+    made, secret = auth.create_token(state.crm, state.user_id(user), name, actor_id=state.services.actor_id)
+    if as_json or state.json:
+        emit_json({"token": made, "secret": secret})
+        return
+    click.echo(f"Token {made.id} for user {made.user_id} ({made.name or 'no name'}). Copy it now, it is not shown again:")
+    click.echo(secret)
+
+
+@users.command("tokens")
+@click.argument("user", metavar="USER", required=False)
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked tokens.")
+@json_option
+def tokens(user: str | None, include_revoked: bool, as_json: bool) -> None:
+    """List API tokens (of USER, or everyone's)."""
+    state = pass_state()
+    found = auth.list_tokens(state.crm, state.user_id(user) if user else None, include_revoked=include_revoked)
+    if as_json or state.json:
+        emit_json(found)
+        return
+    table(found, [("id", lambda t: t.id), ("user", lambda t: state.user_name(t.user_id)), ("name", lambda t: t.name),
+                  ("prefix", lambda t: t.prefix), ("created", lambda t: t.created_at),
+                  ("last used", lambda t: t.last_used_at), ("revoked", lambda t: t.revoked_at)])
+
+
+@users.command("revoke-token")
+@click.argument("token_id", type=int)
+@json_option
+def revoke_token(token_id: int, as_json: bool) -> None:
+    """Revoke an API token (requests with it get 401 from now on)."""
+    state = pass_state()
+    revoked = auth.revoke_token(state.crm, token_id, actor_id=state.services.actor_id)
+    done(f"Revoked token {revoked.id}", revoked, as_json=as_json or state.json)

@@ -1,0 +1,5 @@
+"""``python -m crmkit.cli``: the same as the ``crmkit`` console script."""
+
+from . import main
+
+main()
