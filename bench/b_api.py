@@ -87,11 +87,10 @@ def run(opts: Options, workdir: Path, backend: str) -> list[Result]:
     n = 100 if opts.quick else 1_000
     results = []
     for plugins, label in (((), ""), (NOOPS, ", noop1..4 enabled")):
-        headline = not plugins
-        if not headline and opts.quick:
+        if plugins and opts.quick:
             continue
         with fresh_db(backend, workdir) as db:
-            results += _one(opts, db, backend, n, plugins, label, headline)
+            results += _one(opts, db, backend, n, plugins, label, headline=not plugins)
     return results
 
 
@@ -138,6 +137,11 @@ def _one(opts: Options, db: Db, backend: str, n: int, plugins: tuple[str, ...], 
         same("written title/amount", (o_out[-1]["title"], Decimal(o_out[-1]["amount"]["amount"]) * 100),
              (b_out[-1]["title"], Decimal(b_out[-1]["amount_minor"])))
 
+        if not headline:  # the plugins' hooks are on the write path only
+            same("after-commit failures", crm.dispatcher.failures(), [])
+            return [Result(name=f"4 API write: POST /deals vs bare Starlette + Core INSERT{label}", backend=backend,
+                           ours=n / w_o, baseline=n / w_b, unit="req/s", ratio=w_b / w_o, target="info (>= 0.40)",
+                           n=n, note="after-commit delivery to 4 no-op crm_event_committed hooks runs inline")]
         reads = ids[-n:]
         reads_ours = [("GET", f"/api/v1/deals/{i}", get_h, b"") for i in reads]
         reads_bare = [("GET", f"/deals/{i}", [], b"") for i in reads]
@@ -167,11 +171,9 @@ def _one(opts: Options, db: Db, backend: str, n: int, plugins: tuple[str, ...], 
     return [
         Result(name=f"4 API write: POST /deals vs bare Starlette + Core INSERT{label}", backend=backend,
                ours=n / w_o, baseline=n / w_b, unit="req/s", ratio=w_ratio,
-               target=">= 0.40 of bare" if headline else "info (>= 0.40)",
-               passed=(w_ratio >= 0.40) if headline else None, n=n, note=note),
+               target=">= 0.40 of bare", passed=w_ratio >= 0.40, n=n, note=note),
         Result(name=f"4 API read: GET /deals/{{id}} vs bare Starlette + Core SELECT{label}", backend=backend,
                ours=n / r_o, baseline=n / r_b, unit="req/s", ratio=r_ratio,
-               target=">= 0.60 of bare" if headline else "info (>= 0.60)",
-               passed=(r_ratio >= 0.60) if headline else None, n=n,
+               target=">= 0.60 of bare", passed=r_ratio >= 0.60, n=n,
                note="same row data checked (id, title, status, owner, version, amount, custom, created_at)"),
     ]

@@ -15,14 +15,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from . import b_bulk, b_eventlog, b_funnel, b_hooks, b_http
+from . import b_api, b_bulk, b_eventlog, b_funnel, b_hooks, b_middleware, b_uvicorn
 from .harness import PG_URL, RESULTS, NotSameWork, Options, Result, backends
 
 # name -> (targets, runner, runs per backend?)
 BENCHMARKS: dict[str, tuple[str, Callable[..., list[Result]], bool]] = {
     "hooks": ("1", b_hooks.run, False),
     "bulk": ("2,3", b_bulk.run, True),
-    "http": ("4,5,6", b_http.run, False),
+    "api": ("4", b_api.run, True),
+    "middleware": ("5", b_middleware.run, False),
+    "uvicorn": ("6", b_uvicorn.run, False),
     "funnel": ("7", b_funnel.run, True),
     "eventlog": ("8", b_eventlog.run, True),
 }
@@ -79,24 +81,28 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+GROUPS = {"http": ("api", "middleware", "uvicorn")}  # --only http = targets 4-6
+
+
 def select(only: str | None) -> list[str]:
     if not only:
         return list(BENCHMARKS)
     wanted = [w.strip() for w in only.split(",") if w.strip()]
+    wanted = [x for w in wanted for x in GROUPS.get(w, (w,))]
     chosen = []
     for name, (targets, _, _) in BENCHMARKS.items():
         if any(w == name or w in targets.split(",") for w in wanted):
             chosen.append(name)
     unknown = [w for w in wanted if not any(w == n or w in t.split(",") for n, (t, _, _) in BENCHMARKS.items())]
     if unknown:
-        raise SystemExit(f"--only: unknown benchmark(s) {', '.join(unknown)} (names: {', '.join(BENCHMARKS)}; or target numbers 1-8)")
+        raise SystemExit(f"--only: unknown benchmark(s) {', '.join(unknown)} (names: {', '.join([*BENCHMARKS, *GROUPS])}; or target numbers 1-8)")
     return chosen
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small N (CI smoke): checks that everything runs and does the same work")
-    ap.add_argument("--only", help="comma-separated benchmark names (" + ", ".join(BENCHMARKS) + ") or target numbers")
+    ap.add_argument("--only", help="comma-separated benchmark names (" + ", ".join([*BENCHMARKS, *GROUPS]) + ") or target numbers")
     ap.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="where to write the JSON results")
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats per figure (median is reported)")
     ap.add_argument("--no-readme", action="store_true", help="do not record a full run's table in bench/README.md")

@@ -24,12 +24,12 @@ def test_quick_bench_runs_and_does_the_same_work(tmp_path: Path) -> None:
     names = [r["name"] for r in rows]
     assert any(n.startswith("1 hook dispatch") for n in names)
     assert any(n.startswith("7 funnel report, whole pipeline") for n in names)
+    for target in ("4 API write", "4 API read", "5 middleware stack", "6 concurrent POST", "6 latency"):
+        assert any(n.startswith(target) for n in names), (target, names)
     for r in rows:
         assert "NOT THE SAME WORK" not in r["note"] and "ERROR" not in r["note"], r
-        if r["note"].startswith("not measurable yet"):
-            assert r["ours"] is None and r["ratio"] is None and r["passed"] is None  # never faked
-        else:
-            assert r["ours"] > 0 and r["baseline"] > 0 and r["ratio"] > 0
+        assert r["ours"] > 0 and r["baseline"] > 0, r
+        assert r["ratio"] is None or r["ratio"] > 0, r
     assert "| benchmark |" in proc.stdout
 
 
