@@ -114,7 +114,7 @@ def test_deal_lifecycle_through_the_cli(cfg: list[str]) -> None:
     assert won["stage"] == "won" and won["status"] == "won"
 
     history = as_json(*cfg, "deals", "history", did)
-    assert [(m["from_stage"], m["to_stage"]) for m in history] == [
+    assert [(m["from_stage"], m["to_stage"]) for m in history["items"]] == [
         (None, "collecting_data"), ("collecting_data", "proposal_sent"), ("proposal_sent", "lost")]
     last = ok(*cfg, "deals", "history", did).stdout.strip().splitlines()[-1].split()
     assert last[-3:] == ["proposal_sent", "lost", "system"]

@@ -10,6 +10,7 @@ given, so deployments (and tests) never leak hooks into each other.
 from __future__ import annotations
 
 import threading
+import time
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Sequence
@@ -18,7 +19,7 @@ import attrs
 from sqlalchemy import Engine, MetaData, Table
 
 from . import automation, defaults, schema
-from .access import collect_roles
+from .access import Access, collect_roles
 from .clock import Clock, SystemClock
 from .customfields import CustomFieldRegistry
 from .db import make_engine
@@ -61,6 +62,7 @@ class Crm:
         self.clock: Clock = clock or SystemClock()
         self.event_log = event_log
         self._tx_local = threading.local()
+        self._access_cache: dict[int | None, tuple[Access, float]] = {}
         loaded = load_enabled(self.settings.plugins)
         if plugins:
             loaded = order_by_requirements({plugin_info(p).name: p for p in [*loaded, *plugins]})
@@ -184,6 +186,26 @@ class Crm:
     def transaction(self, actor_id: int | None = None) -> ContextManager[Tx]:
         """A write transaction for a plugin's own command (events, hooks, commit as the core's)."""
         return transaction(self, actor_id)
+
+    ACCESS_TTL = 5.0
+    """Seconds a user's role and team are cached (a change made in this process applies at once)."""
+
+    def access_for(self, user_id: int | None) -> Access:
+        """The role and record rules of ``user_id``, cached for :attr:`ACCESS_TTL` seconds."""
+        now = time.monotonic()
+        cached = self._access_cache.get(user_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        access = Access.of(self, user_id)
+        self._access_cache[user_id] = (access, now + self.ACCESS_TTL)
+        return access
+
+    def forget_access(self, user_id: int | None = None) -> None:
+        """Drop cached roles (of one user, or everyone's)."""
+        if user_id is None:
+            self._access_cache.clear()
+        else:
+            self._access_cache.pop(user_id, None)
 
     def as_user(self, actor_id: int | None) -> "Services":
         """The services acting as user ``actor_id`` (``None``: the system), under that user's

@@ -34,6 +34,9 @@ class Page(Generic[T]):
     def __len__(self) -> int:
         return len(self.items)
 
+    def __getitem__(self, index: Any) -> Any:
+        return self.items[index]
+
 
 @attrs.frozen
 class User:

@@ -86,10 +86,17 @@ def filter_params(name: str, schema: Schema, ops: Iterable[str], description: st
     return out
 
 
+def order_param(service: "Service[Any]") -> Param:
+    """``order``: a sortable field, ``-`` in front for descending (default ``id``)."""
+    values = [v for k in service.sortable for v in (k, f"-{k}")]
+    return Param("order", {"type": "string", "enum": values, "default": "id"},
+                 "sort order: a field, `-field` for descending; ties by id, stable across pages")
+
+
 def list_params(service: "Service[Any]", entity: str | None, extra: Iterable[Param] = (),
                 skip: Iterable[str] = ()) -> tuple[Param, ...]:
     """Paging plus a filter for every filterable column and custom field of ``service``."""
-    params: list[Param] = [*PAGING]
+    params: list[Param] = [*PAGING, order_param(service)]
     skipped = set(skip)
     for name, col in service.filterable.items():
         if name not in skipped:
@@ -164,11 +171,16 @@ def parse_query(raw: bytes, params: Iterable[Param]) -> dict[str, Any]:
     return out
 
 
+def ordering(query: dict[str, Any]) -> str:
+    return str(query.get("order", "id"))
+
+
 def paging(query: dict[str, Any]) -> tuple[dict[str, Any], int, str | None]:
     """Split a parsed query into (filters, limit, cursor)."""
     filters = dict(query)
     limit = filters.pop("limit", 50)
     cursor = filters.pop("cursor", None)
+    filters.pop("order", None)  # read with ``ordering``
     if cursor is not None and cursor.isdigit() and int(cursor) >= 2**63:
         raise ValidationError(f"cursor: {cursor!r} is not a cursor from a previous page", field="cursor")
     return filters, limit, cursor

@@ -169,15 +169,13 @@ def lose(deal_id: int, reason: str | None, reason_text: str | None, stage: str |
 
 @deals.command("history")
 @click.argument("deal_id", type=int)
+@page_options
 @json_option
-def history(deal_id: int, as_json: bool) -> None:
+def history(deal_id: int, limit: int, cursor: str | None, as_json: bool) -> None:
     """A deal's stage moves, oldest first."""
     state = pass_state()
-    moves = state.services.deals.history(deal_id)
-    if as_json or state.json:
-        emit_json(moves)
-        return
-    table(moves, [
+    moves = state.services.deals.history(deal_id, limit=limit, cursor=cursor)
+    emit_page(moves, [
         ("when", lambda m: m.moved_at), ("pipeline", lambda m: m.pipeline), ("from", lambda m: m.from_stage),
         ("to", lambda m: m.to_stage), ("by", lambda m: state.user_name(m.actor_id) or "system"),
-    ])
+    ], as_json=as_json or state.json)

@@ -39,7 +39,7 @@ class Services:
     @cached_property
     def access(self) -> Access:
         """The acting user's role and record rules."""
-        return Access.of(self.crm, self.actor_id) if self.enforce else Access(self.crm, self.actor_id, None, None)
+        return self.crm.access_for(self.actor_id) if self.enforce else Access(self.crm, self.actor_id, None, None)
 
     @cached_property
     def users(self) -> UserService:

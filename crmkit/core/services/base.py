@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
+from datetime import datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Generic, Mapping, TypeVar
 
 from sqlalchemy import Column, ColumnElement, Connection, Row, Select, Table, bindparam, func, insert, select, update
+
+from sqlalchemy.types import TypeDecorator
 
 from .. import schema
 from ..access import WRITE, Access
@@ -24,11 +29,16 @@ DEFAULT_PAGE = 50
 _OPS = {"eq", "ne", "gt", "gte", "lt", "lte", "in"}
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
+
 def check_text(value: Any, field: str, *, required: bool = False, max_length: int = 300) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise ValidationError(f"{field}: expected text, got {type(value).__name__}", field=field)
+    if "\x00" in value:
+        raise ValidationError(f"{field}: text must not contain NUL characters", field=field)
     value = value.strip()
     if required and not value:
         raise ValidationError(f"{field}: is required", field=field)
@@ -38,10 +48,13 @@ def check_text(value: Any, field: str, *, required: bool = False, max_length: in
 
 
 def check_id(value: Any, field: str) -> int:
+    """A positive 32-bit id (a larger one could never exist: a clear error, not a database overflow)."""
+    if isinstance(value, str) and value.isdigit() and len(value) <= 12:
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
         raise ValidationError(f"{field}: expected an id (integer), got {value!r}", field=field)
+    if not 1 <= value <= MAX_ID:
+        raise ValidationError(f"{field}: {value} is not a valid id (1 to {MAX_ID})", field=field)
     return value
 
 
@@ -59,6 +72,8 @@ class Service(Generic[R]):
     entity: str = ""
     table: Table
     filterable: Mapping[str, str] = {}  # filter name -> column name
+    sortable: tuple[str, ...] = ("id", "created_at", "updated_at")  # non-null columns lists may sort by
+    choices: Mapping[str, tuple[str, ...]] = {}  # filters whose values come from a fixed list
 
     write_permission: str = WRITE
 
@@ -165,30 +180,45 @@ class Service(Generic[R]):
         *,
         limit: int = DEFAULT_PAGE,
         cursor: str | None = None,
+        order: str = "id",
         **kw_filters: Any,
     ) -> Page[R]:
         """A page of cards matching ``filters`` (``field`` or ``field__op`` with op in
-        eq, ne, gt, gte, lt, lte, in), custom fields included; ordered by id."""
+        eq, ne, gt, gte, lt, lte, in), custom fields included.
+
+        ``order`` is one of :attr:`sortable`, ``-`` in front for descending; ties are
+        broken by id, so the order is stable and the cursor (keyset) never skips or repeats.
+        """
         all_filters = {**(filters or {}), **kw_filters}
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
             raise ValidationError(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
+        desc = isinstance(order, str) and order.startswith("-")
+        key = order[1:] if desc else order
+        if key not in self.sortable:
+            allowed = ", ".join(f"{k}, -{k}" for k in self.sortable)
+            raise ValidationError(f"order: cannot sort {self.entity}s by {order!r} (use {allowed})", field="order")
+        col, idc = self.table.c[key], self.table.c.id
         query = select(self.table)
         visible = self.access.visible(self.entity, self.table)
         if visible is not None:
             query = query.where(visible)
         query = self._apply_filters(query, all_filters)
         if cursor:
-            try:
-                after = int(cursor)
-            except ValueError:
-                raise ValidationError(f"cursor: {cursor!r} is not a cursor from a previous page", field="cursor") from None
-            query = query.where(self.table.c.id > after)
-        query = query.order_by(self.table.c.id).limit(limit + 1)
+            after_value, after_id = _decode_cursor(cursor, col, key)
+            if key == "id":
+                query = query.where(idc < after_id if desc else idc > after_id)
+            elif desc:
+                query = query.where((col < after_value) | ((col == after_value) & (idc < after_id)))
+            else:
+                query = query.where((col > after_value) | ((col == after_value) & (idc > after_id)))
+        ordering = (col.desc(), idc.desc()) if desc else (col, idc)
+        query = query.order_by(*(ordering[1:] if key == "id" else ordering)).limit(limit + 1)
         with self._read() as conn:
             rows = conn.execute(query).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page([self._record(r) for r in rows], str(rows[-1].id) if more else None)
+        next_cursor = _encode_cursor(rows[-1], key) if more else None
+        return Page([self._record(r) for r in rows], next_cursor)
 
     def count(self, filters: Mapping[str, Any] | None = None, **kw_filters: Any) -> int:
         """How many cards match ``filters`` (the same filters as :meth:`list`), in one SQL query."""
@@ -219,6 +249,11 @@ class Service(Generic[R]):
             if special is not None:
                 query = special
                 continue
+            if name in self.choices:
+                allowed = self.choices[name]
+                for v in (value if op == "in" and isinstance(value, (list, tuple)) else [value]):
+                    if v is not None and v not in allowed:
+                        raise ValidationError(f"{key}: {v!r} is not one of {', '.join(allowed)}", field=key)
             if name in self.filterable:
                 column: ColumnElement[Any] = self.table.c[self.filterable[name]]
                 value = [self._filter_value(name, v) for v in value] if op == "in" else self._filter_value(name, value)
@@ -292,3 +327,37 @@ def by_id(table: Table) -> Select[Any]:
     if stmt is None:
         stmt = _BY_ID[table.name] = select(table).where(table.c.id == bindparam("ident"))
     return stmt
+
+
+def _encode_cursor(row: Row[Any], key: str) -> str:
+    """The position after ``row``: its id, or (sort value, id) for other orders (opaque text)."""
+    if key == "id":
+        return str(row.id)
+    value = row._mapping[key]
+    raw = json.dumps([value.isoformat() if hasattr(value, "isoformat") else value, row.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: Any, column: Any, key: str) -> tuple[Any, int]:
+    bad = ValidationError(f"cursor: {cursor!r} is not a cursor from a previous page of this order", field="cursor")
+    if not isinstance(cursor, str):
+        raise bad
+    if key == "id":
+        if not cursor.isdigit() or len(cursor) > 12:
+            raise bad
+        return None, int(cursor)
+    try:
+        value, ident = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        raise bad from None
+    if not isinstance(ident, int) or isinstance(ident, bool):
+        raise bad
+    python_type = getattr(column.type, "python_type", None) if not isinstance(column.type, TypeDecorator) else datetime
+    try:
+        if python_type is datetime:
+            value = datetime.fromisoformat(value)
+        elif python_type is not None and not isinstance(value, python_type):
+            raise bad
+    except (ValueError, TypeError, NotImplementedError):
+        raise bad from None
+    return value, ident

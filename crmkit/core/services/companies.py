@@ -19,6 +19,7 @@ class CompanyService(Service[Company]):
     entity = "company"
     table = schema.companies
     filterable = {"name": "name", "responsible_id": "responsible_id", "id": "id"}
+    sortable = ("id", "created_at", "updated_at", "name")
 
     def _record(self, row: Row[Any]) -> Company:
         return Company(

@@ -26,6 +26,7 @@ class ContactService(Service[Contact]):
         "first_name": "first_name", "last_name": "last_name", "company_id": "company_id",
         "responsible_id": "responsible_id", "birthday": "birthday", "id": "id",
     }
+    sortable = ("id", "created_at", "updated_at", "last_name", "first_name")
 
     def _record(self, row: Row[Any]) -> Contact:
         return Contact(

@@ -15,8 +15,8 @@ from .. import schema
 from ..errors import ValidationError
 from ..events import created, diff, to_json_value
 from ..money import Money
-from ..records import Deal, Stage, StageMove
-from .base import Service, check_text, check_unknown
+from ..records import Deal, Page, Stage, StageMove
+from .base import MAX_PAGE, Service, check_id, check_text, check_unknown
 from .leads import _SOURCE
 from .lost import reason_label, resolve_reason
 from .refs import check_ref, check_user
@@ -37,6 +37,8 @@ class DealService(Service[Deal]):
         "id": "id", "created_at": "created_at", "closed_at": "closed_at", "origin_deal_id": "origin_deal_id",
         **{c: c for c in COLUMNS},
     }
+    sortable = ("id", "created_at", "updated_at", "stage_entered_at", "title")
+    choices = {"status": ("open", "won", "lost")}
 
     def _record(self, row: Row[Any]) -> Deal:
         stage = self.crm.stage_by_id(row.stage_id)
@@ -252,16 +254,25 @@ class DealService(Service[Deal]):
             out["amount"] = Money.from_minor(minor, cur).to_json() if minor is not None and cur else None
         return out
 
-    def history(self, id: int) -> list[StageMove]:
-        """The deal's stage moves, oldest first."""
+    def history(self, id: int, *, limit: int = MAX_PAGE, cursor: str | None = None) -> Page[StageMove]:
+        """The deal's stage moves, oldest first, a page at a time."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise ValidationError(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
         h = schema.stage_history
+        query = select(h).where(h.c.deal_id == check_id(id, "id"))
+        if cursor:
+            if not isinstance(cursor, str) or not cursor.isdigit() or len(cursor) > 12:
+                raise ValidationError(f"cursor: {cursor!r} is not a cursor from a previous page", field="cursor")
+            query = query.where(h.c.id > int(cursor))
         with self._read() as conn:
             self._row(conn, id)
-            rows = conn.execute(select(h).where(h.c.deal_id == id).order_by(h.c.id)).all()
+            rows = conn.execute(query.order_by(h.c.id).limit(limit + 1)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
         stage = self.crm.stage_by_id
-        return [
+        return Page([
             StageMove(id=r.id, deal_id=r.deal_id, pipeline=stage(r.to_stage_id).pipeline,
                       from_stage=stage(r.from_stage_id).key if r.from_stage_id else None,
                       to_stage=stage(r.to_stage_id).key, actor_id=r.actor_id, moved_at=r.moved_at)
             for r in rows
-        ]
+        ], str(rows[-1].id) if more else None)

@@ -33,6 +33,8 @@ class LeadService(Service[Lead]):
         "phone": "phone", "email": "email", "id": "id", "created_at": "created_at",
         "customer_kind": "customer_kind", **{c: c for c in COLUMNS},
     }
+    sortable = ("id", "created_at", "updated_at", "title")
+    choices = {"status": STATUSES, "customer_kind": CUSTOMER_KINDS}
 
     def _record(self, row: Row[Any]) -> Lead:
         return Lead(

@@ -16,6 +16,8 @@ class NoteService(Service[Note]):
     entity = "note"
     table = schema.notes
     filterable = {"entity_type": "entity_type", "entity_id": "entity_id", "author_id": "author_id", "id": "id"}
+    sortable = ("id", "created_at")
+    choices = {"entity_type": ("lead", "contact", "company", "deal", "task")}
 
     def _record(self, row: Row[Any]) -> Note:
         return Note(id=row.id, entity_type=row.entity_type, entity_id=row.entity_id, body=row.body,

@@ -38,6 +38,8 @@ class TaskService(Service[Task]):
         "assignee_id": "assignee_id", "status": "status", "entity_type": "entity_type", "entity_id": "entity_id",
         "due_at": "due_at", "created_by": "created_by", "id": "id", "rule": "rule",
     }
+    sortable = ("id", "created_at", "updated_at", "title")
+    choices = {"status": ("open", "done", "cancelled"), "entity_type": ("lead", "contact", "company", "deal", "task")}
 
     def _record(self, row: Row[Any]) -> Task:
         return Task(

@@ -22,6 +22,7 @@ class UserService(Service[User]):
     table = schema.users
     write_permission = USERS
     filterable = {"email": "email", "role": "role", "team": "team", "active": "active"}
+    sortable = ("id", "created_at", "updated_at", "name", "email")
 
     def _row(self, conn: Any, id: Any, *, field: str = "id", lock: bool = False) -> Row[Any]:
         # Everyone may see their colleagues (names, roles): no record rules on users.
@@ -74,6 +75,7 @@ class UserService(Service[User]):
                 self._unique_email(tx.conn, values["email"])
             before = {k: to_json_value(getattr(row, k)) for k in values}
             self._bump(tx, row, values, version)
+            self.crm.forget_access(row.id)
             tx.emit("user.updated", "user", row.id, diff(before, {k: to_json_value(v) for k, v in values.items()}))
             return self._record(self._reload(tx.conn, row.id))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..operation import ID_SCHEMA, Ctx, Operation, Param, Result, Schema
-from ..params import list_params, paging
+from ..params import list_params, ordering, paging
 from ..schemas import custom_read, page_schema, record_schema
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,7 +26,7 @@ def card_operations(
 
     def list_(ctx: Ctx) -> Any:
         filters, limit, cursor = paging(ctx.query)
-        return getattr(ctx.services, service).list(filters, limit=limit, cursor=cursor)
+        return getattr(ctx.services, service).list(filters, limit=limit, cursor=cursor, order=ordering(ctx.query))
 
     def create_(ctx: Ctx) -> Any:
         if create is not None:
@@ -43,7 +43,7 @@ def card_operations(
         Operation("GET", base, list_, f"List {plural}", plural, f"list_{plural}",
                   query=list_params(svc, entity if hasattr(record, "custom") else None, extra_filters, skip_filters),
                   response=page_schema(rec),
-                  description=f"A page of {plural} ordered by id. Filters: `field=value` or `field__op=value` "
+                  description=f"A page of {plural}, ordered by `order` (default id). Filters: `field=value` or `field__op=value` "
                               "(op: ne, gt, gte, lt, lte, in with comma-separated values), custom fields included."),
         Operation("POST", base, create_, f"Create a {name}", plural, f"create_{entity}", status=201,
                   body=create_body, response=rec, etag=True, idempotent=True, errors=(409,)),

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.records import Deal, StageMove, to_dict
 from ..operation import Ctx, Operation, Param
-from ..params import filter_params
-from ..schemas import AMOUNT, CURRENCY, UTM, body, custom_write, record_schema, ref_id, text
+from ..params import PAGING, filter_params, paging
+from ..schemas import AMOUNT, CURRENCY, UTM, body, custom_write, page_schema, record_schema, ref_id, text
 from .cards import action, card_operations
 from .leads import REASON, SOURCE
 
@@ -46,7 +46,9 @@ def operations(crm: "Crm") -> list[Operation]:
         return ctx.services.deals.lose(ctx.id, version=ctx.version, **ctx.body)
 
     def history(ctx: Ctx) -> Any:
-        return {"items": [to_dict(m) for m in ctx.services.deals.history(ctx.id)]}
+        _, limit, cursor = paging(ctx.query)
+        page = ctx.services.deals.history(ctx.id, limit=limit, cursor=cursor)
+        return {"items": [to_dict(m) for m in page], "next_cursor": page.next_cursor}
 
     ops += [
         action("/deals/{id:int}/move", move, "Move a deal to a stage (a lost stage needs a reason)", "deals",
@@ -57,8 +59,7 @@ def operations(crm: "Crm") -> list[Operation]:
         action("/deals/{id:int}/lose", lose, "Close a deal as lost, with a reason", "deals", "lose_deal", rec,
                body({**REASON, "stage": text(63, null=True)})),
         Operation("GET", "/deals/{id:int}/history", history, "A deal's stage moves, oldest first", "deals",
-                  "deal_history", response={"type": "object", "required": ["items"], "properties": {
-                      "items": {"type": "array", "items": record_schema(StageMove)}}}),
+                  "deal_history", query=PAGING, response=page_schema(record_schema(StageMove))),
     ]
     return ops
 

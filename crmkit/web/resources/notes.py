@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.records import Note
 from ..operation import ID_SCHEMA, Ctx, Operation, Result
-from ..params import list_params, paging
+from ..params import list_params, ordering, paging
 from ..schemas import body, page_schema, record_schema, text
 from .tasks import CARD_TYPES
 
@@ -19,7 +19,7 @@ def operations(crm: "Crm") -> list[Operation]:
 
     def list_(ctx: Ctx) -> Any:
         filters, limit, cursor = paging(ctx.query)
-        return ctx.services.notes.list(filters, limit=limit, cursor=cursor)
+        return ctx.services.notes.list(filters, limit=limit, cursor=cursor, order=ordering(ctx.query))
 
     def add(ctx: Ctx) -> Any:
         b = ctx.body
