@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo
+# Every plugin distribution in plugins/ (installed, not enabled: crmkit.toml enables them).
+PLUGINS := $(foreach p,$(wildcard plugins/*/pyproject.toml),-e $(dir $(p)))
 
 .PHONY: demo test install install-test bench clean
 
@@ -11,10 +13,10 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[postgres]'
+	$(BIN)/pip install --quiet -e '.[postgres]' $(PLUGINS)
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[postgres,test,bench]' -e tests/plugins/crmkit-testplugins
+	$(BIN)/pip install --quiet -e '.[postgres,test,bench]' -e tests/plugins/crmkit-testplugins $(PLUGINS)
 
 # Install, (re)create the demo deployment (window company, SQLite) and show it.
 demo: install
