@@ -72,6 +72,10 @@ def test_plugin_routes_are_mounted_behind_tokens_only_when_enabled(make_crm: Any
     assert hello == {"plugin": "example", "user_id": api.admin_id, "deployment": "crmkit"}
     api.error(api.client.get("/api/v1/example/hello", headers=ANON), 401)
     api.error(api.get("/api/v1/example/nope"), 404)
+    # a route marked public (a webhook) needs no token; the others still do
+    public = api.client.post("/api/v1/example/webhook", headers=ANON)
+    assert (public.status_code, public.json()) == (200, {"plugin": "example", "public": True})
+    api.error(api.client.get("/api/v1/example/nope", headers=ANON), 401)
     doc = api.ok(api.get("/api/v1/openapi.json"))
     assert "get" in doc["paths"]["/api/v1/example/hello"]
     plain = build_api(make_crm())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .app import create_app, request_services, request_user_id
+from .app import create_app, public, request_services, request_user_id
 from .operation import Ctx, Operation, Param, Result
 
-__all__ = ["Ctx", "Operation", "Param", "Result", "create_app", "request_services", "request_user_id"]
+__all__ = ["Ctx", "Operation", "Param", "Result", "create_app", "public", "request_services", "request_user_id"]

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 
 from ..core.auth import TokenCache
 from ..core.errors import ConfigError, CrmError
@@ -75,8 +75,9 @@ def create_app(
     routes += [Route(PREFIX + op.path, make_endpoint(op, crm, tokens_cache, services), methods=[op.method],
                      name=op.operation_id) for op in ops]
     for name, prs in plugin_routes.items():
-        routes.append(Mount(f"{PREFIX}/{name}", app=_Authenticated(Mount("", routes=list(prs)), tokens_cache),
-                            name=f"plugin_{name}"))
+        open_routes = [r for r in prs if getattr(r, PUBLIC_FLAG, False)]
+        guarded = _Authenticated(Router(routes=[r for r in prs if not getattr(r, PUBLIC_FLAG, False)]), tokens_cache)
+        routes.append(Mount(f"{PREFIX}/{name}", routes=[*open_routes, Mount("", app=guarded)], name=f"plugin_{name}"))
     app = Starlette(
         debug=debug, routes=routes,
         middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)],
@@ -106,6 +107,16 @@ def _plugin_routes(crm: "Crm", ops: Sequence[Operation]) -> dict[str, list[BaseR
                 raise ConfigError(f"plugin {name}: crm_register_routes must return Starlette routes, got {r!r}")
         out[name] = routes
     return out
+
+
+PUBLIC_FLAG = "crmkit_public"
+
+
+def public(route: BaseRoute) -> BaseRoute:
+    """Mark a plugin route as reachable without a bearer token (webhooks: the route
+    authenticates the caller itself, e.g. by a signature over the body)."""
+    setattr(route, PUBLIC_FLAG, True)
+    return route
 
 
 class _Authenticated:

@@ -109,13 +109,17 @@ def crm_register_routes(crm: Any) -> list[Any]:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from crmkit.web import request_user_id
+    from crmkit.web import public, request_user_id
 
     async def hello(request: Request) -> JSONResponse:
         """Say hello to the token's user."""
         return JSONResponse({"plugin": "example", "user_id": request_user_id(request), "deployment": crm.settings.name})
 
-    return [Route("/hello", hello, methods=["GET"])]
+    async def webhook(request: Request) -> JSONResponse:
+        """A public route (no token): a webhook authenticates its caller itself."""
+        return JSONResponse({"plugin": "example", "public": True})
+
+    return [Route("/hello", hello, methods=["GET"]), public(Route("/webhook", webhook, methods=["POST"]))]
 
 
 @hookimpl
