@@ -24,7 +24,7 @@ class CrmkitGroup(click.Group):
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
         try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
+            rv = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
         except SystemExit:
             raise
         except BaseException as exc:  # every failure becomes one line and an exit code

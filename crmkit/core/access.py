@@ -18,10 +18,10 @@ tasks assigned to them and the deals those tasks are on, and permissions
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping
 
 import attrs
-from sqlalchemy import ColumnElement, Connection, Table, false, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, false, or_, select, true
 
 from . import schema
 from .errors import ConfigError, PermissionDeniedError
@@ -33,6 +33,12 @@ Scope = Literal["all", "team", "own", "assigned_tasks"]
 SCOPES = ("all", "team", "own", "assigned_tasks")
 
 READ, WRITE, EXPORT, USERS, SETTINGS = "cards.read", "cards.write", "cards.export", "users.manage", "settings.manage"
+
+# Fields that link a card to another card the acting user must be able to see (see require_visible_links).
+LINKS: dict[str, tuple[str, Table]] = {
+    "contact_id": ("contact", schema.contacts), "company_id": ("company", schema.companies),
+    "lead_id": ("lead", schema.leads),
+}
 
 
 @attrs.frozen
@@ -72,8 +78,8 @@ def collect_roles(role_groups: Iterable[Iterable[Role] | None], permissions: Ite
             if role.name in roles:
                 raise ConfigError(f"role {role.name} is registered twice")
             roles[role.name] = role
-    for group in permissions:
-        for perm in group or ():
+    for perms in permissions:
+        for perm in perms or ():
             for name in perm.roles:
                 if name not in roles:
                     raise ConfigError(f"permission {perm.name} is granted to unknown role {name}")
@@ -123,8 +129,8 @@ class Access:
 
     def visible(self, entity: str, table: Table) -> ColumnElement[bool] | None:
         """A WHERE clause limiting ``table`` (of card type ``entity``) to what this user sees; None = all."""
-        if self.unrestricted:
-            return None
+        if self.unrestricted or entity == "user":
+            return None  # users are not cards: everyone sees their colleagues
         assert self.role is not None
         c = table.c
         if self.role.scope == "assigned_tasks":
@@ -151,22 +157,24 @@ class Access:
             return or_(self._responsible(c.assignee_id), c.created_by == self.user_id,
                        *self._on_visible_cards(c.entity_type, c.entity_id))
         if entity == "note":
-            return or_(c.author_id == self.user_id, *self._on_visible_cards(c.entity_type, c.entity_id))
+            return or_(c.author_id == self.user_id,
+                       *self._on_visible_cards(c.entity_type, c.entity_id, with_tasks=True))
         return None
 
     def _responsible(self, column: Any) -> ColumnElement[bool]:
         assert self.role is not None
         if self.role.scope == "team" and self.team is None:
-            return column.is_not(None) | column.is_(None)
+            return true()  # a head without a team heads everyone
         if self.role.scope == "team":
             u = schema.users.c
             return column.in_(select(u.id).where(u.team == self.team)) | (column == self.user_id)
         return column == self.user_id  # type: ignore[no-any-return]
 
-    def _on_visible_cards(self, type_col: Any, id_col: Any) -> list[ColumnElement[bool]]:
+    def _on_visible_cards(self, type_col: Any, id_col: Any, *, with_tasks: bool = False) -> list[ColumnElement[bool]]:
         out = []
-        for entity, table in (("deal", schema.deals), ("lead", schema.leads), ("contact", schema.contacts),
-                              ("company", schema.companies)):
+        cards = [("deal", schema.deals), ("lead", schema.leads), ("contact", schema.contacts),
+                 ("company", schema.companies)]
+        for entity, table in cards + ([("task", schema.tasks)] if with_tasks else []):
             cond = self.visible(entity, table)
             query = select(table.c.id) if cond is None else select(table.c.id).where(cond)
             out.append((type_col == entity) & id_col.in_(query))
@@ -183,8 +191,11 @@ class Access:
         if entity == "contact":
             d = schema.deals.c
             return c.id.in_(select(d.contact_id).where(d.id.in_(mine.where(t.entity_type == "deal"))))  # type: ignore[no-any-return]
-        if entity == "note":
-            return (c.entity_type == "deal") & c.entity_id.in_(mine.where(t.entity_type == "deal"))  # type: ignore[no-any-return]
+        if entity == "note":  # their own notes, and the notes on the cards they see
+            return or_(c.author_id == self.user_id, *[  # type: ignore[no-any-return]
+                (c.entity_type == e) & c.entity_id.in_(select(tb.c.id).where(self._assigned_only(e, tb)))
+                for e, tb in (("deal", schema.deals), ("lead", schema.leads), ("contact", schema.contacts),
+                              ("task", schema.tasks))])
         return false()
 
     def can_see(self, conn: Connection, entity: str, table: Table, ident: int) -> bool:
@@ -192,3 +203,26 @@ class Access:
         if cond is None:
             return True
         return conn.scalar(select(table.c.id).where(table.c.id == ident, cond)) is not None
+
+    def require_visible_links(self, conn: Connection, values: Mapping[str, Any], *, current: Any = None,
+                              prefix: str = "") -> None:
+        """Refuse (403) to link a card to a contact, company or lead (``contact_id``, ``company_id``,
+        ``lead_id`` in ``values``) this user does not see: the link would open that card to them
+        (a manager sees the contacts and companies of their deals, a deal's timeline shows its lead's).
+
+        A value equal to ``current``'s (a record sent back unchanged) is not a new link. Ids that do
+        not exist are left to the service's own check.
+        """
+        if self.unrestricted:
+            return
+        for field, (entity, table) in LINKS.items():
+            ident = values.get(field)
+            if isinstance(ident, bool) or not isinstance(ident, int) or not 1 <= ident <= 2**31 - 1:
+                continue
+            if current is not None and getattr(current, field, None) == ident:
+                continue
+            if conn.scalar(select(table.c.id).where(table.c.id == ident)) is None:
+                continue
+            if not self.can_see(conn, entity, table, ident):
+                raise PermissionDeniedError(f"{prefix}{field}: {entity} {ident} is not visible to you",
+                                            field=prefix + field)

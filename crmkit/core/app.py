@@ -13,7 +13,7 @@ import threading
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Sequence, cast
 
 import attrs
 from sqlalchemy import Engine, MetaData, Table
@@ -163,7 +163,8 @@ class Crm:
         """Plugins' periodic jobs, each named ``<plugin>.<job>``."""
         jobs: dict[str, PeriodicJob] = {}
         for impl in self.pm.hook.crm_register_periodic_jobs.get_hookimpls():
-            for job in impl.function(*[self for _ in impl.argnames]) or ():
+            result = cast("Iterable[PeriodicJob] | None", impl.function(*[self for _ in impl.argnames]))
+            for job in result or ():
                 prefix = f"{impl.plugin_name}."
                 name = job.name if job.name.startswith(prefix) else prefix + job.name
                 if name in jobs:

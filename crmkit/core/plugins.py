@@ -192,9 +192,3 @@ def build_plugin_manager(plugins: Iterable[Any], *, defaults: Iterable[Any] = ()
         known = ", ".join(sorted(n for n in dir(pm.hook) if not n.startswith("_")))
         raise PluginError(f"plugin {name} implements a hook that does not exist: {exc}. Known hooks: {known}") from None
     return pm
-
-
-def plugin_name(pm: pluggy.PluginManager, plugin: Any) -> str:
-    return pm.get_name(plugin) or repr(plugin)
-
-

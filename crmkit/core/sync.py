@@ -11,6 +11,7 @@ from . import schema
 from .errors import ConfigError
 from .pipelines import PipelineSpec
 from .records import LostReason, Pipeline, Stage
+from .services.base import inserted_id
 from .settings import LostReasonSpec
 
 
@@ -44,7 +45,7 @@ def sync_pipelines(conn: Connection, specs: Sequence[PipelineSpec], now: datetim
     for spec in specs:
         row = existing.pop(spec.key, None)
         if row is None:
-            pid = conn.execute(insert(p).values(key=spec.key, name=spec.name, origin=spec.origin, active=True)).inserted_primary_key[0]
+            pid = inserted_id(conn.execute(insert(p).values(key=spec.key, name=spec.name, origin=spec.origin, active=True)))
         else:
             pid = row.id
             if (row.name, row.origin, row.active) != (spec.name, spec.origin, True):
@@ -90,22 +91,27 @@ def _remap(conn: Connection, pipeline: str, pid: int, old: Any, new_id: int, new
         for i in ids])
 
 
-def _refuse_if_occupied(conn: Connection, pipeline: str, stage: object) -> None:
-    n = conn.scalar(select(func.count()).select_from(schema.deals).where(schema.deals.c.stage_id == stage.id))  # type: ignore[attr-defined]
-    n += conn.scalar(select(func.count()).select_from(schema.leads).where(schema.leads.c.stage_id == stage.id))  # type: ignore[attr-defined]
+def _cards_in(conn: Connection, stage_id: int) -> int:
+    deals = conn.scalar(select(func.count()).select_from(schema.deals).where(schema.deals.c.stage_id == stage_id))
+    leads = conn.scalar(select(func.count()).select_from(schema.leads).where(schema.leads.c.stage_id == stage_id))
+    return int(deals or 0) + int(leads or 0)
+
+
+def _refuse_if_occupied(conn: Connection, pipeline: str, stage: Any) -> None:
+    n = _cards_in(conn, stage.id)
     if n:
         raise ConfigError(
-            f"pipeline {pipeline!r}: stage {stage.key!r} is no longer declared but still holds {n} card(s); "  # type: ignore[attr-defined]
-            f"keep it, move its deals first, or map it: stage_map = {{ {stage.key} = \"<stage>\" }}"  # type: ignore[attr-defined]
+            f"pipeline {pipeline!r}: stage {stage.key!r} is no longer declared but still holds {n} card(s); "
+            f"keep it, move its deals first, or map it: stage_map = {{ {stage.key} = \"<stage>\" }}"
         )
 
 
-def _refuse_kind_change(conn: Connection, spec: PipelineSpec, old: object, kind: str) -> None:
-    if old.kind != kind:  # type: ignore[attr-defined]
-        n = conn.scalar(select(func.count()).select_from(schema.deals).where(schema.deals.c.stage_id == old.id))  # type: ignore[attr-defined]
+def _refuse_kind_change(conn: Connection, spec: PipelineSpec, old: Any, kind: str) -> None:
+    if old.kind != kind:
+        n = _cards_in(conn, old.id)
         if n:
             raise ConfigError(
-                f"pipeline {spec.key!r}: stage {old.key!r} changes kind from {old.kind} to {kind} "  # type: ignore[attr-defined]
+                f"pipeline {spec.key!r}: stage {old.key!r} changes kind from {old.kind} to {kind} "
                 f"but holds {n} deal(s); move them first"
             )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ...core.records import Deal
@@ -115,7 +117,7 @@ def update(deal_id: int, title: str | None, amount: str | None, currency: str | 
            as_json: bool) -> None:
     """Change a deal's fields (not its stage: use move, win, lose)."""
     state = pass_state()
-    changes = {k: v for k, v in {"title": title, "amount": amount, "currency": currency,
+    changes: dict[str, Any] = {k: v for k, v in {"title": title, "amount": amount, "currency": currency,
                                  "contact_id": contact_id, "company_id": company_id}.items() if v is not None}
     if responsible is not None:
         changes["responsible_id"] = state.user_id(responsible)

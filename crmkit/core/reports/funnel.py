@@ -165,6 +165,7 @@ def history_query(pipeline_id: int, scope: list[ColumnElement[bool]], *, postgre
     if scope:
         moves = moves.join(d, d.c.id == h.c.deal_id).where(*scope)
     m = moves.cte("moves")
+    seconds: ColumnElement[Any]
     if postgres:
         seconds = func.extract("epoch", m.c.left_at - m.c.moved_at)
     else:

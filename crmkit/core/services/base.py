@@ -119,7 +119,7 @@ class Service(Generic[R]):
 
     def _written(self, ident: int, values: Mapping[str, Any]) -> Any:
         """A row-like view of a card this command just inserted with ``values`` (saves a read)."""
-        row = {c.name: None for c in self.table.c}
+        row: dict[str, Any] = {c.name: None for c in self.table.c}
         row.update(values)
         row["id"] = ident
         return SimpleNamespace(**row)
@@ -300,6 +300,11 @@ def _compare(column: Any, op: str, value: Any, key: str) -> ColumnElement[bool]:
     return ops[op](column, value)
 
 
+def inserted_id(result: Any) -> int:
+    """The primary key of the row an INSERT just wrote."""
+    return int(result.inserted_primary_key[0])
+
+
 def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
     """Insert ``rows`` in one executemany and return their new ids, in order.
 
@@ -310,7 +315,7 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> l
     if not rows:
         return []
     if len(rows) == 1:  # the common single command: lastrowid / RETURNING, no extra query
-        return [conn.execute(insert(table), rows[0]).inserted_primary_key[0]]
+        return [inserted_id(conn.execute(insert(table), rows[0]))]
     if conn.dialect.name == "sqlite":
         conn.execute(insert(table), rows)
         last = int(conn.scalar(select(func.max(table.c.id))) or 0)

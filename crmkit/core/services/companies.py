@@ -9,7 +9,7 @@ from sqlalchemy import Row, insert
 from .. import schema
 from ..events import created, diff, to_json_value
 from ..records import Company
-from .base import Service, check_text, check_unknown
+from .base import Service, check_text, check_unknown, inserted_id
 from .refs import check_user
 
 _FIELDS = frozenset({"name", "address", "responsible_id", "custom"})
@@ -44,9 +44,9 @@ class CompanyService(Service[Company]):
         with self._tx() as tx:
             values = self._clean(tx.conn, {"name": name, "address": address, "responsible_id": responsible_id if responsible_id is not None else self.actor_id,
                                            "custom": custom})
-            new_id = tx.conn.execute(
+            new_id = inserted_id(tx.conn.execute(
                 insert(self.table).values(**values, created_at=tx.now, updated_at=tx.now, version=1)
-            ).inserted_primary_key[0]
+            ))
             tx.emit("company.created", "company", new_id, created(values))
             return self._record(self._reload(tx.conn, new_id))
 

@@ -12,8 +12,7 @@ from ..contacts_info import normalize_email, normalize_phone
 from ..errors import ValidationError
 from ..events import created, diff, to_json_value
 from ..records import Contact
-from .base import Service, check_text, check_unknown
-from .base import insert_many
+from .base import Service, check_text, check_unknown, insert_many, inserted_id
 from .refs import check_custom_users, check_ref, check_user
 
 _FIELDS = frozenset({"first_name", "last_name", "company_id", "birthday", "responsible_id", "phones", "emails", "custom"})
@@ -91,9 +90,9 @@ class ContactService(Service[Contact]):
         values = self._clean(raw)
         with self._tx() as tx:
             self._refs(tx.conn, {"company_id": company_id, "responsible_id": responsible_id if responsible_id is not None else self.actor_id}, values)
-            new_id = tx.conn.execute(
+            new_id = inserted_id(tx.conn.execute(
                 insert(self.table).values(**values, created_at=tx.now, updated_at=tx.now, version=1)
-            ).inserted_primary_key[0]
+            ))
             self._index(tx.conn, [(new_id, values["phones"], values["emails"])])
             tx.emit("contact.created", "contact", new_id, created(values))
             return self._record(self._reload(tx.conn, new_id))

@@ -16,7 +16,7 @@ from ..errors import ValidationError
 from ..events import created, diff, to_json_value
 from ..money import Money
 from ..records import Deal, Page, Stage, StageMove
-from .base import MAX_PAGE, Service, check_id, check_text, check_unknown
+from .base import MAX_PAGE, Service, check_id, check_text, check_unknown, inserted_id
 from .leads import _SOURCE
 from .lost import reason_label, resolve_reason
 from .refs import check_ref, check_user
@@ -73,7 +73,7 @@ class DealService(Service[Deal]):
         if "title" in values:
             out["title"] = check_text(values["title"], "title", required=True)
         if "amount" in values or "currency" in values:
-            amount = values.get("amount") if "amount" in values else (
+            amount: Any = values.get("amount") if "amount" in values else (
                 Money.from_minor(current.amount_minor, current.currency).amount
                 if current is not None and current.amount_minor is not None else None)
             currency = values.get("currency") or (current.currency if current is not None and current.currency
@@ -141,7 +141,7 @@ class DealService(Service[Deal]):
             })
             row = dict(values, pipeline_id=target.pipeline_id, stage_id=target.id, status="open",
                        stage_entered_at=tx.now, created_at=tx.now, updated_at=tx.now, version=1)
-            new_id = tx.conn.execute(insert(self.table), row).inserted_primary_key[0]
+            new_id = inserted_id(tx.conn.execute(insert(self.table), row))
             self._history(tx.conn, new_id, target, None, tx.actor_id, tx.now)
             tx.emit("deal.created", "deal", new_id,
                     created({**self._public(values), "pipeline": target.pipeline, "stage": target.key}),
@@ -160,10 +160,10 @@ class DealService(Service[Deal]):
         with self._tx() as tx:
             row = self._row(tx.conn, id)
             values = {k: row._mapping[k] for k in _COPIED}
-            new_id = tx.conn.execute(insert(self.table).values(
+            new_id = inserted_id(tx.conn.execute(insert(self.table).values(
                 **values, origin_deal_id=row.id, pipeline_id=target.pipeline_id, stage_id=target.id, status="open",
                 stage_entered_at=tx.now, created_at=tx.now, updated_at=tx.now, version=1,
-            )).inserted_primary_key[0]
+            )))
             self._history(tx.conn, new_id, target, None, tx.actor_id, tx.now)
             tx.emit("deal.copied", "deal", row.id, data={"copy_id": new_id, "pipeline": target.pipeline})
             tx.emit("deal.created", "deal", new_id,

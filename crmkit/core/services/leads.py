@@ -12,7 +12,7 @@ from ..contacts_info import normalize_email, normalize_phone
 from ..errors import ConflictError, ValidationError
 from ..events import created, diff, to_json_value
 from ..records import Conversion, Lead, Stage
-from .base import Service, check_text, check_unknown
+from .base import Service, check_text, check_unknown, inserted_id
 from .lost import reason_label, resolve_reason
 from .refs import check_ref, check_user, find_contact
 from .utm import COLUMNS, clean_utm, utm_of
@@ -125,9 +125,9 @@ class LeadService(Service[Lead]):
             if stage is not None:
                 values.update(pipeline_id=stage.pipeline_id, stage_id=stage.id)
                 data.update(pipeline=stage.pipeline, stage=stage.key)
-            new_id = tx.conn.execute(
+            new_id = inserted_id(tx.conn.execute(
                 insert(self.table).values(**values, status="new", created_at=tx.now, updated_at=tx.now, version=1)
-            ).inserted_primary_key[0]
+            ))
             public = {k: v for k, v in values.items() if k not in ("pipeline_id", "stage_id")}
             tx.emit("lead.created", "lead", new_id, created({**public, "status": "new", "stage": data.get("stage")}),
                     data=data)

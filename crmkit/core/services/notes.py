@@ -8,7 +8,7 @@ from sqlalchemy import Row, insert
 
 from .. import schema
 from ..records import Note
-from .base import Service, check_text
+from .base import Service, check_text, inserted_id
 from .refs import check_card
 
 
@@ -27,9 +27,9 @@ class NoteService(Service[Note]):
         text = check_text(body, "body", required=True, max_length=100_000)
         with self._tx() as tx:
             etype, eid = check_card(tx.conn, entity_type, entity_id, self.access)
-            new_id = tx.conn.execute(insert(self.table).values(
+            new_id = inserted_id(tx.conn.execute(insert(self.table).values(
                 entity_type=etype, entity_id=eid, body=text, author_id=tx.actor_id, created_at=tx.now,
-            )).inserted_primary_key[0]
+            )))
             # The note lives in the timeline of the card it is on.
             tx.emit("note.added", etype, eid, data={"note_id": new_id, "body": text})
             return self._record(self._reload(tx.conn, new_id))

@@ -12,7 +12,7 @@ from ..clock import ensure_utc
 from ..errors import ConflictError, ValidationError
 from ..events import created, diff, to_json_value
 from ..records import Task
-from .base import Service, check_text, check_unknown
+from .base import Service, check_text, check_unknown, inserted_id
 from .refs import check_card, check_user
 
 _FIELDS = frozenset({"title", "description", "due_at", "custom"})
@@ -79,10 +79,10 @@ class TaskService(Service[Task]):
             }
             if entity_type is not None or entity_id is not None:
                 values["entity_type"], values["entity_id"] = check_card(tx.conn, entity_type, entity_id, self.access)
-            new_id = tx.conn.execute(insert(self.table).values(
+            new_id = inserted_id(tx.conn.execute(insert(self.table).values(
                 **values, status="open", created_by=tx.actor_id, created_at=tx.now, updated_at=tx.now, version=1,
                 rule=rule,
-            )).inserted_primary_key[0]
+            )))
             tx.emit("task.created", "task", new_id, created(values),
                     data={"entity_type": values.get("entity_type"), "entity_id": values.get("entity_id"),
                           "rule": rule})

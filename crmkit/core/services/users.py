@@ -12,7 +12,7 @@ from ..contacts_info import normalize_email
 from ..errors import ConflictError, ValidationError
 from ..events import created, diff, to_json_value
 from ..records import User
-from .base import Service, check_text, check_unknown
+from .base import Service, check_text, check_unknown, inserted_id
 
 _FIELDS = frozenset({"email", "name", "role", "team", "active"})
 
@@ -60,9 +60,9 @@ class UserService(Service[User]):
         values = self._clean({"email": email, "name": name, "role": role, "team": team})
         with self._tx() as tx:
             self._unique_email(tx.conn, values["email"])
-            new_id = tx.conn.execute(
+            new_id = inserted_id(tx.conn.execute(
                 insert(self.table).values(**values, active=True, created_at=tx.now, updated_at=tx.now, version=1)
-            ).inserted_primary_key[0]
+            ))
             tx.emit("user.created", "user", new_id, created(values))
             return self._record(self._reload(tx.conn, new_id))
 
