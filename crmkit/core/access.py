@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping
 
 import attrs
-from sqlalchemy import ColumnElement, Connection, Table, false, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, false, or_, select, true
 
 from . import schema
 from .errors import ConfigError, PermissionDeniedError
@@ -78,8 +78,8 @@ def collect_roles(role_groups: Iterable[Iterable[Role] | None], permissions: Ite
             if role.name in roles:
                 raise ConfigError(f"role {role.name} is registered twice")
             roles[role.name] = role
-    for group in permissions:
-        for perm in group or ():
+    for perms in permissions:
+        for perm in perms or ():
             for name in perm.roles:
                 if name not in roles:
                     raise ConfigError(f"permission {perm.name} is granted to unknown role {name}")
@@ -164,7 +164,7 @@ class Access:
     def _responsible(self, column: Any) -> ColumnElement[bool]:
         assert self.role is not None
         if self.role.scope == "team" and self.team is None:
-            return column.is_not(None) | column.is_(None)
+            return true()  # a head without a team heads everyone
         if self.role.scope == "team":
             u = schema.users.c
             return column.in_(select(u.id).where(u.team == self.team)) | (column == self.user_id)
