@@ -1,0 +1,60 @@
+"""The ``telephony`` plugin: its hook implementations (the entry point loads this module)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+from sqlalchemy import MetaData
+
+import crmkit
+from crmkit import Permission, hookimpl
+
+from . import config, hookspecs
+from .providers.asterisk import AsteriskProvider
+from .providers.generic import GenericProvider
+from .providers.twilio import TwilioProvider
+from .schema import metadata
+
+if TYPE_CHECKING:  # pragma: no cover
+    from crmkit import Crm
+
+__version__ = "0.1.0"
+
+plugin_info = crmkit.PluginInfo(
+    name=config.NAME, version=__version__, api=">=1.0,<2", hookspecs=hookspecs,
+    description="Calls from an IP PBX or cloud telephony: leads, call log, call-back tasks, click-to-call",
+)
+
+
+@hookimpl
+def crm_register_tables(crm: "Crm") -> MetaData:
+    config.load(crm)  # a bad [settings.telephony] fails at start, not on the first call
+    return metadata
+
+
+@hookimpl
+def crm_register_permissions(crm: "Crm") -> list[Permission]:
+    return [
+        Permission("telephony.call", roles=("admin", "head", "manager"), description="place calls (click-to-call)"),
+        Permission("telephony.stats", roles=("admin", "head"), description="every call and the call statistics"),
+    ]
+
+
+@hookimpl
+def crm_register_routes(crm: "Crm") -> list[Any]:
+    from .web import routes
+
+    return routes(crm)
+
+
+@hookimpl
+def crm_register_commands(cli: click.Group, crm: "Crm") -> None:
+    from .cli import group
+
+    cli.add_command(group(crm))
+
+
+@hookimpl
+def telephony_register_providers(crm: "Crm") -> list[Any]:
+    return [GenericProvider(), TwilioProvider(), AsteriskProvider()]
