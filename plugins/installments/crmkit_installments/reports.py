@@ -86,8 +86,9 @@ def aging(crm: Crm, actor_id: int | None = None, *, today: date | None = None) -
 
 def _row(r: Any, responsible_id: int | None, name: str | None) -> AgingRow:
     cur = r.currency
-    return AgingRow(responsible_id, name, cur, *(money(int(getattr(r, b)), cur) for b in BUCKETS),
-                    money(int(r.total), cur))
+    buckets = {b: money(int(getattr(r, b)), cur) for b in BUCKETS}
+    return AgingRow(responsible_id=responsible_id, responsible_name=name, currency=cur, total=money(int(r.total), cur),
+                    **buckets)
 
 
 def cash_in(crm: Crm, actor_id: int | None = None, *, months: int = 12, today: date | None = None) -> list[CashIn]:

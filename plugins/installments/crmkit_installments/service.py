@@ -45,12 +45,19 @@ def parse_date(value: Any, field: str) -> date:
 def _text(value: Any, field: str, max_length: int, *, required: bool = False) -> str:
     if not isinstance(value, str) or "\x00" in value:
         raise ValidationError(f"{field}: expected text", field=field)
-    value = value.strip()
-    if required and not value:
+    text: str = value.strip()
+    if required and not text:
         raise ValidationError(f"{field}: is required", field=field)
-    if len(value) > max_length:
+    if len(text) > max_length:
         raise ValidationError(f"{field}: longer than {max_length} characters", field=field)
-    return value
+    return text
+
+
+def _new_id(result: Any) -> int:
+    """The id of the row an INSERT just wrote."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _id(value: Any, field: str) -> int:
@@ -71,7 +78,7 @@ class Installments:
 
     # -- look-ups ------------------------------------------------------------------
 
-    def _deal(self, conn: Connection, deal_id: Any) -> Row[Any]:
+    def _deal(self, conn: Connection, deal_id: Any) -> Any:
         """The deal, if it exists (404) and the acting user may see it (403)."""
         ident = _id(deal_id, "deal_id")
         d = schema.deals.c
@@ -148,11 +155,11 @@ class Installments:
                 raise ValidationError("down_payment: must be at least 0 and less than the total", field="down_payment")
             due = self._dates(payments, start, dates, local_date(self.crm, tx.now))
             amounts = split(financed, len(due))
-            plan_id = tx.conn.execute(insert(plans).values(
+            plan_id = _new_id(tx.conn.execute(insert(plans).values(
                 deal_id=deal.id, currency=total_m.currency, total_minor=total_m.minor_units,
                 down_payment_minor=down_m.minor_units, financed_minor=financed, paid_minor=0, credit_minor=0,
                 status="pending", created_by=self.actor_id, created_at=tx.now, updated_at=tx.now, version=1,
-            )).inserted_primary_key[0]
+            )))
             tx.conn.execute(insert(items), [
                 {"plan_id": plan_id, "seq": n, "due_date": d, "amount_minor": a, "paid_minor": 0}
                 for n, (d, a) in enumerate(zip(due, amounts), start=1)])
@@ -205,11 +212,11 @@ class Installments:
             day = parse_date(paid_on, "paid_on") if paid_on is not None else today
             if day > today:
                 raise ValidationError(f"paid_on: {day} is in the future", field="paid_on")
-            payment_id = tx.conn.execute(insert(payments).values(
+            payment_id = _new_id(tx.conn.execute(insert(payments).values(
                 plan_id=plan.id, amount_minor=paid.minor_units, paid_on=day,
                 method=_text(method, "method", 40, required=True), reference=_text(reference, "reference", 120),
                 recorded_by=self.actor_id, recorded_at=tx.now,
-            )).inserted_primary_key[0]
+            )))
             changes = reallocate(tx.conn, plan.id, tx.now)
             record = load_payments(tx.conn, plan.id, plan.currency, payment_id)[0]
             self._emit(tx, plan.id, "payment_recorded", {
