@@ -64,3 +64,23 @@ def inbound(crm: Crm, clock: FrozenClock, call_id: str, number: str = CUSTOMER, 
 
 def timeline_types(crm: Crm, entity: str, ident: int) -> list[str]:
     return [e.type for e in crm.timeline.of(entity, ident, limit=500) if e.type.startswith("telephony.")]
+
+
+def api_client(crm: Crm) -> tuple[Any, dict[str, str]]:
+    """A TestClient of the deployment's app and an admin's bearer header (webhooks need none)."""
+    from starlette.testclient import TestClient
+
+    from crmkit.core import auth
+    from crmkit.web import create_app
+
+    admin = crm.users.by_email("admin@windows.example") or crm.users.create(
+        email="admin@windows.example", name="Ada Admin", role="admin")
+    _, secret = auth.create_token(crm, admin.id, "tests")
+    return TestClient(create_app(crm)), {"Authorization": f"Bearer {secret}"}
+
+
+def token_for(crm: Crm, user_id: int) -> dict[str, str]:
+    from crmkit.core import auth
+
+    _, secret = auth.create_token(crm, user_id, "tests")
+    return {"Authorization": f"Bearer {secret}"}

@@ -151,6 +151,10 @@ class AsteriskProvider:
                 "Exten": number, "Context": str(opts.get("context", "from-internal")), "Priority": "1",
                 "CallerID": f"<{extension}>", "Async": "true", "ChannelId": channel_id,
             })
+            try:
+                conn.action("Logoff", timeout=2.0)
+            except OSError:  # Asterisk may close first: the call is placed either way
+                pass
         except (OSError, AmiError) as exc:
             raise NotSupportedError(f"Asterisk could not be reached: {exc}") from None
         finally:
