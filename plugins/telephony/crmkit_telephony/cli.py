@@ -16,15 +16,25 @@ if TYPE_CHECKING:  # pragma: no cover
     from crmkit import Crm
 
 
+def _state() -> Any:
+    """The CLI's state (``--as``, ``--json``) when run by ``crmkit``; ``None`` in a bare click group."""
+    try:
+        from crmkit.cli.state import get_state
+
+        return get_state(click.get_current_context())
+    except Exception:  # pragma: no cover - a group built without crmkit's root command
+        return None
+
+
 def _services(crm: "Crm") -> Any:
     """The services of ``--as`` (the system when no user is given)."""
-    ctx = click.get_current_context()
-    state = ctx.find_root().obj
-    return getattr(state, "services", None) or crm.system
+    state = _state()
+    return state.services if state is not None and state.user else crm.as_user(None)
 
 
 def _json(ctx: click.Context, flag: bool) -> bool:
-    return flag or bool(getattr(ctx.find_root().obj, "json", False))
+    state = _state()
+    return flag or bool(getattr(state, "json", False))
 
 
 def group(crm: "Crm") -> click.Group:
