@@ -16,7 +16,7 @@ from .tables import allocations, items, payments
 def _json(record: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in attrs.asdict(record, recurse=False).items():
-        if isinstance(value, (Money,)) or hasattr(value, "to_json"):
+        if hasattr(value, "to_json"):  # Money and nested records
             value = value.to_json()
         elif isinstance(value, tuple):
             value = [v.to_json() if hasattr(v, "to_json") else v for v in value]

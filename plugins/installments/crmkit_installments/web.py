@@ -48,8 +48,9 @@ async def _body(request: Request, allowed: set[str]) -> dict[str, Any]:
     return data
 
 
-def _int(request: Request, name: str) -> Any:
-    return request.path_params[name]
+def _int(request: Request, name: str) -> int:
+    """A path parameter (declared ``:int`` in the route)."""
+    return int(request.path_params[name])
 
 
 async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -57,11 +58,13 @@ async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 async def get_plan(request: Request) -> JSONResponse:
+    """The plan of a deal (the original or its control copy) and its schedule."""
     plan = await _call(_service(request).plan, _int(request, "deal_id"))
     return JSONResponse(plan.to_json())
 
 
 async def create_plan(request: Request) -> JSONResponse:
+    """Put an installment plan on a deal."""
     body = await _body(request, _PLAN_KEYS)
     replace = body.pop("replace", False)
     if not isinstance(replace, bool):
@@ -71,11 +74,13 @@ async def create_plan(request: Request) -> JSONResponse:
 
 
 async def list_payments(request: Request) -> JSONResponse:
+    """The plan's payments with their allocations."""
     found = await _call(_service(request).payments, _int(request, "deal_id"))
     return JSONResponse({"items": [p.to_json() for p in found]})
 
 
 async def record_payment(request: Request) -> JSONResponse:
+    """Record a received payment."""
     body = await _body(request, _PAYMENT_KEYS)
     if "amount" not in body:
         raise ValidationError("amount: is required", field="amount")
@@ -85,6 +90,7 @@ async def record_payment(request: Request) -> JSONResponse:
 
 
 async def reverse_payment(request: Request) -> JSONResponse:
+    """Reverse a payment, with a reason."""
     body = await _body(request, {"reason"})
     payment = await _call(_service(request).reverse_payment, _int(request, "payment_id"),
                           reason=body.get("reason", ""))
@@ -92,12 +98,14 @@ async def reverse_payment(request: Request) -> JSONResponse:
 
 
 async def aging_report(request: Request) -> JSONResponse:
+    """Aging of unpaid installments per manager and in total."""
     svc = _service(request)
     managers, totals = await _call(aging, svc.crm, svc.actor_id)
     return JSONResponse({"managers": [r.to_json() for r in managers], "totals": [r.to_json() for r in totals]})
 
 
 async def cash_in_report(request: Request) -> JSONResponse:
+    """Expected cash-in by month."""
     svc = _service(request)
     raw = request.query_params.get("months", "12")
     if not raw.isdigit() or len(raw) > 3:

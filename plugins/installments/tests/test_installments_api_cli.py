@@ -26,6 +26,8 @@ def test_api(make_crm: MakeCrm, clock: FrozenClock) -> None:
     deal = crm.as_user(mia.id).deals.create(title="Windows", amount="1200.00")
     with TestClient(create_app(crm)) as client:
         assert client.get(f"{BASE}/plans/{deal.id}").status_code == 401
+        doc = client.get("/api/v1/openapi.json").json()["paths"]
+        assert doc[f"{BASE}/plans/{{deal_id}}"]["post"]["summary"] == "Put an installment plan on a deal."
         r = client.post(f"{BASE}/plans/{deal.id}", headers=as_mia,
                         json={"payments": 3, "start": "2026-02-01", "down_payment": "300.00"})
         assert r.status_code == 201, r.text
