@@ -13,7 +13,7 @@ import hmac
 import json
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
@@ -93,7 +93,7 @@ class TwilioProvider:
         status = p.get("CallStatus", "")
         recording = p.get("RecordingUrl") or None
         duration = _int(p.get("CallDuration") or p.get("DialCallDuration"))
-        base = {"provider": self.name, "call_id": call_id, "occurred_at": when, "recording_url": recording}
+        base: dict[str, Any] = {"provider": self.name, "call_id": call_id, "occurred_at": when, "recording_url": recording}
         if not status:
             if recording is None:
                 raise MalformedError("CallStatus: required", field="CallStatus")
@@ -106,7 +106,8 @@ class TwilioProvider:
         inbound = p.get("Direction", "inbound") == "inbound"
         direction = "inbound" if inbound else "outbound"
         extension = _client(to) if inbound else _client(frm)
-        common = dict(base, direction=direction, from_number=frm or None, to_number=to or None, extension=extension)
+        common: dict[str, Any] = {**base, "direction": direction, "from_number": frm or None,
+                                  "to_number": to or None, "extension": extension}
         if status in ("queued", "initiated", "ringing"):
             return CallEvent(status="ringing", **common)
         if status == "in-progress":  # Twilio itself answers inbound calls to run TwiML: not a person
