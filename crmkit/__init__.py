@@ -9,7 +9,8 @@ from __future__ import annotations
 from .core import schema
 from .core.app import Crm
 from .core.access import Permission, Role
-from .core.clock import Clock, FrozenClock, SystemClock
+from .core.clock import Clock, FrozenClock, SystemClock, ensure_utc
+from .core.contacts_info import normalize_email, normalize_phone
 from .core.customfields import CustomField
 from .core.errors import (
     ConfigError, ConflictError, CrmError, NotFoundError, PermissionDeniedError, PluginError, ValidationError,
@@ -34,5 +35,5 @@ __all__ = [
     "Deal", "Event", "FrozenClock", "Lead", "LostReason", "Money", "Note", "NotFoundError", "Page",
     "PeriodicJob", "Permission", "PermissionDeniedError", "Role", "Pipeline", "PipelineSpec", "PluginError", "PluginInfo", "Settings",
     "Stage", "StageMove", "StageSpec", "SystemClock", "Task", "Tx", "User", "UTCDateTime", "ValidationError", "hookimpl",
-    "hookspec", "schema", "to_dict", "__version__",
+    "hookspec", "schema", "to_dict", "__version__", "ensure_utc", "normalize_email", "normalize_phone",
 ]

@@ -63,6 +63,7 @@ class Crm:
         self.event_log = event_log
         self._tx_local = threading.local()
         self._access_cache: dict[int | None, tuple[Access, float]] = {}
+        self._plugin_state: dict[str, dict[str, Any]] = {}
         loaded = load_enabled(self.settings.plugins)
         if plugins:
             loaded = order_by_requirements({plugin_info(p).name: p for p in [*loaded, *plugins]})
@@ -180,7 +181,12 @@ class Crm:
         return cached
 
     def plugin_settings(self, name: str) -> Any:
+        """The ``[settings.<name>]`` table of crmkit.toml (empty if absent)."""
         return self.settings.for_plugin(name)
+
+    def plugin_state(self, name: str) -> dict[str, Any]:
+        """A dict a plugin may keep per deployment (caches, clients); gone with the ``Crm``."""
+        return self._plugin_state.setdefault(name, {})
 
     # -- services ---------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
+from contextlib import nullcontext
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Generic, Mapping, TypeVar
@@ -90,7 +91,10 @@ class Service(Generic[R]):
         return transaction(self.crm, self.actor_id)
 
     def _read(self) -> ContextManager[Connection]:
-        return self.crm.engine.connect()
+        """A connection for reading: the open transaction's, when a command is running in this
+        thread (so a hook sees the command's own uncommitted rows), else a fresh one."""
+        tx = getattr(self.crm._tx_local, "tx", None)
+        return nullcontext(tx.conn) if tx is not None else self.crm.engine.connect()
 
     def _record(self, row: Row[Any]) -> R:  # pragma: no cover - each service defines it
         raise NotImplementedError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -34,7 +35,7 @@ class TimelineService:
         self._check_visible(entity_type, ident)
         cond = (e.entity_type == entity_type) & (e.entity_id == ident)
         if entity_type == "deal" and with_lead:
-            with self.crm.engine.connect() as conn:
+            with self._read() as conn:
                 lead_id = conn.scalar(select(schema.deals.c.lead_id).where(schema.deals.c.id == ident))
             if lead_id is not None:
                 cond = cond | ((e.entity_type == "lead") & (e.entity_id == lead_id))
@@ -55,11 +56,15 @@ class TimelineService:
             query = query.where(e.actor_id == actor_id)
         return self._page(query, limit, cursor)
 
+    def _read(self) -> Any:
+        tx = getattr(self.crm._tx_local, "tx", None)
+        return nullcontext(tx.conn) if tx is not None else self.crm.engine.connect()
+
     def _check_visible(self, entity_type: str, ident: int) -> None:
         if self.access.unrestricted:
             return
         table = TIMELINE_TABLES.get(entity_type)
-        with self.crm.engine.connect() as conn:
+        with self._read() as conn:
             if table is None or not self.access.can_see(conn, entity_type, table, ident):
                 raise PermissionDeniedError(f"{entity_type} {ident} is not visible to you")
 
@@ -71,7 +76,7 @@ class TimelineService:
             if not cursor.isdigit():
                 raise ValidationError(f"cursor: {cursor!r} is not a cursor from a previous page", field="cursor")
             query = query.where(e.id > int(cursor))
-        with self.crm.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query.order_by(e.id).limit(limit + 1)).all()
         more = len(rows) > limit
         rows = rows[:limit]
