@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .core import schema
 from .core.app import Crm
-from .core.access import Permission, Role
+from .core.access import Access, Permission, Role
 from .core.clock import Clock, FrozenClock, SystemClock, ensure_utc
 from .core.contacts_info import normalize_email, normalize_phone
 from .core.customfields import CustomField
@@ -31,7 +31,7 @@ from .core.unit_of_work import Tx
 __version__ = "0.1.0"
 
 __all__ = [
-    "API_VERSION", "Clock", "Company", "ConfigError", "ConflictError", "Contact", "Crm", "CrmError", "CustomField",
+    "API_VERSION", "Access", "Clock", "Company", "ConfigError", "ConflictError", "Contact", "Crm", "CrmError", "CustomField",
     "Deal", "Event", "FrozenClock", "Lead", "LostReason", "Money", "Note", "NotFoundError", "Page",
     "PeriodicJob", "Permission", "PermissionDeniedError", "Role", "Pipeline", "PipelineSpec", "PluginError", "PluginInfo", "Settings",
     "Stage", "StageMove", "StageSpec", "SystemClock", "Task", "Tx", "User", "UTCDateTime", "ValidationError", "hookimpl",

@@ -19,10 +19,17 @@ from .commands.tasks import tasks
 from .commands.users import users
 from .commands.worker import worker
 from .root import cli
+from .state import CliState, pass_state
 
 for _command in (init, demo, plugins, leads, contacts, companies, deals, tasks, notes, timeline, users, pipelines,
                  events, worker, serve):
     cli.add_command(_command)
+
+
+def invocation() -> CliState:
+    """The running ``crmkit`` invocation, for plugin commands: ``.crm``, ``.services`` (acting as
+    ``--as``), ``.json`` (the global ``--json``), ``.user_id(ref)`` (an e-mail, id or ``me``)."""
+    return pass_state()
 
 
 def main() -> None:
@@ -30,4 +37,4 @@ def main() -> None:
     cli.main(prog_name="crmkit")
 
 
-__all__ = ["cli", "main"]
+__all__ = ["CliState", "cli", "invocation", "main"]

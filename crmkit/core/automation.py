@@ -236,7 +236,7 @@ def _make_task(tx: "Tx", entity: str, row: Row[Any], rule: TaskRule, rule_key: s
 def _run_action(tx: "Tx", row: Row[Any], action: Any) -> None:
     deals = tx.crm.as_user(tx.actor_id).deals
     if action.action == "copy":
-        deals.copy(row.id, pipeline=action.pipeline, stage=action.stage)
+        deals.copy(row.id, pipeline=action.pipeline, stage=action.stage, once=True)
     else:
         target = tx.crm.pipeline(action.pipeline)
         stage = action.stage or next(s.key for s in target.stages if s.kind == "open")

@@ -148,17 +148,25 @@ class DealService(Service[Deal]):
                     data={"pipeline": target.pipeline, "stage": target.key})
             return self._record(self._written(new_id, row))
 
-    def copy(self, id: int, *, pipeline: str, stage: str | None = None) -> Deal:
+    def copy(self, id: int, *, pipeline: str, stage: str | None = None, once: bool = False) -> Deal:
         """Copy a deal into ``pipeline`` (e.g. won installment sales into "Installment control").
 
         The copy keeps the customer, amount, source and custom fields and links back
-        through ``origin_deal_id``; both cards' timelines record the copy.
+        through ``origin_deal_id``; both cards' timelines record the copy. With
+        ``once=True`` an existing copy in that pipeline is returned instead of a second
+        one (so a crmkit.toml rule and a plugin can both ask for it).
         """
         target = self._target_stage(pipeline, stage)
         if target.kind != "open":
             raise ValidationError(f"stage: a copy starts in an open stage, {target.key!r} is {target.kind}", field="stage")
         with self._tx() as tx:
             row = self._row(tx.conn, id)
+            if once:
+                d = self.table.c
+                existing = tx.conn.execute(select(self.table).where(
+                    d.origin_deal_id == row.id, d.pipeline_id == target.pipeline_id).order_by(d.id).limit(1)).first()
+                if existing is not None:
+                    return self._record(existing)
             values = {k: row._mapping[k] for k in _COPIED}
             new_id = inserted_id(tx.conn.execute(insert(self.table).values(
                 **values, origin_deal_id=row.id, pipeline_id=target.pipeline_id, stage_id=target.id, status="open",
