@@ -91,7 +91,9 @@ def test_init_with_an_unusable_database_leaves_no_config(tmp_path: Path) -> None
 def test_deal_lifecycle_through_the_cli(cfg: list[str]) -> None:
     anna = as_json(*cfg, "users", "add", "--email", "Anna@Windows.example", "--name", "Anna Lee")
     assert anna["email"] == "anna@windows.example"
-    contact = as_json(*cfg, "contacts", "create", "--first-name", "John", "--last-name", "Smith",
+    # anna's own contact: a manager links only cards she can see
+    contact = as_json(*cfg, "--as", "anna@windows.example", "contacts", "create", "--first-name", "John",
+                      "--last-name", "Smith",
                       "--phone", "(206) 555-0142", "--email", "John@Example.com")
     assert contact["phones"] == ["+12065550142"] and contact["emails"] == ["john@example.com"]
     deal = as_json(*cfg, "--as", "anna@windows.example", "deals", "create", "--title", "Windows for the Smiths",

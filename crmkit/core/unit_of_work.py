@@ -22,7 +22,6 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ContextManager, Iterator, Mapping
 
-import attrs
 from sqlalchemy import Connection
 
 from . import schema

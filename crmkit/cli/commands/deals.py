@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ...core.records import Deal
-from ..output import Column, card, done, emit_json, emit_page, table
+from ..output import Column, card, done, emit_json, emit_page
 from ..params import custom_option, filter_option, json_option, page_options, pairs
 from ..params import filters as make_filters
 from ..state import CliState, pass_state

@@ -70,7 +70,9 @@ class ContactService(Service[Contact]):
             raise ValidationError("emails: expected a list of e-mail addresses", field="emails")
         return list(dict.fromkeys(normalize_email(e, field=f"emails[{i}]") for i, e in enumerate(items)))
 
-    def _refs(self, conn: Connection, values: Mapping[str, Any], out: dict[str, Any]) -> None:
+    def _refs(self, conn: Connection, values: Mapping[str, Any], out: dict[str, Any],
+              current: Row[Any] | None = None) -> None:
+        self.access.require_visible_links(conn, values, current=current)
         if "company_id" in values:
             out["company_id"] = check_ref(conn, schema.companies, values["company_id"], "company_id", "company")
         if "responsible_id" in values:
@@ -102,7 +104,7 @@ class ContactService(Service[Contact]):
         with self._tx() as tx:
             row = self._row(tx.conn, id, lock=True)
             values = self._clean(changes, row)
-            self._refs(tx.conn, changes, values)
+            self._refs(tx.conn, changes, values, row)
             before = {k: to_json_value(getattr(row, k)) for k in values}
             self._bump(tx, row, values, version)
             if "phones" in values or "emails" in values:

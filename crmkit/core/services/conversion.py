@@ -36,9 +36,15 @@ def convert(
     Converting twice, or a rejected lead, is a :class:`ConflictError`.
     """
     crm = leads.crm
-    services = crm.as_user(leads.actor_id)
     with leads._tx() as tx:
         row = leads._row(tx.conn, id, lock=True)
+        # What the user links explicitly must be visible to them, as in a create; the links the
+        # conversion itself makes (to the lead's matched contact) are part of the allowed command.
+        leads.access.require_visible_links(tx.conn, contact or {}, prefix="contact.")
+        leads.access.require_visible_links(tx.conn, deal or {}, prefix="deal.")
+        from . import Services
+
+        services = Services(crm, leads.actor_id, enforce=False)
         if row.status == "converted":
             raise ConflictError(f"lead {row.id} is already converted", field="status")
         leads._require_open(row)

@@ -67,6 +67,7 @@ class LeadService(Service[Lead]):
         return value
 
     def _clean(self, conn: Connection, values: Mapping[str, Any], current: Row[Any] | None = None) -> dict[str, Any]:
+        self.access.require_visible_links(conn, values, current=current)
         out: dict[str, Any] = {}
         if "title" in values:
             out["title"] = check_text(values["title"], "title", required=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ...core.access import LINKS
 from ..operation import ID_SCHEMA, Ctx, Operation, Param, Result, Schema
 from ..params import list_params, ordering, paging
 from ..schemas import custom_read, page_schema, record_schema
@@ -30,7 +29,6 @@ def card_operations(
         return getattr(ctx.services, service).list(filters, limit=limit, cursor=cursor, order=ordering(ctx.query))
 
     def create_(ctx: Ctx) -> Any:
-        check_links(ctx, ctx.body)
         if create is not None:
             return Result(create(ctx), status=201)
         return Result(getattr(ctx.services, service).create(**ctx.body), status=201)
@@ -39,8 +37,6 @@ def card_operations(
         return getattr(ctx.services, service).get(ctx.id)
 
     def update(ctx: Ctx) -> Any:
-        if any(ctx.body.get(f) is not None for f in LINKS):
-            check_links(ctx, ctx.body, current=getattr(ctx.services, service).get(ctx.id))
         return getattr(ctx.services, service).update(ctx.id, ctx.body, version=ctx.version)
 
     ops = [
@@ -60,15 +56,6 @@ def card_operations(
                                          "(null clears one). Send `If-Match` with the card's ETag to refuse "
                                          "a stale update (409)."))
     return ops, rec
-
-
-def check_links(ctx: Ctx, values: Any, *, current: Any = None, prefix: str = "") -> None:
-    """403 when ``values`` links to a contact, company or lead the acting user does not see
-    (see :meth:`crmkit.core.access.Access.require_visible_links`)."""
-    if not isinstance(values, dict) or not any(values.get(f) is not None for f in LINKS):
-        return
-    with ctx.crm.engine.connect() as conn:
-        ctx.services.access.require_visible_links(conn, values, current=current, prefix=prefix)
 
 
 def action(path: str, handler: Any, summary: str, tag: str, op_id: str, rec: Schema, body: Schema | None = None,

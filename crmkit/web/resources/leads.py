@@ -8,7 +8,7 @@ from ...core.records import Company, Contact, Conversion, Deal, Lead, to_dict
 from ..operation import Ctx, Operation, Result
 from ..schemas import UTM, body, custom_read, custom_write, nullable, record_schema, ref_id, text
 from . import companies, contacts, deals
-from .cards import action, card_operations, check_links
+from .cards import action, card_operations
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...core.app import Crm
@@ -50,8 +50,6 @@ def operations(crm: "Crm") -> list[Operation]:
 
 def _convert(crm: "Crm", lead: Any) -> Operation:
     def convert(ctx: Ctx) -> Any:
-        for part in ("deal", "contact"):  # the new cards' links, like a create's
-            check_links(ctx, ctx.body.get(part), prefix=f"{part}.")
         done: Conversion = ctx.services.leads.convert(ctx.id, version=ctx.version, **ctx.body)
         return Result({"lead": to_dict(done.lead), "contact": to_dict(done.contact),
                        "company": to_dict(done.company) if done.company is not None else None,
