@@ -102,18 +102,23 @@ class Service(Generic[R]):
     def _row(self, conn: Connection, id: Any, *, field: str = "id", lock: bool = False) -> Row[Any]:
         """The card's row, if it exists (404) and the acting user may see it (403)."""
         ident = check_id(id, field)
-        query = select(self.table).where(self.table.c.id == ident)
-        visible = self.access.visible(self.entity, self.table)
-        if visible is not None:
-            query = query.where(visible)  # one query in the common case
+        query = self.access.by_id(self.entity, self.table)  # one query in the common case
         if lock:
             query = query.with_for_update()
-        row = conn.execute(query).first()
+        row = conn.execute(query, {"ident": ident}).first()
         if row is not None:
             return row
-        if visible is not None and conn.scalar(select(self.table.c.id).where(self.table.c.id == ident)) is not None:
+        if not self.access.unrestricted and conn.execute(by_id(self.table), {"ident": ident}).first() is not None:
             raise PermissionDeniedError(f"{self.entity} {ident} is not visible to you")
         raise NotFoundError(f"{self.entity} {ident} does not exist", field=None if field == "id" else field)
+
+    def _check_user(self, conn: Connection, value: Any, field: str) -> int | None:
+        """An active user's id; the acting user was just checked (their role is loaded): no query."""
+        from .refs import check_user
+
+        if value is not None and value == self.access.user_id and self.access.role is not None:
+            return self.access.user_id
+        return check_user(conn, value, field)
 
     def _reload(self, conn: Connection, ident: int) -> Row[Any]:
         """The row just written by this command (already checked: no record rules again)."""

@@ -10,7 +10,6 @@ from .. import schema
 from ..events import created, diff, to_json_value
 from ..records import Company
 from .base import Service, check_text, check_unknown, inserted_id
-from .refs import check_user
 
 _FIELDS = frozenset({"name", "address", "responsible_id", "custom"})
 
@@ -34,7 +33,7 @@ class CompanyService(Service[Company]):
         if "address" in values:
             out["address"] = check_text(values["address"], "address", max_length=2000) or None
         if "responsible_id" in values:
-            out["responsible_id"] = check_user(conn, values["responsible_id"], "responsible_id")
+            out["responsible_id"] = self._check_user(conn, values["responsible_id"], "responsible_id")
         if "custom" in values or current is None:
             out["custom"] = self._clean_custom(conn, values.get("custom"), current.custom if current is not None else None)
         return out

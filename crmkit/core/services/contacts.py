@@ -13,7 +13,7 @@ from ..errors import ValidationError
 from ..events import created, diff, to_json_value
 from ..records import Contact
 from .base import Service, check_text, check_unknown, insert_many, inserted_id
-from .refs import check_custom_users, check_ref, check_user
+from .refs import check_custom_users, check_ref
 
 _FIELDS = frozenset({"first_name", "last_name", "company_id", "birthday", "responsible_id", "phones", "emails", "custom"})
 
@@ -76,7 +76,7 @@ class ContactService(Service[Contact]):
         if "company_id" in values:
             out["company_id"] = check_ref(conn, schema.companies, values["company_id"], "company_id", "company")
         if "responsible_id" in values:
-            out["responsible_id"] = check_user(conn, values["responsible_id"], "responsible_id")
+            out["responsible_id"] = self._check_user(conn, values["responsible_id"], "responsible_id")
         if "custom" in out:
             check_custom_users(conn, self.crm, "contact", out["custom"])
 

@@ -19,7 +19,7 @@ from ..records import Deal, Page, Stage, StageMove
 from .base import MAX_PAGE, Service, check_id, check_text, check_unknown, inserted_id
 from .leads import _SOURCE
 from .lost import reason_label, resolve_reason
-from .refs import check_ref, check_user
+from .refs import check_ref
 from .utm import COLUMNS, clean_utm, utm_of
 
 _FIELDS = frozenset({"title", "amount", "currency", "responsible_id", "contact_id", "company_id", "source", "utm",
@@ -89,7 +89,7 @@ class DealService(Service[Deal]):
                     raise ValidationError("amount: must not be negative", field="amount")
                 out["amount_minor"], out["currency"] = money.minor_units, money.currency
         if "responsible_id" in values:
-            out["responsible_id"] = check_user(conn, values["responsible_id"], "responsible_id")
+            out["responsible_id"] = self._check_user(conn, values["responsible_id"], "responsible_id")
         if "contact_id" in values:
             out["contact_id"] = check_ref(conn, schema.contacts, values["contact_id"], "contact_id", "contact")
         if "company_id" in values:

@@ -14,7 +14,7 @@ from ..events import created, diff, to_json_value
 from ..records import Conversion, Lead, Stage
 from .base import Service, check_text, check_unknown, inserted_id
 from .lost import reason_label, resolve_reason
-from .refs import check_ref, check_user, find_contact
+from .refs import check_ref, find_contact
 from .utm import COLUMNS, clean_utm, utm_of
 
 SOURCES = ("web_form", "call", "email", "messenger", "manual", "import")
@@ -91,7 +91,7 @@ class LeadService(Service[Lead]):
         if "utm" in values:
             out.update(clean_utm(values["utm"]))
         if "responsible_id" in values:
-            out["responsible_id"] = check_user(conn, values["responsible_id"], "responsible_id")
+            out["responsible_id"] = self._check_user(conn, values["responsible_id"], "responsible_id")
         if "contact_id" in values:
             out["contact_id"] = check_ref(conn, schema.contacts, values["contact_id"], "contact_id", "contact")
         if "custom" in values or current is None:

@@ -73,7 +73,7 @@ class TaskService(Service[Task]):
             values: dict[str, Any] = {
                 "title": check_text(title, "title", required=True),
                 "description": check_text(description, "description", max_length=10000),
-                "assignee_id": check_user(tx.conn, assignee_id, "assignee_id"),
+                "assignee_id": self._check_user(tx.conn, assignee_id, "assignee_id"),
                 "due_at": _due(due_at),
                 "custom": self._clean_custom(tx.conn, custom),
             }
