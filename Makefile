@@ -18,9 +18,13 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[postgres,test,bench]' -e tests/plugins/crmkit-testplugins $(PLUGINS)
 
-# Install, (re)create the demo deployment (window company, SQLite) and show it.
+# Install, (re)create the demo deployment (window company, SQLite), print an API token
+# for its admin and serve it at http://127.0.0.1:8000/api/v1/ until Ctrl-C.
 demo: install
 	$(BIN)/crmkit demo $(DEMO) --force
+	@echo "API token for olivia.grant@brightwindows.example (admin):"
+	@$(BIN)/crmkit --config $(DEMO)/crmkit.toml users token olivia.grant@brightwindows.example --name demo | tail -1
+	$(BIN)/crmkit --config $(DEMO)/crmkit.toml serve
 
 # Install the test dependencies and run the whole suite (PostgreSQL too when
 # CRMKIT_TEST_POSTGRES_URL is set, as .ci/run does).
