@@ -97,3 +97,13 @@ def test_newly_enabled_plugin_starts_at_the_end_of_the_log(make_crm):
     assert later.dispatcher.deliver_pending().delivered == 0
     later.deals.create(title="After")
     assert [t for t, _ in example.DELIVERED] == ["deal.created"]
+
+
+def test_bulk_paths_leave_delivery_to_the_worker(make_crm):
+    from crmkit.core.worker import Worker
+
+    crm = make_crm(plugins=["example"])
+    crm.contacts.bulk_create([{"first_name": f"P{i}"} for i in range(30)])
+    assert example.DELIVERED == []  # not 30 inline calls per plugin inside the import
+    assert Worker(crm).run_once().delivered == 30
+    assert [t for t, _ in example.DELIVERED] == ["contact.created"] * 30

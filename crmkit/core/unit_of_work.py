@@ -40,7 +40,7 @@ MAX_ROUNDS = 10
 class Tx:
     """An open write transaction: the connection, the actor, the time, the events so far."""
 
-    __slots__ = ("crm", "conn", "actor_id", "now", "events", "_extra")
+    __slots__ = ("crm", "conn", "actor_id", "now", "events", "defer_delivery")
 
     def __init__(self, crm: "Crm", conn: Connection, actor_id: int | None, now: datetime) -> None:
         self.crm = crm
@@ -48,7 +48,8 @@ class Tx:
         self.actor_id = actor_id
         self.now = now
         self.events: list[Event] = []
-        self._extra: list[Event] = []
+        self.defer_delivery = False
+        """Set by bulk commands: their events go to plugins from the worker, not inline."""
 
     def emit(
         self,
@@ -137,5 +138,5 @@ def transaction(crm: "Crm", actor_id: int | None) -> Iterator[Tx]:
             tx._finish()
         finally:
             local.tx = None
-    if tx.events:
+    if tx.events and not tx.defer_delivery:
         crm.dispatcher.after_commit(tx.events)

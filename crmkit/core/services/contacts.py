@@ -119,6 +119,8 @@ class ContactService(Service[Contact]):
 
         Each batch is one transaction; a bad row fails its whole batch with the
         row's position named (``rows[17].phones[0]: ...``), so nothing is half-written.
+        In-transaction hooks run once per batch; after-commit delivery of the batch's
+        events is left to the worker (``crmkit worker``), not run inline per row.
         Returns the new ids in input order.
         """
         ids: list[int] = []
@@ -141,6 +143,7 @@ class ContactService(Service[Contact]):
 
     def _insert_batch(self, batch: list[dict[str, Any]], offset: int) -> list[int]:
         with self._tx() as tx:
+            tx.defer_delivery = True  # a bulk import's side effects run from the worker, not per row here
             for col, table, what in (("company_id", schema.companies, "company"), ("responsible_id", schema.users, "user")):
                 wanted = {v[col] for v in batch if v[col] is not None}
                 if wanted:
