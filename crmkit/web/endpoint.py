@@ -192,6 +192,21 @@ def make_endpoint(op: Operation, crm: "Crm", tokens: "TokenCache", services: Ser
             return error_response(exc)
         return Response(payload, status, headers, media_type=JSON_TYPE)
 
+    if op.public and op.inline and op.body is None and not op.query and not op.if_match and not op.idempotent \
+            and "{" not in op.path:
+        full = endpoint
+
+        async def endpoint(request: Request) -> Response:  # noqa: F811 - the fast path of `full`
+            """A public operation without parameters (health): no query, body or headers to read."""
+            if request.scope.get("query_string"):
+                return await full(request)  # unknown parameters are refused there
+            try:
+                status, data, headers = serialize(op.handler(Ctx(
+                    crm=crm, request=request, user_id=None, path={}, query={}, body=None, version=None)), op)
+            except CrmError as exc:
+                return error_response(exc)
+            return Response(dumps(data), status, headers or None, media_type=JSON_TYPE)
+
     endpoint.__name__ = op.operation_id
     endpoint.__doc__ = op.summary
     return endpoint
