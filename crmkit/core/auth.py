@@ -29,6 +29,7 @@ from sqlalchemy import insert, select, update
 
 from . import schema
 from .errors import NotFoundError, PermissionDeniedError, ValidationError
+from .services.base import inserted_id
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import Crm
@@ -132,9 +133,9 @@ def create_token(crm: "Crm", user_id: int, name: str = "", *, actor_id: int | No
             raise NotFoundError(f"user {user_id} does not exist")
         if not active:
             raise ValidationError(f"user_id: user {user_id} is deactivated", field="user_id")
-        new_id = tx.conn.execute(insert(t).values(
+        new_id = inserted_id(tx.conn.execute(insert(t).values(
             user_id=user_id, name=name.strip(), token_hash=token_hash(secret), prefix=secret[:12], created_at=tx.now,
-        )).inserted_primary_key[0]
+        )))
         tx.emit("user.token_created", "user", user_id, data={"token_id": new_id, "name": name.strip()})
         row = tx.conn.execute(select(t).where(t.c.id == new_id)).one()
     return _record(row), secret

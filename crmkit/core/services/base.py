@@ -59,6 +59,26 @@ def check_id(value: Any, field: str) -> int:
     return value
 
 
+def check_limit(limit: Any) -> None:
+    """A page size from 1 to :data:`MAX_PAGE`: no list is unbounded."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
+
+
+def id_cursor(cursor: Any) -> int:
+    """The id a page cursor of an id-ordered list stands for."""
+    if not isinstance(cursor, str) or not cursor.isdigit() or len(cursor) > 12:
+        raise ValidationError(f"cursor: {cursor!r} is not a cursor from a previous page", field="cursor")
+    return int(cursor)
+
+
+def read_connection(crm: "Crm") -> ContextManager[Connection]:
+    """A connection for reading: the open transaction's, when a command is running in this
+    thread (so a hook sees the command's own uncommitted rows), else a fresh one."""
+    tx = getattr(crm._tx_local, "tx", None)
+    return nullcontext(tx.conn) if tx is not None else crm.engine.connect()
+
+
 def check_unknown(values: Mapping[str, Any], allowed: set[str] | frozenset[str], what: str) -> None:
     unknown = sorted(set(values) - set(allowed))
     if unknown:
@@ -91,10 +111,7 @@ class Service(Generic[R]):
         return transaction(self.crm, self.actor_id)
 
     def _read(self) -> ContextManager[Connection]:
-        """A connection for reading: the open transaction's, when a command is running in this
-        thread (so a hook sees the command's own uncommitted rows), else a fresh one."""
-        tx = getattr(self.crm._tx_local, "tx", None)
-        return nullcontext(tx.conn) if tx is not None else self.crm.engine.connect()
+        return read_connection(self.crm)
 
     def _record(self, row: Row[Any]) -> R:  # pragma: no cover - each service defines it
         raise NotImplementedError
@@ -199,8 +216,7 @@ class Service(Generic[R]):
         broken by id, so the order is stable and the cursor (keyset) never skips or repeats.
         """
         all_filters = {**(filters or {}), **kw_filters}
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise ValidationError(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
+        check_limit(limit)
         desc = isinstance(order, str) and order.startswith("-")
         key = order[1:] if desc else order
         if key not in self.sortable:

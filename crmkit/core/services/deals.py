@@ -16,7 +16,7 @@ from ..errors import ValidationError
 from ..events import created, diff, to_json_value
 from ..money import Money
 from ..records import Deal, Page, Stage, StageMove
-from .base import MAX_PAGE, Service, check_id, check_text, check_unknown, inserted_id
+from .base import MAX_PAGE, Service, check_id, check_limit, check_text, check_unknown, id_cursor, inserted_id
 from .leads import _SOURCE
 from .lost import reason_label, resolve_reason
 from .refs import check_ref
@@ -265,14 +265,11 @@ class DealService(Service[Deal]):
 
     def history(self, id: int, *, limit: int = MAX_PAGE, cursor: str | None = None) -> Page[StageMove]:
         """The deal's stage moves, oldest first, a page at a time."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise ValidationError(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
+        check_limit(limit)
         h = schema.stage_history
         query = select(h).where(h.c.deal_id == check_id(id, "id"))
         if cursor:
-            if not isinstance(cursor, str) or not cursor.isdigit() or len(cursor) > 12:
-                raise ValidationError(f"cursor: {cursor!r} is not a cursor from a previous page", field="cursor")
-            query = query.where(h.c.id > int(cursor))
+            query = query.where(h.c.id > id_cursor(cursor))
         with self._read() as conn:
             self._row(conn, id)
             rows = conn.execute(query.order_by(h.c.id).limit(limit + 1)).all()

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from .. import schema
 from ..access import Access
-from ..errors import PermissionDeniedError, ValidationError
+from ..errors import PermissionDeniedError
 from ..events import Event
 from ..records import Page
-from .base import DEFAULT_PAGE, MAX_PAGE, check_id
+from .base import DEFAULT_PAGE, check_id, check_limit, id_cursor, read_connection
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..app import Crm
@@ -57,8 +56,7 @@ class TimelineService:
         return self._page(query, limit, cursor)
 
     def _read(self) -> Any:
-        tx = getattr(self.crm._tx_local, "tx", None)
-        return nullcontext(tx.conn) if tx is not None else self.crm.engine.connect()
+        return read_connection(self.crm)
 
     def _check_visible(self, entity_type: str, ident: int) -> None:
         if self.access.unrestricted:
@@ -69,13 +67,10 @@ class TimelineService:
                 raise PermissionDeniedError(f"{entity_type} {ident} is not visible to you")
 
     def _page(self, query: Any, limit: int, cursor: str | None) -> Page[Event]:
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-            raise ValidationError(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
+        check_limit(limit)
         e = schema.events.c
         if cursor:
-            if not cursor.isdigit():
-                raise ValidationError(f"cursor: {cursor!r} is not a cursor from a previous page", field="cursor")
-            query = query.where(e.id > int(cursor))
+            query = query.where(e.id > id_cursor(cursor))
         with self._read() as conn:
             rows = conn.execute(query.order_by(e.id).limit(limit + 1)).all()
         more = len(rows) > limit
