@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import socket
 import threading
 from typing import Callable, Iterator, Mapping
@@ -19,13 +20,40 @@ log = logging.getLogger("crmkit_telephony.ami")
 Message = dict[str, str]
 
 
+# Control characters (C0, DEL, C1) and Unicode line/paragraph separators: a CR or LF in a value
+# would end the line (and a blank line the message) and let the rest be read as another action.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 class AmiError(Exception):
     """The AMI server refused us (login) or broke the protocol."""
 
 
+class UnsafeValueError(ValueError):
+    """A key or value for the AMI wire holds a control character (CR/LF: action injection). Nothing was sent."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"AMI field {key}: control characters (CR, LF, ...) are not allowed; nothing was sent")
+        self.key = key
+
+
+def check_value(key: str, value: str) -> str:
+    """``value`` if it may be written to the AMI as field ``key`` (else :class:`UnsafeValueError`)."""
+    if not isinstance(value, str) or _UNSAFE.search(value):
+        raise UnsafeValueError(key)
+    return value
+
+
 def encode(fields: Mapping[str, str]) -> bytes:
-    """One AMI message on the wire."""
-    return "".join(f"{k}: {v}\r\n" for k, v in fields.items()).encode() + b"\r\n"
+    """One AMI message on the wire. Every key and value is checked first: a CR/LF (or any other
+    control character) raises :class:`UnsafeValueError`, so no caller can inject a line or an action."""
+    lines = []
+    for key, value in fields.items():
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
+            raise UnsafeValueError(repr(key)[:40])
+        lines.append(f"{key}: {check_value(key, value)}\r\n")
+    return "".join(lines).encode() + b"\r\n"
 
 
 def decode(block: bytes) -> Message:
@@ -73,7 +101,8 @@ class Connection:
                 continue
 
     def action(self, name: str, fields: Mapping[str, str] | None = None, *, timeout: float = 10.0) -> Message:
-        """Send an action and return its response (events in between are dropped)."""
+        """Send an action and return its response (events in between are dropped). A control character
+        in ``name`` or ``fields`` raises :class:`UnsafeValueError` before anything is sent."""
         action_id = f"crmkit-{next(self._ids)}"
         self.sock.sendall(encode({"Action": name, "ActionID": action_id, **(fields or {})}))
         self.sock.settimeout(timeout)

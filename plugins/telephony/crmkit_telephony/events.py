@@ -7,14 +7,14 @@ from typing import Any
 
 import attrs
 
-from crmkit import ValidationError
-from crmkit.core.clock import ensure_utc
+from crmkit import ValidationError, ensure_utc
 
 STATUSES = ("info", "ringing", "answered", "ended")
 """Lifecycle steps, in order; ``info`` only adds facts (a recording) and moves nothing."""
 RANK = {s: i for i, s in enumerate(STATUSES)}
 RESULTS = ("answered", "missed", "busy", "failed", "voicemail")
 DIRECTIONS = ("inbound", "outbound")
+MAX_DURATION = 2**31 - 1  # seconds; the column is a 32-bit integer
 
 
 def _utc(value: datetime) -> datetime:
@@ -27,6 +27,19 @@ def _one_of(allowed: tuple[str, ...]) -> Any:
             raise ValidationError(f"{attribute.name}: {value!r} is not one of {', '.join(allowed)}",
                                   field=attribute.name)
     return check
+
+
+def _text(max_length: int) -> Any:
+    """Text of at most ``max_length`` characters (the call log's column): a clear error, not a database one."""
+    def check(_inst: Any, attribute: Any, value: Any) -> None:
+        if value is not None and (not isinstance(value, str) or len(value) > max_length):
+            raise ValidationError(f"{attribute.name}: text of at most {max_length} characters", field=attribute.name)
+    return check
+
+
+def _duration(_inst: Any, attribute: Any, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DURATION):
+        raise ValidationError(f"duration: whole seconds from 0 to {MAX_DURATION}", field="duration")
 
 
 @attrs.frozen
@@ -47,18 +60,18 @@ class CallEvent:
     :param hangup_cause: the provider's reason for the hang-up (text).
     """
 
-    provider: str
-    call_id: str
+    provider: str = attrs.field(validator=_text(40))
+    call_id: str = attrs.field(validator=_text(200))
     status: str = attrs.field(validator=_one_of(STATUSES))
     occurred_at: datetime = attrs.field(converter=_utc)
     direction: str | None = attrs.field(default=None, validator=_one_of(DIRECTIONS))
-    from_number: str | None = None
-    to_number: str | None = None
-    extension: str | None = None
+    from_number: str | None = attrs.field(default=None, validator=_text(100))
+    to_number: str | None = attrs.field(default=None, validator=_text(100))
+    extension: str | None = attrs.field(default=None, validator=_text(100))
     result: str | None = attrs.field(default=None, validator=_one_of(RESULTS))
-    duration: int | None = None
-    recording_url: str | None = None
-    hangup_cause: str | None = None
+    duration: int | None = attrs.field(default=None, validator=_duration)
+    recording_url: str | None = attrs.field(default=None, validator=_text(10_000))
+    hangup_cause: str | None = attrs.field(default=None, validator=_text(200))
 
     @property
     def customer_number(self) -> str | None:

@@ -7,9 +7,7 @@ from typing import Any, Mapping
 import attrs
 from sqlalchemy import Connection, select
 
-from crmkit import schema
-from crmkit.core.contacts_info import normalize_phone
-from crmkit.core.errors import ValidationError
+from crmkit import ValidationError, normalize_phone, schema
 
 from .config import TelephonySettings
 from .schema import calls

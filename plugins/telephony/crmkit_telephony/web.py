@@ -1,13 +1,16 @@
 """HTTP routes, mounted at ``/api/v1/telephony/``.
 
 * ``POST /webhooks/{provider}`` -- public (no token): the provider adapter verifies the signature;
-  403 and nothing written when it does not, 400 for a malformed body;
-* ``POST /click-to-call``, ``GET /calls``, ``GET /stats`` -- behind the API token.
+  403 and nothing written when it does not, 400 for a malformed body, 503 when the deployment lacks
+  a setting the provider needs (Twilio's ``webhook_url``);
+* ``POST /click-to-call``, ``GET /calls``, ``GET /stats`` -- behind the API token. A provider that
+  cannot be reached is a 502 with a generic message (the detail is logged, never returned).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +21,14 @@ from starlette.routing import BaseRoute, Route
 
 from crmkit import CrmError, ValidationError, to_dict
 from crmkit.web import public, request_services
-from crmkit.web.errors import error_response
 
 from . import config
 from .calls import click_to_call, list_calls, require_stats
 from .ingest import ingest
-from .providers import MalformedError, WebhookRequest, providers_of
+from .providers import MalformedError, NotConfiguredError, ProviderUnavailableError, WebhookRequest, providers_of
 from .stats import stats
+
+log = logging.getLogger("crmkit_telephony.web")
 
 if TYPE_CHECKING:  # pragma: no cover
     from crmkit import Crm
@@ -52,7 +56,7 @@ def routes(crm: "Crm") -> list[BaseRoute]:
         services = request_services(request)
         try:
             body = json.loads(await request.body() or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: deeply nested arrays ([[[[...)
             return error_response(MalformedError("the body is not JSON"))
         if not isinstance(body, dict) or set(body) - {"to", "contact_id", "extension"}:
             return error_response(MalformedError("the body is an object with to, contact_id and/or extension"))
@@ -72,10 +76,8 @@ def routes(crm: "Crm") -> list[BaseRoute]:
         q = request.query_params
 
         def run() -> dict[str, Any]:
-            limit = q.get("limit", "50")
-            user = q.get("user_id")
-            page = list_calls(services, limit=int(limit) if limit.isdigit() else -1, cursor=q.get("cursor"),
-                              phone=q.get("phone"), user_id=int(user) if user and user.isdigit() else None)
+            page = list_calls(services, limit=q.get("limit", "50"), cursor=q.get("cursor"), phone=q.get("phone"),
+                              user_id=q.get("user_id") or None)
             return {"items": [to_dict(c) for c in page.items], "next_cursor": page.next_cursor}
 
         return await _answer(run)
@@ -111,8 +113,19 @@ def day_range(start: str | None, end: str | None) -> tuple[datetime | None, date
             raise ValidationError(f"{field}: a day, YYYY-MM-DD", field=field) from None
 
     a, b = parse(start, "from"), parse(end, "to")
+    if b is not None and b == date.max:  # the day after 9999-12-31 does not exist
+        raise ValidationError("to: a day before 9999-12-31", field="to")
     return (datetime.combine(a, time(), timezone.utc) if a else None,
             datetime.combine(b + timedelta(days=1), time(), timezone.utc) if b else None)
+
+
+def error_response(exc: CrmError) -> Response:
+    """``{"error": {"code", "message", "field"?}}`` with the error's status: 4xx, 502 (provider unavailable)
+    or 503 (not configured); any other server-side error is a plain 500 whose detail is only logged."""
+    if 400 <= exc.status < 500 or isinstance(exc, (ProviderUnavailableError, NotConfiguredError)):
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+    log.error("telephony: %s: %s", type(exc).__name__, exc.message)
+    return JSONResponse({"error": {"code": "internal_error", "message": "internal server error"}}, status_code=500)
 
 
 async def _answer(run: Any, status: int = 200) -> Response:

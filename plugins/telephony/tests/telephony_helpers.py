@@ -11,6 +11,7 @@ from crmkit_telephony.ingest import Ingested, ingest
 
 SECRET = "generic-webhook-secret-0123456789"
 TWILIO_TOKEN = "12345"
+TWILIO_URL = "http://testserver/api/v1/telephony/webhooks/twilio"  # the public URL configured at Twilio
 MakeCrm = Callable[..., Crm]
 
 CUSTOMER = "+12025550144"
@@ -22,7 +23,7 @@ def settings(**extra: Any) -> dict[str, Any]:
         "callback_minutes": 15,
         "extensions": {"101": "anna@windows.example", "102": "bob@windows.example"},
         "generic": {"secret": SECRET, "max_age_seconds": 300},
-        "twilio": {"auth_token": TWILIO_TOKEN},
+        "twilio": {"auth_token": TWILIO_TOKEN, "webhook_url": TWILIO_URL},
         **extra,
     }}
 

@@ -9,6 +9,7 @@ first channel's ``Hangup`` (with ``Cause``) ends it; ``VarSet`` of
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import re
 import uuid
@@ -17,14 +18,16 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import attrs
 
-from ..ami import AmiError, Connection, Message
+from ..ami import AmiError, Connection, Message, UnsafeValueError
 from ..events import CallEvent
-from . import NotSupportedError, Originated
+from . import NotSupportedError, Originated, ProviderUnavailableError, configured_extension, e164, unreachable
 
 if TYPE_CHECKING:  # pragma: no cover
     from crmkit import Crm
 
     from ..config import TelephonySettings
+
+log = logging.getLogger("crmkit_telephony.asterisk")
 
 DIAL_RESULTS = {"ANSWER": "answered", "BUSY": "busy", "NOANSWER": "missed", "CANCEL": "missed",
                 "CHANUNAVAIL": "failed", "CONGESTION": "failed"}
@@ -95,7 +98,8 @@ class CallTracker:
             elif call.dial_status in DIAL_RESULTS:
                 result = DIAL_RESULTS[call.dial_status]
             else:
-                result = CAUSE_RESULTS.get(int(cause) if cause.isdigit() else 0, "missed")
+                known = cause.isascii() and cause.isdigit() and len(cause) <= 4  # "²".isdigit() is True
+                result = CAUSE_RESULTS.get(int(cause) if known else 0, "missed")
             return [CallEvent(status="ended", result=result, extension=call.extension, hangup_cause=text, **base)]
         return []
 
@@ -119,7 +123,7 @@ def tracker_for(crm: "Crm", cfg: "TelephonySettings") -> CallTracker:
     base = str(opts.get("recording_url_base", ""))
 
     def internal(number: str) -> bool:
-        return number in cfg.extensions or (number.isdigit() and 0 < len(number) <= max_digits)
+        return number in cfg.extensions or (number.isascii() and number.isdigit() and 0 < len(number) <= max_digits)
 
     def url(filename: str) -> str:
         return base.rstrip("/") + "/" + posixpath.basename(filename) if base else filename
@@ -141,25 +145,35 @@ class AsteriskProvider:
         opts = cfg.provider_settings(self.name)
         if not opts.get("host") or not opts.get("username"):
             raise NotSupportedError("click-to-call needs settings.telephony.asterisk host, port, username, secret")
+        extension, number = configured_extension(cfg, extension), e164(number)
         channel_id = f"crmkit-{uuid.uuid4().hex[:16]}"
+        fields = {
+            "Channel": str(opts.get("channel", "PJSIP/{extension}")).format(extension=extension),
+            "Exten": number, "Context": str(opts.get("context", "from-internal")), "Priority": "1",
+            "CallerID": f"<{extension}>", "Async": "true", "ChannelId": channel_id,
+        }
         conn: Connection | None = None
         try:
             conn = Connection(str(opts["host"]), int(opts.get("port", 5038)), timeout=float(opts.get("timeout", 10)))
             conn.login(str(opts["username"]), str(opts.get("secret", "")), events="off")
-            answer = conn.action("Originate", {
-                "Channel": str(opts.get("channel", "PJSIP/{extension}")).format(extension=extension),
-                "Exten": number, "Context": str(opts.get("context", "from-internal")), "Priority": "1",
-                "CallerID": f"<{extension}>", "Async": "true", "ChannelId": channel_id,
-            })
+            answer = conn.action("Originate", fields)
             try:
                 conn.action("Logoff", timeout=2.0)
             except OSError:  # Asterisk may close first: the call is placed either way
                 pass
-        except (OSError, AmiError) as exc:
-            raise NotSupportedError(f"Asterisk could not be reached: {exc}") from None
+        except UnsafeValueError as exc:  # the AMI writer refused a line break: nothing was sent
+            log.error("Asterisk click-to-call not sent: %s", exc)
+            raise NotSupportedError("click-to-call: a value for Asterisk holds a control character; nothing was sent"
+                                    ) from None
+        except AmiError as exc:  # the PBX refused our login
+            log.error("Asterisk at %s refused the CRM: %s", opts["host"], exc)
+            raise ProviderUnavailableError("the telephony provider refused the CRM's login") from None
+        except OSError as exc:
+            raise unreachable(f"asterisk at {opts['host']}:{opts.get('port', 5038)}", exc) from None
         finally:
             if conn is not None:
                 conn.close()
         if answer.get("Response") != "Success":
-            raise NotSupportedError(f"Asterisk refused the call: {answer.get('Message', '')}")
+            log.warning("Asterisk refused a click-to-call: %s", answer.get("Message", ""))
+            raise NotSupportedError("Asterisk refused the call")
         return Originated(channel_id)

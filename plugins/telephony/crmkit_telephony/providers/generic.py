@@ -11,18 +11,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping
 
 from crmkit import CrmError
 
-from ..events import CallEvent
-from . import HttpPost, MalformedError, NotSupportedError, Originated, SignatureError, WebhookRequest, http_post
+from ..events import MAX_DURATION, CallEvent
+from . import (
+    HttpPost, MalformedError, NotSupportedError, Originated, SignatureError, WebhookRequest, configured_extension,
+    e164, http_post, same_signature,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from crmkit import Crm
 
     from ..config import TelephonySettings
+
+log = logging.getLogger("crmkit_telephony.generic")
 
 TIMESTAMP_HEADER = "x-telephony-timestamp"
 SIGNATURE_HEADER = "x-telephony-signature"
@@ -54,13 +60,13 @@ class GenericProvider:
     def verify(self, crm: "Crm", cfg: "TelephonySettings", request: WebhookRequest) -> None:
         secret = self._secret(cfg)
         raw_ts = request.headers.get(TIMESTAMP_HEADER, "")
-        if not raw_ts.isdigit() or len(raw_ts) > 12:
+        if not (raw_ts.isascii() and raw_ts.isdigit()) or len(raw_ts) > 12:  # "²".isdigit() is True
             raise SignatureError(f"missing or bad {TIMESTAMP_HEADER} header (Unix seconds)")
         max_age = int(cfg.provider_settings(self.name).get("max_age_seconds", 300))
         if abs(crm.clock.now().timestamp() - int(raw_ts)) > max_age:
             raise SignatureError(f"the timestamp is more than {max_age} s away from now (replay refused)")
         expected = sign(secret, int(raw_ts), request.body)
-        if not hmac.compare_digest(expected, request.headers.get(SIGNATURE_HEADER, "")):
+        if not same_signature(expected, request.headers.get(SIGNATURE_HEADER, "")):
             raise SignatureError("the signature does not match the body")
 
     def parse_webhook(self, crm: "Crm", cfg: "TelephonySettings", request: WebhookRequest) -> list[CallEvent]:
@@ -77,12 +83,14 @@ class GenericProvider:
         url = cfg.provider_settings(self.name).get("originate_url")
         if not url:
             raise NotSupportedError("click-to-call needs settings.telephony.generic.originate_url")
+        extension, number = configured_extension(cfg, extension), e164(number)
         body = json.dumps({"extension": extension, "to": number}).encode()
         ts = int(crm.clock.now().timestamp())
         headers = {"Content-Type": "application/json", "X-Telephony-Timestamp": str(ts),
                    "X-Telephony-Signature": sign(self._secret(cfg), ts, body)}
         status, answer = self.transport(str(url), body, headers)
         if status >= 300:
+            log.warning("the PBX refused a click-to-call (HTTP %s): %s", status, answer[:500])
             raise NotSupportedError(f"the PBX refused the call (HTTP {status})")
         try:
             call_id = json.loads(answer or b"{}").get("call_id") or ""
@@ -102,7 +110,8 @@ def event_from_json(data: Mapping[str, Any]) -> CallEvent:
     if data["event"] not in EVENTS:
         raise MalformedError(f"event: one of {', '.join(EVENTS)}", field="event")
     duration = data.get("duration")
-    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int) or duration < 0):
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int)
+                                 or not 0 <= duration <= MAX_DURATION):
         raise MalformedError("duration: seconds, a whole number", field="duration")
     texts = {k: data.get(k) for k in ("direction", "from", "to", "extension", "result", "recording_url", "hangup_cause")}
     for key, value in texts.items():
@@ -116,8 +125,9 @@ def event_from_json(data: Mapping[str, Any]) -> CallEvent:
             result=texts["result"], duration=duration, recording_url=texts["recording_url"],
             hangup_cause=texts["hangup_cause"],
         )
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: 0001-01-01T00:00:00+01:00 is before year 1 in UTC
         raise MalformedError("occurred_at: an ISO 8601 time with its offset, e.g. 2026-01-05T09:00:00Z",
                              field="occurred_at") from None
     except CrmError as exc:
-        raise MalformedError(exc.message, field=exc.field) from None
+        field = {"from_number": "from", "to_number": "to"}.get(exc.field or "", exc.field)
+        raise MalformedError(exc.message.replace(f"{exc.field}:", f"{field}:", 1), field=field) from None

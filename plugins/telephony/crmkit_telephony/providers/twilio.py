@@ -2,7 +2,9 @@
 
 Every request is checked with Twilio's documented ``X-Twilio-Signature``: HMAC-SHA1,
 keyed with the account's Auth Token, over the full URL Twilio requested followed by
-each POST parameter's name and value, sorted by name; base64.
+each POST parameter's name and value, sorted by name; base64. The URL is the configured
+``webhook_url``, never one built from the request's Host header: a signature carries no
+timestamp, so a request signed for another deployment would otherwise replay here.
 """
 
 from __future__ import annotations
@@ -11,19 +13,25 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import datetime
+import logging
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
 from ..events import CallEvent
-from . import HttpPost, MalformedError, NotSupportedError, Originated, SignatureError, WebhookRequest, http_post
+from . import (
+    HttpPost, MalformedError, NotConfiguredError, NotSupportedError, Originated, SignatureError, WebhookRequest,
+    configured_extension, e164, http_post, same_signature,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from crmkit import Crm
 
     from ..config import TelephonySettings
+
+log = logging.getLogger("crmkit_telephony.twilio")
 
 API = "https://api.twilio.com/2010-04-01/Accounts/{sid}/Calls.json"
 ENDED = {"completed": None, "busy": "busy", "no-answer": "missed", "canceled": "missed", "failed": "failed"}
@@ -65,21 +73,22 @@ class TwilioProvider:
 
     def parse_webhook(self, crm: "Crm", cfg: "TelephonySettings", request: WebhookRequest) -> list[CallEvent]:
         opts = cfg.provider_settings(self.name)
-        token = opts.get("auth_token")
-        if not isinstance(token, str) or not token:
-            raise SignatureError("no Twilio auth token configured (settings.telephony.twilio.auth_token)")
+        token, url = opts.get("auth_token"), opts.get("webhook_url")
+        if not isinstance(token, str) or not token or not isinstance(url, str) or not url:
+            raise NotConfiguredError(
+                "Twilio webhooks are refused: set settings.telephony.twilio.auth_token and webhook_url (the public "
+                "URL of this webhook exactly as configured at Twilio; it is never taken from the request)")
         try:
             params = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(request.body),
                                max_num_fields=200)
         except (UnicodeDecodeError, ValueError):
             params = None
         given = request.headers.get("x-twilio-signature", "")
-        url = str(opts.get("webhook_url") or request.url)
         if params is None:
-            if not any(hmac.compare_digest(signature(token, u, []), given) for u in _url_variants(url)):
+            if not any(same_signature(signature(token, u, []), given) for u in _url_variants(url)):
                 raise SignatureError("X-Twilio-Signature does not match")
             raise MalformedError("the body is not form-encoded")
-        if not any(hmac.compare_digest(signature(token, u, params), given) for u in _url_variants(url)):
+        if not any(same_signature(signature(token, u, params), given) for u in _url_variants(url)):
             raise SignatureError("X-Twilio-Signature does not match this URL and these parameters")
         return [self.event(crm, dict(params))]
 
@@ -124,11 +133,15 @@ class TwilioProvider:
         return CallEvent(status="ended", result=result, duration=duration, **common)
 
     def originate(self, crm: "Crm", cfg: "TelephonySettings", extension: str, number: str) -> Originated:
-        """Ring the agent (``client:NAME`` or a phone), then dial ``number`` with the deployment's caller id."""
+        """Ring the agent (``client:NAME`` or a phone), then dial ``number`` with the deployment's caller id.
+
+        The agent is a configured extension (a key of ``settings.telephony.extensions``), never a value from
+        the request: otherwise a click-to-call could bridge any two outside numbers on the account."""
         opts = cfg.provider_settings(self.name)
         sid, token, caller = opts.get("account_sid"), opts.get("auth_token"), opts.get("caller_id")
         if not (sid and token and caller):
             raise NotSupportedError("click-to-call needs settings.telephony.twilio account_sid, auth_token, caller_id")
+        extension, number = configured_extension(cfg, extension), e164(number)
         agent = extension if extension.startswith(("client:", "+", "sip:")) else f"client:{extension}"
         form = [("To", agent), ("From", str(caller)),
                 ("Twiml", f'<Response><Dial callerId="{escape(str(caller))}">{escape(number)}</Dial></Response>')]
@@ -139,6 +152,7 @@ class TwilioProvider:
         status, body = self.transport(API.format(sid=sid), urlencode(form).encode(), {
             "Authorization": f"Basic {auth}", "Content-Type": "application/x-www-form-urlencoded"})
         if status >= 300:
+            log.warning("Twilio refused a click-to-call (HTTP %s): %s", status, body[:500])
             raise NotSupportedError(f"Twilio refused the call (HTTP {status})")
         try:
             return Originated(str(json.loads(body).get("sid") or ""))
@@ -152,10 +166,11 @@ def _timestamp(value: str | None) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return parsed.astimezone(timezone.utc) if parsed.tzinfo is not None else None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: year 1 with an offset
         return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    """Whole seconds (ASCII digits, at most 9: ``"²".isdigit()`` is True, a 25-digit number overflows a column)."""
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 9 else None
