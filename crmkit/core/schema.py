@@ -273,3 +273,12 @@ worker_lease = Table(
 )
 
 CARD_TABLES = {"lead": leads, "contact": contacts, "company": companies, "deal": deals, "task": tasks}
+
+# The security stamp (crmkit.core.auth.SecurityStamp): one row (id 1), bumped in the transaction of
+# every change to a user's role, team, active flag, password or tokens. Each process trusts its
+# cached tokens, roles and services only while the stamp they were cached under is current.
+security_stamp = Table(
+    "crm_security_stamp", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("stamp", BigInteger, nullable=False, default=0),
+)
