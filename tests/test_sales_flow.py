@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crmkit import ConflictError, ValidationError
+from crmkit import ConflictError, PermissionDeniedError, ValidationError
 from crmkit.core.worker import Worker
 
 UTC = timezone.utc
@@ -101,9 +101,14 @@ def test_the_whole_flow(crm, team, clock):
     assert [t.id for t in crm.tasks.list(assignee_id=team["mike"].id, status="open")] == [measure.id]
 
     mike = crm.as_user(team["mike"].id)
+    assert mike.deals.get(deal.id).id == deal.id  # the measurer reads the deal while measuring
     mike.notes.add("deal", deal.id, "Measured: 3 windows, 120x140 cm")
+    with pytest.raises(PermissionDeniedError, match="may read it but not change it"):
+        mike.deals.move(deal.id, "measurement_done")  # a task is a read-only grant
     mike.tasks.complete(measure.id)
-    mike.deals.move(deal.id, "measurement_done")
+    with pytest.raises(PermissionDeniedError, match="not visible"):
+        mike.deals.get(deal.id)  # ... that ends with the task
+    anna.deals.move(deal.id, "measurement_done")
     anna.deals.move(deal.id, "contract_signed")
     won = anna.deals.win(deal.id)
     assert won.status == "won"

@@ -8,8 +8,12 @@ Core roles:
 * ``manager`` -- their own cards, unassigned leads, cards shared with them, and
   the contacts and companies of their deals.
 
-Everyone also sees the deals and leads on which a task is assigned to them (or,
-for a head, to their team): the measurer reads the deal they measure.
+Everyone also reads the deals and leads on which an *open* task is assigned to them
+(or, for a head, to their team): the measurer reads the deal they measure. That
+grant is read-only: changing a card, sharing or copying it, and giving out tasks
+on it need the card itself (:meth:`Access.writable`), and it ends when the task does.
+
+A role without ``cards.read`` sees no card at all, whatever its scope.
 
 Plugins add roles (``crm_register_roles``), e.g. a measurer who sees only the
 tasks assigned to them and the deals those tasks are on, and permissions
@@ -114,7 +118,8 @@ class Access:
 
     @property
     def unrestricted(self) -> bool:
-        return self.role is None or self.role.scope == "all"
+        """Whether no record rule applies (the system, or an ``all``-scope role that may read cards)."""
+        return self.role is None or (self.role.scope == "all" and self.allows(READ))
 
     def allows(self, permission: str) -> bool:
         if self.role is None:
@@ -129,19 +134,32 @@ class Access:
     # -- record rules as SQL --------------------------------------------------------
 
     def visible(self, entity: str, table: Table) -> ColumnElement[bool] | None:
-        """A WHERE clause limiting ``table`` (of card type ``entity``) to what this user sees; None = all."""
-        if self.unrestricted or entity == "user":
+        """A WHERE clause limiting ``table`` (of card type ``entity``) to what this user may read;
+        None = all."""
+        return self._rule(entity, table, write=False)
+
+    def writable(self, entity: str, table: Table) -> ColumnElement[bool] | None:
+        """Like :meth:`visible`, for changing a card: the read-only grant of a task assigned
+        to the user (the measurer reads the deal) does not count."""
+        return self._rule(entity, table, write=True)
+
+    def _rule(self, entity: str, table: Table, *, write: bool) -> ColumnElement[bool] | None:
+        if self.role is None or entity == "user":
             return None  # users are not cards: everyone sees their colleagues
-        assert self.role is not None
+        if not self.allows(READ):
+            return false()
+        if self.role.scope == "all":
+            return None
         c = table.c
         if self.role.scope == "assigned_tasks":
-            return self._assigned_only(entity, table)
+            return false() if write and entity in ("deal", "lead", "contact", "company") else self._assigned_only(entity, table)
         mine = self._responsible(c.responsible_id) if "responsible_id" in c else None
         shared = c.id.in_(select(schema.shares.c.entity_id).where(
             schema.shares.c.entity_type == entity, schema.shares.c.user_id == self.user_id))
         t = schema.tasks.c
-        # a card someone gave you a task on is a card you can read (the measurer's deal)
-        tasked = c.id.in_(select(t.entity_id).where(t.entity_type == entity, self._responsible(t.assignee_id)))
+        # a card someone gave you an open task on is a card you can read (the measurer's deal)
+        tasked = false() if write else c.id.in_(select(t.entity_id).where(
+            t.entity_type == entity, t.status == "open", self._responsible(t.assignee_id)))
         d = schema.deals.c
         if entity == "deal":
             return or_(mine, shared, tasked)  # type: ignore[arg-type]
@@ -156,10 +174,10 @@ class Access:
                        c.id.in_(select(k.company_id).where(self._responsible(k.responsible_id))))
         if entity == "task":
             return or_(self._responsible(c.assignee_id), c.created_by == self.user_id,
-                       *self._on_visible_cards(c.entity_type, c.entity_id))
+                       *self._on_visible_cards(c.entity_type, c.entity_id, write=write))
         if entity == "note":
             return or_(c.author_id == self.user_id,
-                       *self._on_visible_cards(c.entity_type, c.entity_id, with_tasks=True))
+                       *self._on_visible_cards(c.entity_type, c.entity_id, with_tasks=True, write=write))
         return None
 
     def _responsible(self, column: Any) -> ColumnElement[bool]:
@@ -171,19 +189,20 @@ class Access:
             return column.in_(select(u.id).where(u.team == self.team)) | (column == self.user_id)
         return column == self.user_id  # type: ignore[no-any-return]
 
-    def _on_visible_cards(self, type_col: Any, id_col: Any, *, with_tasks: bool = False) -> list[ColumnElement[bool]]:
+    def _on_visible_cards(self, type_col: Any, id_col: Any, *, with_tasks: bool = False,
+                          write: bool = False) -> list[ColumnElement[bool]]:
         out = []
         cards = [("deal", schema.deals), ("lead", schema.leads), ("contact", schema.contacts),
                  ("company", schema.companies)]
         for entity, table in cards + ([("task", schema.tasks)] if with_tasks else []):
-            cond = self.visible(entity, table)
+            cond = self._rule(entity, table, write=write)
             query = select(table.c.id) if cond is None else select(table.c.id).where(cond)
             out.append((type_col == entity) & id_col.in_(query))
         return out
 
     def _assigned_only(self, entity: str, table: Table) -> ColumnElement[bool]:
         t = schema.tasks.c
-        mine = select(t.entity_id).where(t.assignee_id == self.user_id)
+        mine = select(t.entity_id).where(t.assignee_id == self.user_id, t.status == "open")
         c = table.c
         if entity == "task":
             return c.assignee_id == self.user_id  # type: ignore[no-any-return]
@@ -199,20 +218,32 @@ class Access:
                               ("task", schema.tasks))])
         return false()
 
-    def by_id(self, entity: str, table: Table) -> Any:
-        """``SELECT * FROM table WHERE id = :ident`` limited to what this user sees, built once
-        (the role is cached per user, so is this statement: SQLAlchemy's cache then hits)."""
-        stmt = self._statements.get(entity)
+    def by_id(self, entity: str, table: Table, *, write: bool = False) -> Any:
+        """``SELECT * FROM table WHERE id = :ident`` limited to what this user may read (or, with
+        ``write``, change), built once (the role is cached per user, so is this statement:
+        SQLAlchemy's cache then hits)."""
+        key = f"{entity}:w" if write else entity
+        stmt = self._statements.get(key)
         if stmt is None:
             stmt = select(table).where(table.c.id == bindparam("ident"))
-            cond = self.visible(entity, table)
+            cond = self._rule(entity, table, write=write)
             if cond is not None:
                 stmt = stmt.where(cond)
-            self._statements[entity] = stmt
+            self._statements[key] = stmt
         return stmt
 
     def can_see(self, conn: Connection, entity: str, table: Table, ident: int) -> bool:
+        """Whether this user may read card ``ident``."""
         cond = self.visible(entity, table)
+        if cond is None:
+            return True
+        return conn.scalar(select(table.c.id).where(table.c.id == ident, cond)) is not None
+
+    def can_change(self, conn: Connection, entity: str, table: Table, ident: int) -> bool:
+        """Whether this user may change card ``ident`` (read access through a task is not enough)."""
+        if not self.allows(WRITE):
+            return False
+        cond = self.writable(entity, table)
         if cond is None:
             return True
         return conn.scalar(select(table.c.id).where(table.c.id == ident, cond)) is not None

@@ -225,12 +225,19 @@ def _make_task(tx: "Tx", entity: str, row: Row[Any], rule: TaskRule, rule_key: s
         t.rule == rule_key, t.entity_type == entity, t.entity_id == row.id, t.status == "open").limit(1))
     if exists:
         return  # idempotent: the same rule never stacks open tasks on one card
-    tx.crm.as_user(tx.actor_id).tasks.add(
+    services = tx.crm.as_user(tx.actor_id)
+    assignee = _assignee(tx.crm, tx.conn, row, rule.assignee)
+    services.tasks.add(
         title=_render(tx.crm, tx.conn, entity, row, rule.title),
         description=_render(tx.crm, tx.conn, entity, row, rule.description) if rule.description else "",
-        assignee_id=_assignee(tx.crm, tx.conn, row, rule.assignee),
-        due_at=_due(tx.crm, row, rule, tx.now), entity_type=entity, entity_id=row.id, rule=rule_key,
+        assignee_id=assignee, due_at=_due(tx.crm, row, rule, tx.now), entity_type=entity, entity_id=row.id,
+        rule=rule_key,
     )
+    if rule.share and assignee is not None:  # the rule's author grants the assignee the card itself
+        getattr(services, _SERVICES[entity]).share(row.id, assignee)
+
+
+_SERVICES = {"deal": "deals", "lead": "leads", "contact": "contacts", "company": "companies"}
 
 
 def _run_action(tx: "Tx", row: Row[Any], action: Any) -> None:

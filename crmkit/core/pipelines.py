@@ -29,6 +29,9 @@ class TaskRule:
     :param due_hours: due N hours after entering; or
     :param due_business_days: due N business days (Mon-Fri, deployment timezone) after entering; or
     :param due_field: due at a date/datetime custom field of the card.
+    :param share: also share the card with the assignee, who may then change it (a task alone
+        lets its assignee only read the card while it is open: the head of measurers who must
+        write down the measurer needs ``share = true``).
     """
 
     title: str
@@ -37,6 +40,7 @@ class TaskRule:
     due_business_days: int | None = None
     due_field: str | None = None
     description: str = ""
+    share: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
 
 @attrs.frozen
@@ -124,7 +128,7 @@ def parse_pipelines(items: Any, *, origin: str) -> list[PipelineSpec]:
 
 
 _STAGE_KEYS = {"key", "name", "kind", "requires", "tasks", "copy_to", "move_to"}
-_TASK_KEYS = {"title", "assignee", "due_hours", "due_business_days", "due_field", "description"}
+_TASK_KEYS = {"title", "assignee", "due_hours", "due_business_days", "due_field", "description", "share"}
 _ACTION_KEYS = {"pipeline", "stage", "if_field"}
 
 
@@ -148,6 +152,8 @@ def _parse_stage(st: Any, where: str) -> StageSpec:
             raise ConfigError(f"{where}: task option(s) {', '.join(sorted(bad))} unknown (known: {', '.join(sorted(_TASK_KEYS))})")
         if sum(k in t for k in ("due_hours", "due_business_days", "due_field")) > 1:
             raise ConfigError(f"{where}: a task has one of due_hours, due_business_days, due_field")
+        if not isinstance(t.get("share", False), bool):
+            raise ConfigError(f"{where}: a task's share is true or false")
         tasks.append(TaskRule(**t))
     actions = []
     for action in ("copy", "move"):

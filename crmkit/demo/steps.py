@@ -87,16 +87,16 @@ class Steps(Office):
         """The deal moves to ``stage`` (by the manager, the head of measurers or the measurer)."""
         def step() -> None:
             key, manager = stage.key, card.manager
-            actor = {"measurer_assigned": "victor.hale", "measurement_done": card.measurer}.get(key, manager)
+            if key == "measurement_done":  # the measurer reads the deal through their task and reports on it
+                self.add_note(card.measurer, "deal", card.deal,
+                              f"Measured {card.windows} openings at {card.address}; two need a new sill. Sketch attached.")
             self.finish_tasks("deal", card.deal)
             self.fill_required(stage, card.deal, manager, card.measurer)
-            self.svc(actor).deals.move(card.deal, key)
+            self.svc(manager).deals.move(card.deal, key)  # a task on a card is a read-only grant: its manager moves it
             if key == "proposal_sent":
                 self.add_note(manager, "deal", card.deal,
                               f"Sent the proposal by e-mail: {card.windows} windows, {card.amount} with installation.")
             elif key == "measurement_done":
-                self.add_note(card.measurer, "deal", card.deal,
-                              f"Measured {card.windows} openings at {card.address}; two need a new sill. Sketch attached.")
                 self.ensure_task(manager, card.deal, "Prepare the contract and the final price", timedelta(days=2))
             elif key == "contract_signed":
                 self.add_note(manager, "deal", card.deal, "Contract signed, 50% prepayment received.")

@@ -116,16 +116,21 @@ class Service(Generic[R]):
     def _record(self, row: Row[Any]) -> R:  # pragma: no cover - each service defines it
         raise NotImplementedError
 
-    def _row(self, conn: Connection, id: Any, *, field: str = "id", lock: bool = False) -> Row[Any]:
-        """The card's row, if it exists (404) and the acting user may see it (403)."""
+    def _row(self, conn: Connection, id: Any, *, field: str = "id", lock: bool = False,
+             write: bool | None = None) -> Row[Any]:
+        """The card's row, if it exists (404) and the acting user may see it (403) -- or, with
+        ``write`` (the default when ``lock``ing it for a change), may change it."""
         ident = check_id(id, field)
-        query = self.access.by_id(self.entity, self.table)  # one query in the common case
+        write = lock if write is None else write
+        query = self.access.by_id(self.entity, self.table, write=write)  # one query in the common case
         if lock:
             query = query.with_for_update()
         row = conn.execute(query, {"ident": ident}).first()
         if row is not None:
             return row
         if not self.access.unrestricted and conn.execute(by_id(self.table), {"ident": ident}).first() is not None:
+            if write and self.access.can_see(conn, self.entity, self.table, ident):
+                raise PermissionDeniedError(f"{self.entity} {ident}: you may read it but not change it")
             raise PermissionDeniedError(f"{self.entity} {ident} is not visible to you")
         raise NotFoundError(f"{self.entity} {ident} does not exist", field=None if field == "id" else field)
 
@@ -155,7 +160,7 @@ class Service(Generic[R]):
         from .refs import check_user
 
         with self._tx() as tx:
-            row = self._row(tx.conn, id)
+            row = self._row(tx.conn, id, write=True)
             uid = check_user(tx.conn, user_id, "user_id")
             sh = schema.shares.c
             exists = tx.conn.scalar(select(sh.user_id).where(

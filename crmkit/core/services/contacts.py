@@ -9,7 +9,8 @@ from sqlalchemy import Connection, Row, Select, delete, insert, select
 
 from .. import schema
 from ..contacts_info import normalize_email, normalize_phone
-from ..errors import ValidationError
+from ..access import LINKS
+from ..errors import PermissionDeniedError, ValidationError
 from ..events import created, diff, to_json_value
 from ..records import Contact
 from .base import Service, check_text, check_unknown, insert_many, inserted_id
@@ -132,7 +133,7 @@ class ContactService(Service[Contact]):
             except ValidationError as exc:
                 raise ValidationError(f"rows[{i}].{exc.message}", field=exc.field) from None
             values["company_id"] = raw.get("company_id")
-            values["responsible_id"] = raw.get("responsible_id")
+            values["responsible_id"] = raw.get("responsible_id", self.actor_id)  # as in create
             batch.append(values)
             if len(batch) >= batch_size:
                 ids += self._insert_batch(batch, offset=len(ids))
@@ -151,6 +152,7 @@ class ContactService(Service[Contact]):
                     for i, v in enumerate(batch):
                         if v[col] is not None and v[col] not in have:
                             raise ValidationError(f"rows[{offset + i}].{col}: {what} {v[col]} does not exist", field=col)
+                    self._require_visible(tx.conn, batch, col, wanted, offset)
             for v in batch:
                 v.update(created_at=tx.now, updated_at=tx.now, version=1)
             new_ids = insert_many(tx.conn, self.table, batch)
@@ -158,6 +160,21 @@ class ContactService(Service[Contact]):
             for cid, v in zip(new_ids, batch):
                 tx.emit("contact.created", "contact", cid, created({k: v[k] for k in v if k not in ("created_at", "updated_at", "version")}))
             return new_ids
+
+    def _require_visible(self, conn: Connection, batch: list[dict[str, Any]], col: str, wanted: set[int],
+                         offset: int) -> None:
+        """The batch form of :meth:`Access.require_visible_links`: one query for all its links."""
+        if col not in LINKS:
+            return
+        entity, table = LINKS[col]
+        rule = self.access.visible(entity, table)
+        if rule is None:
+            return
+        seen = set(conn.scalars(select(table.c.id).where(table.c.id.in_(wanted), rule)))
+        for i, v in enumerate(batch):
+            if v[col] is not None and v[col] not in seen:
+                raise PermissionDeniedError(f"rows[{offset + i}].{col}: {entity} {v[col]} is not visible to you",
+                                            field=col)
 
     @staticmethod
     def _index(conn: Connection, items: list[tuple[int, Sequence[str], Sequence[str]]]) -> None:

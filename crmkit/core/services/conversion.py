@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
+from .. import schema
 from ..errors import ConflictError, ValidationError
 from ..records import Company, Contact, Conversion
+from .refs import find_contact
 from .utm import UTM_KEYS, utm_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,7 +31,11 @@ def convert(
     :param customer_kind: ``"person"`` or ``"legal_entity"`` (default: the lead's, else person).
         Only a legal entity gets a company.
     :param contact: fields for a new contact (default: from the lead's name, phone, e-mail).
-        A lead linked to a known contact reuses it.
+        A lead linked to a known contact reuses it, if the acting user may read that contact;
+        otherwise a new contact is made, and the old one's timeline gets a
+        ``contact.possible_duplicate`` event (its own users see it; the converting user
+        learns nothing about a card they cannot see). So does any older contact sharing
+        the new contact's phone or e-mail.
     :param company: fields for the company (default name: the lead's company_name).
     :param deal: fields for the deal (title, amount, currency, pipeline, stage, custom, ...);
         the lead's source, UTM fields, responsible and same-named custom fields carry over.
@@ -59,7 +65,7 @@ def convert(
                 raise ValidationError("company.name: a legal entity needs a company name", field="company.name")
             made_company = services.companies.create(**fields)
 
-        made_contact = _contact(services, row, contact, made_company)
+        made_contact = _contact(services, leads.access, tx, row, contact, made_company)
         deal_fields = _deal_fields(crm, row, kind, made_contact, made_company, deal or {})
         made_deal = services.deals.create(**deal_fields)
 
@@ -79,16 +85,13 @@ def convert(
                           company=made_company, deal=made_deal)
 
 
-def _contact(services: Any, row: Any, overrides: Mapping[str, Any] | None, company: Company | None) -> Contact:
-    if row.contact_id is not None and not overrides:
-        # The matched contact may belong to a colleague: reusing it is part of the
-        # conversion the user may make, so record rules do not apply to this step.
-        from . import Services
-
-        privileged = Services(services.crm, services.actor_id, enforce=False)
-        contact: Contact = privileged.contacts.get(row.contact_id)
+def _contact(services: Any, access: Any, tx: Any, row: Any, overrides: Mapping[str, Any] | None,
+             company: Company | None) -> Contact:
+    if row.contact_id is not None and not overrides and access.can_see(tx.conn, "contact", schema.contacts,
+                                                                       row.contact_id):
+        contact: Contact = services.contacts.get(row.contact_id)
         if company is not None and contact.company_id is None:
-            contact = privileged.contacts.update(contact.id, {"company_id": company.id})
+            contact = services.contacts.update(contact.id, {"company_id": company.id})
         return contact
     first, _, last = (row.name or "").strip().partition(" ")
     fields: dict[str, Any] = {
@@ -98,7 +101,14 @@ def _contact(services: Any, row: Any, overrides: Mapping[str, Any] | None, compa
     }
     if company is not None:
         fields.setdefault("company_id", company.id)
-    return services.contacts.create(**fields)  # type: ignore[no-any-return]
+    made: Contact = services.contacts.create(**fields)
+    keys = [(p, None) for p in made.phones] + [(None, e) for e in made.emails]
+    matches = (find_contact(tx.conn, phone, email, exclude=made.id) for phone, email in keys)
+    match = next((m for m in matches if m is not None), None)
+    if match is not None:
+        tx.emit("contact.possible_duplicate", "contact", match[0],
+                data={"duplicate_id": made.id, "lead_id": row.id, "matched_by": match[1]})
+    return made
 
 
 def _deal_fields(crm: Any, row: Any, kind: str, contact: Contact, company: Company | None,

@@ -161,7 +161,7 @@ class DealService(Service[Deal]):
         if target.kind != "open":
             raise ValidationError(f"stage: a copy starts in an open stage, {target.key!r} is {target.kind}", field="stage")
         with self._tx() as tx:
-            row = self._row(tx.conn, id)
+            row = self._row(tx.conn, id, write=True)
             if once:
                 d = self.table.c
                 existing = tx.conn.execute(select(self.table).where(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from sqlalchemy import Connection, Row, insert
+from sqlalchemy import Connection, Row, insert, select
 
 from .. import schema
 from ..contacts_info import normalize_email, normalize_phone
@@ -107,8 +107,11 @@ class LeadService(Service[Lead]):
         """Capture a request from any channel (``source``: web_form, call, email, messenger, manual, import).
 
         A lead whose phone or e-mail belongs to a known contact is linked to it
-        (a repeat request is not a stranger). It lands in the first stage of the
-        lead pipeline.
+        (a repeat request is not a stranger), under the record rules: only a contact
+        the acting user may read is looked for; an unassigned lead goes to that
+        contact's responsible user; and the link is made only when the lead's
+        responsible user may read the contact (see :meth:`_link_match`). It lands in
+        the first stage of the lead pipeline.
         """
         stage = self._stage(None)
         with self._tx() as tx:
@@ -119,8 +122,9 @@ class LeadService(Service[Lead]):
             })
             data: dict[str, Any] = {}
             if values.get("contact_id") is None:
-                match = find_contact(tx.conn, values.get("phone"), values.get("email"))
-                if match is not None:
+                match = find_contact(tx.conn, values.get("phone"), values.get("email"),
+                                     visible=self.access.visible("contact", schema.contacts))
+                if match is not None and self._link_match(tx.conn, values, match[0]):
                     values["contact_id"], data["matched_by"] = match
                     data["matched_contact_id"] = values["contact_id"]
             if stage is not None:
@@ -135,6 +139,29 @@ class LeadService(Service[Lead]):
             return self._record(self._reload(tx.conn, new_id))
 
     capture = create
+
+    def _link_match(self, conn: Connection, values: dict[str, Any], contact_id: int) -> bool:
+        """Whether a new lead may be linked to the contact its phone or e-mail matched.
+
+        Whoever reads the lead reads its link, so the link must not open the contact to
+        anyone the record rules keep it from: an unassigned lead (which every manager
+        reads) is first given to the contact's responsible user, a repeat request going
+        to the customer's manager; then the lead's responsible user must be able to read
+        the contact. No link otherwise: converting the lead makes a new contact and
+        flags the likely duplicate on the old one.
+        """
+        c, u = schema.contacts.c, schema.users.c
+        responsible = values.get("responsible_id")
+        if responsible is None:
+            responsible = conn.execute(select(c.responsible_id).join(schema.users, u.id == c.responsible_id)
+                                       .where(c.id == contact_id, u.active.is_(True))).scalar()
+            if responsible is None:
+                return False
+        if not (responsible == self.actor_id and self.access.role is not None):  # else: found under their rules
+            if not self.crm.access_for(responsible).can_see(conn, "contact", schema.contacts, contact_id):
+                return False
+        values["responsible_id"] = responsible
+        return True
 
     def _stage(self, key: str | None, kind: str = "open") -> Stage | None:
         """A stage of the lead pipeline (None when the deployment declares no lead pipeline)."""

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from sqlalchemy import Connection, Table, bindparam, select
 
 from .. import schema
-from ..errors import ValidationError
+from ..errors import PermissionDeniedError, ValidationError
 from .base import check_id
 
 ENTITY_TABLES: dict[str, Table] = {
@@ -41,8 +41,10 @@ def check_user(conn: Connection, value: Any, field: str) -> int | None:
     return ident
 
 
-def check_card(conn: Connection, entity_type: Any, entity_id: Any, access: Any = None) -> tuple[str, int]:
-    """A (type, id) pair naming an existing card the acting user may see (for tasks and notes)."""
+def check_card(conn: Connection, entity_type: Any, entity_id: Any, access: Any = None, *,
+               write: bool = False) -> tuple[str, int]:
+    """A (type, id) pair naming an existing card the acting user may see -- or, with ``write``,
+    change (giving out a task on a card opens it to the assignee) -- for tasks and notes."""
     if entity_type not in ENTITY_TABLES or entity_type == "user":
         kinds = ", ".join(k for k in ENTITY_TABLES if k != "user")
         raise ValidationError(f"entity_type: {entity_type!r} is not one of {kinds}", field="entity_type")
@@ -50,9 +52,10 @@ def check_card(conn: Connection, entity_type: Any, entity_id: Any, access: Any =
     if ident is None:
         raise ValidationError("entity_id: is required with entity_type", field="entity_id")
     if access is not None and not access.can_see(conn, entity_type, ENTITY_TABLES[entity_type], ident):
-        from ..errors import PermissionDeniedError
-
-        raise PermissionDeniedError(f"{entity_type} {ident} is not visible to you")
+        raise PermissionDeniedError(f"{entity_type} {ident} is not visible to you", field="entity_id")
+    if write and access is not None and not access.can_change(conn, entity_type, ENTITY_TABLES[entity_type], ident):
+        raise PermissionDeniedError(f"{entity_type} {ident}: you may read it but not give out tasks on it",
+                                    field="entity_id")
     return entity_type, ident
 
 
@@ -63,16 +66,24 @@ def check_custom_users(conn: Connection, crm: Any, entity: str, custom: Mapping[
             check_user(conn, custom[spec.name], spec.name)
 
 
-def find_contact(conn: Connection, phone: str | None, email: str | None) -> tuple[int, str] | None:
-    """The oldest contact with this (normalized) phone, else e-mail: (id, "phone"|"email")."""
-    if phone:
-        ph = schema.contact_phones.c
-        found = conn.scalar(select(ph.contact_id).where(ph.phone == phone).order_by(ph.contact_id).limit(1))
+def find_contact(conn: Connection, phone: str | None, email: str | None, *,
+                 visible: Any = None, exclude: int | None = None) -> tuple[int, str] | None:
+    """The oldest contact with this (normalized) phone, else e-mail: (id, "phone"|"email").
+
+    ``visible`` (a record rule, :meth:`Access.visible`) limits the search to contacts the
+    acting user may read: a look-up must not tell anyone about a card they cannot see.
+    """
+    c = schema.contacts.c
+    for value, index, how in ((phone, schema.contact_phones.c, "phone"), (email, schema.contact_emails.c, "email")):
+        if not value:
+            continue
+        column = index.phone if how == "phone" else index.email
+        query = select(index.contact_id).where(column == value)
+        if visible is not None:
+            query = query.where(index.contact_id.in_(select(c.id).where(visible)))
+        if exclude is not None:
+            query = query.where(index.contact_id != exclude)
+        found = conn.scalar(query.order_by(index.contact_id).limit(1))
         if found is not None:
-            return found, "phone"
-    if email:
-        em = schema.contact_emails.c
-        found = conn.scalar(select(em.contact_id).where(em.email == email).order_by(em.contact_id).limit(1))
-        if found is not None:
-            return found, "email"
+            return found, how
     return None

@@ -78,7 +78,8 @@ class TaskService(Service[Task]):
                 "custom": self._clean_custom(tx.conn, custom),
             }
             if entity_type is not None or entity_id is not None:
-                values["entity_type"], values["entity_id"] = check_card(tx.conn, entity_type, entity_id, self.access)
+                values["entity_type"], values["entity_id"] = check_card(tx.conn, entity_type, entity_id, self.access,
+                                                                        write=True)
             new_id = inserted_id(tx.conn.execute(insert(self.table).values(
                 **values, status="open", created_by=tx.actor_id, created_at=tx.now, updated_at=tx.now, version=1,
                 rule=rule,
@@ -132,6 +133,8 @@ class TaskService(Service[Task]):
             new = check_user(tx.conn, assignee_id, "assignee_id")
             if row.status != "open":
                 raise ConflictError(f"task {row.id} is {row.status}; only open tasks can be reassigned", field="status")
+            if row.entity_type is not None:  # the new assignee reads the card: only who may change it decides
+                check_card(tx.conn, row.entity_type, row.entity_id, self.access, write=True)
             self._bump(tx, row, {"assignee_id": new}, version)
             tx.emit("task.reassigned", "task", row.id, {"assignee_id": {"before": row.assignee_id, "after": new}})
             return self._record(self._reload(tx.conn, row.id))
