@@ -152,7 +152,9 @@ class Access:
             return None
         c = table.c
         if self.role.scope == "assigned_tasks":
-            return false() if write and entity in ("deal", "lead", "contact", "company") else self._assigned_only(entity, table)
+            if write and entity != "task":  # their tasks, to finish them; the rest is read-only
+                return c.author_id == self.user_id if entity == "note" else false()  # type: ignore[no-any-return]
+            return self._assigned_only(entity, table)
         mine = self._responsible(c.responsible_id) if "responsible_id" in c else None
         shared = c.id.in_(select(schema.shares.c.entity_id).where(
             schema.shares.c.entity_type == entity, schema.shares.c.user_id == self.user_id))

@@ -124,7 +124,8 @@ def crm_register_routes(crm: Any) -> list[Any]:
 
 @hookimpl
 def crm_register_roles(crm: Any) -> list[crmkit.Role]:
-    return [crmkit.Role("measurer", "assigned_tasks", frozenset({"cards.read", "cards.write"}))]
+    return [crmkit.Role("measurer", "assigned_tasks", frozenset({"cards.read", "cards.write"})),
+            crmkit.Role("kiosk", "all", frozenset(), "a plugin role with no permissions: no cards")]
 
 
 @hookimpl
