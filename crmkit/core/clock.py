@@ -43,12 +43,16 @@ class FrozenClock:
 
 
 def ensure_utc(value: datetime, *, field: str | None = None) -> datetime:
-    """Return ``value`` in UTC; naive datetimes are refused, never guessed."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        from .errors import ValidationError
+    """Return ``value`` in UTC; naive datetimes are refused, never guessed, and so are the
+    ones at the edges of the calendar that UTC cannot hold (9999-12-31T23:00-05:00)."""
+    from .errors import ValidationError
 
+    if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(
             f"{field or 'datetime'} must be timezone-aware (got naive {value.isoformat()})",
             field=field,
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(f"{field or 'datetime'}: {value.isoformat()} is out of range", field=field) from None

@@ -25,6 +25,7 @@ from .clock import ensure_utc
 from .contacts_info import normalize_email, normalize_phone
 from .errors import ConfigError, ValidationError
 from .money import to_decimal
+from .text import check_characters
 
 FieldType = Literal["text", "integer", "decimal", "date", "datetime", "boolean", "choice", "phone", "email", "user"]
 FIELD_TYPES: tuple[str, ...] = (
@@ -84,7 +85,7 @@ def _text(f: CustomField, v: Any, region: str) -> str:
         raise ValidationError(f"{f.name}: expected text, got {type(v).__name__}", field=f.name)
     if len(v) > f.max_length:
         raise ValidationError(f"{f.name}: longer than {f.max_length} characters", field=f.name)
-    return v
+    return check_characters(v, f.name, multiline=True)
 
 
 def _integer(f: CustomField, v: Any, region: str) -> int:
@@ -97,8 +98,17 @@ def _integer(f: CustomField, v: Any, region: str) -> int:
     raise ValidationError(f"{f.name}: {v!r} is not an integer", field=f.name)
 
 
+DECIMAL_DIGITS, DECIMAL_PLACES = 20, 10  # what filters compare exactly (NUMERIC(30, 10))
+
+
 def _decimal(f: CustomField, v: Any, region: str) -> str:
-    return str(to_decimal(v, field=f.name))
+    number = to_decimal(v, field=f.name)
+    if not number.is_zero() and number.adjusted() >= DECIMAL_DIGITS:
+        raise ValidationError(f"{f.name}: {v} is too large (at most {DECIMAL_DIGITS} digits before the point)",
+                              field=f.name)
+    if int(number.as_tuple().exponent) < -DECIMAL_PLACES and number != round(number, DECIMAL_PLACES):
+        raise ValidationError(f"{f.name}: {v} has more than {DECIMAL_PLACES} decimal places", field=f.name)
+    return format(number.normalize() if int(number.as_tuple().exponent) < -DECIMAL_PLACES else number, "f")
 
 
 def _date(f: CustomField, v: Any, region: str) -> str:

@@ -33,6 +33,9 @@ KNOWN_CURRENCIES: frozenset[str] = frozenset(
 )
 
 
+MAX_DIGITS = 15  # integer digits of an amount: minor units stay well inside a 64-bit integer
+
+
 def currency_exponent(currency: str) -> int:
     return _EXPONENTS.get(currency, 2)
 
@@ -49,8 +52,11 @@ def to_decimal(value: Any, *, field: str) -> Decimal:
         raise ValidationError(
             f"{field}: give amounts as a string or Decimal, not {type(value).__name__}", field=field
         )
+    text = value if isinstance(value, Decimal) else str(value).strip()
+    if isinstance(text, str) and len(text) > 100:
+        raise ValidationError(f"{field}: {text[:20]!r}... is not a decimal number (too long)", field=field)
     try:
-        result = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        result = Decimal(text)
     except (InvalidOperation, ValueError):
         raise ValidationError(f"{field}: {value!r} is not a decimal number", field=field) from None
     if not result.is_finite():
@@ -70,13 +76,16 @@ class Money:
         cur = check_currency(currency, field=f"{field}_currency" if field != "amount" else "currency")
         dec = to_decimal(amount, field=field)
         exp = currency_exponent(cur)
-        if dec != dec.quantize(Decimal(1).scaleb(-exp)):
-            raise ValidationError(
-                f"{field}: {cur} has {exp} decimal places, {dec} has more", field=field
-            )
-        if abs(dec) >= Decimal(10) ** 15:
-            raise ValidationError(f"{field}: {dec} is too large", field=field)
-        return cls(dec.quantize(Decimal(1).scaleb(-exp)), cur)
+        # the size first: quantizing 1e400 to cents would overflow the decimal context
+        if not dec.is_zero() and dec.adjusted() >= MAX_DIGITS:
+            raise ValidationError(f"{field}: {amount} is too large (at most {MAX_DIGITS} digits before the point)",
+                                  field=field)
+        if not dec.is_zero() and dec.adjusted() < -exp:
+            raise ValidationError(f"{field}: {cur} has {exp} decimal places, {amount} has more", field=field)
+        quantized = dec.quantize(Decimal(1).scaleb(-exp))
+        if dec != quantized:
+            raise ValidationError(f"{field}: {cur} has {exp} decimal places, {dec} has more", field=field)
+        return cls(quantized, cur)
 
     @property
     def minor_units(self) -> int:

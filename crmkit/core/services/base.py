@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 from contextlib import nullcontext
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Generic, Mapping, TypeVar
 
-from sqlalchemy import Column, ColumnElement, Connection, Row, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    BigInteger, Column, ColumnElement, Connection, Row, Select, Table, bindparam, func, insert, select, update,
+)
 
 from sqlalchemy.types import TypeDecorator
 
@@ -18,6 +20,7 @@ from .. import schema
 from ..access import WRITE, Access
 from ..errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from ..records import Page
+from ..text import check_characters
 from ..unit_of_work import Tx, transaction
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,13 +36,17 @@ _OPS = {"eq", "ne", "gt", "gte", "lt", "lte", "in"}
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 
-def check_text(value: Any, field: str, *, required: bool = False, max_length: int = 300) -> str:
+def check_text(value: Any, field: str, *, required: bool = False, max_length: int = 300,
+               multiline: bool = False) -> str:
+    """Text for ``field``, stripped: no control characters (a ``multiline`` field allows tab
+    and line breaks), no bidirectional overrides, at most ``max_length`` characters."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise ValidationError(f"{field}: expected text, got {type(value).__name__}", field=field)
-    if "\x00" in value:
-        raise ValidationError(f"{field}: text must not contain NUL characters", field=field)
+    if len(value) > 4 * max_length + 100:  # before any scan: a megabyte title is refused cheaply
+        raise ValidationError(f"{field}: longer than {max_length} characters", field=field)
+    check_characters(value, field, multiline=multiline)
     value = value.strip()
     if required and not value:
         raise ValidationError(f"{field}: is required", field=field)
@@ -50,7 +57,7 @@ def check_text(value: Any, field: str, *, required: bool = False, max_length: in
 
 def check_id(value: Any, field: str) -> int:
     """A positive 32-bit id (a larger one could never exist: a clear error, not a database overflow)."""
-    if isinstance(value, str) and value.isdigit() and len(value) <= 12:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{field}: expected an id (integer), got {value!r}", field=field)
@@ -65,10 +72,12 @@ def check_limit(limit: Any) -> None:
         raise ValidationError(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
 
 
-def id_cursor(cursor: Any) -> int:
-    """The id a page cursor of an id-ordered list stands for."""
-    if not isinstance(cursor, str) or not cursor.isdigit() or len(cursor) > 12:
-        raise ValidationError(f"cursor: {cursor!r} is not a cursor from a previous page", field="cursor")
+def id_cursor(cursor: Any, *, maximum: int = MAX_ID) -> int:
+    """The id a page cursor of an id-ordered list stands for: ASCII digits, 0 to ``maximum``
+    (a larger one could never be a row's id: 422 naming ``cursor``, not a database overflow)."""
+    if (not isinstance(cursor, str) or not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19
+            or int(cursor) > maximum):
+        raise ValidationError(f"cursor: {str(cursor)[:100]!r} is not a cursor from a previous page", field="cursor")
     return int(cursor)
 
 
@@ -365,34 +374,63 @@ def by_id(table: Table) -> Select[Any]:
 
 
 def _encode_cursor(row: Row[Any], key: str) -> str:
-    """The position after ``row``: its id, or (sort value, id) for other orders (opaque text)."""
+    """The position after ``row``: its id, or (sort value, id) for other orders (opaque text).
+
+    Datetimes are written in UTC (``+00:00``), the only offset :func:`_decode_cursor` takes back."""
     if key == "id":
         return str(row.id)
     value = row._mapping[key]
+    if isinstance(value, datetime):
+        value = value.astimezone(timezone.utc)
     raw = json.dumps([value.isoformat() if hasattr(value, "isoformat") else value, row.id])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def _decode_cursor(cursor: Any, column: Any, key: str) -> tuple[Any, int]:
-    bad = ValidationError(f"cursor: {cursor!r} is not a cursor from a previous page of this order", field="cursor")
-    if not isinstance(cursor, str):
+    """(sort value, id) of a cursor :func:`_encode_cursor` wrote, checked so the query can't fail.
+
+    Anything else is a 422 naming ``cursor``: an id outside 1 to 2^31-1, a datetime that is
+    naive or not in UTC (``+00:00``), a value of the wrong type, text no database stores."""
+    bad = ValidationError(f"cursor: {str(cursor)[:100]!r} is not a cursor from a previous page of this order",
+                          field="cursor")
+    if not isinstance(cursor, str) or len(cursor) > 400:
         raise bad
     if key == "id":
-        if not cursor.isdigit() or len(cursor) > 12:
-            raise bad
-        return None, int(cursor)
+        return None, id_cursor(cursor)
     try:
-        value, ident = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError):
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError, RecursionError):
         raise bad from None
-    if not isinstance(ident, int) or isinstance(ident, bool):
+    if not isinstance(decoded, list) or len(decoded) != 2:
         raise bad
-    python_type = getattr(column.type, "python_type", None) if not isinstance(column.type, TypeDecorator) else datetime
+    value, ident = decoded
+    if not isinstance(ident, int) or isinstance(ident, bool) or not 1 <= ident <= MAX_ID:
+        raise bad
+    column_type = column.type
+    if isinstance(column_type, TypeDecorator):  # UTCDateTime, the only one
+        python_type: Any = datetime
+    else:
+        try:
+            python_type = column_type.python_type
+        except NotImplementedError:
+            python_type = None
     try:
         if python_type is datetime:
             value = datetime.fromisoformat(value)
+            if value.utcoffset() != timedelta(0):  # naive, or not the UTC we wrote
+                raise bad
+        elif python_type is date:
+            value = date.fromisoformat(value)
+        elif python_type is int:
+            limit = 2**63 if isinstance(column_type, BigInteger) else 2**31
+            if isinstance(value, bool) or not isinstance(value, int) or not -limit <= value < limit:
+                raise bad
+        elif python_type is str:
+            if not isinstance(value, str) or "\x00" in value:
+                raise bad
+            value.encode("utf-8")  # a lone surrogate can't be sent to the database
         elif python_type is not None and not isinstance(value, python_type):
             raise bad
-    except (ValueError, TypeError, NotImplementedError):
+    except (ValueError, TypeError, UnicodeEncodeError):
         raise bad from None
     return value, ident

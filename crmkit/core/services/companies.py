@@ -31,7 +31,7 @@ class CompanyService(Service[Company]):
         if "name" in values:
             out["name"] = check_text(values["name"], "name", required=True)
         if "address" in values:
-            out["address"] = check_text(values["address"], "address", max_length=2000) or None
+            out["address"] = check_text(values["address"], "address", max_length=2000, multiline=True) or None
         if "responsible_id" in values:
             out["responsible_id"] = self._check_user(conn, values["responsible_id"], "responsible_id")
         if "custom" in values or current is None:

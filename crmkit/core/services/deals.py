@@ -108,6 +108,10 @@ class DealService(Service[Deal]):
 
     def _target_stage(self, pipeline_key: str, stage_key: str | None, kind: str | None = None) -> Stage:
         pipeline = self.crm.pipeline(pipeline_key)
+        if pipeline.key == self.crm.settings.lead_pipeline:  # leads and deals keep to their own pipelines
+            deal_pipelines = ", ".join(p.key for p in self.crm.pipelines if p.key != pipeline.key) or "none declared"
+            raise ValidationError(f"pipeline: {pipeline.key!r} is the lead pipeline; deals go in {deal_pipelines}",
+                                  field="pipeline")
         if stage_key is None:
             wanted = kind or "open"
             stage = next((s for s in pipeline.stages if s.kind == wanted), None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
+from ..text import check_characters
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..app import Crm
@@ -12,9 +13,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def resolve_reason(crm: "Crm", reason: Any, reason_text: Any) -> tuple[int | None, str | None, str]:
     """Return (lost_reason_id, free_text, label). A reason is required."""
-    text = reason_text.strip() if isinstance(reason_text, str) else None
     if reason_text is not None and not isinstance(reason_text, str):
         raise ValidationError("reason_text: expected text", field="reason_text")
+    text = check_characters(reason_text, "reason_text", multiline=True).strip() if reason_text is not None else None
     if reason is None or reason == "":
         if not text:
             known = ", ".join(r.key for r in crm.lost_reasons) or "none configured"

@@ -24,7 +24,7 @@ class NoteService(Service[Note]):
                     author_id=row.author_id, created_at=row.created_at)
 
     def add(self, entity_type: str, entity_id: int, body: str) -> Note:
-        text = check_text(body, "body", required=True, max_length=100_000)
+        text = check_text(body, "body", required=True, max_length=100_000, multiline=True)
         with self._tx() as tx:
             etype, eid = check_card(tx.conn, entity_type, entity_id, self.access)
             new_id = inserted_id(tx.conn.execute(insert(self.table).values(

@@ -72,7 +72,7 @@ class TaskService(Service[Task]):
         with self._tx() as tx:
             values: dict[str, Any] = {
                 "title": check_text(title, "title", required=True),
-                "description": check_text(description, "description", max_length=10000),
+                "description": check_text(description, "description", max_length=10000, multiline=True),
                 "assignee_id": self._check_user(tx.conn, assignee_id, "assignee_id"),
                 "due_at": _due(due_at),
                 "custom": self._clean_custom(tx.conn, custom),
@@ -97,7 +97,8 @@ class TaskService(Service[Task]):
             if "title" in changes:
                 values["title"] = check_text(changes["title"], "title", required=True)
             if "description" in changes:
-                values["description"] = check_text(changes["description"], "description", max_length=10000)
+                values["description"] = check_text(changes["description"], "description", max_length=10000,
+                                                   multiline=True)
             if "due_at" in changes:
                 values["due_at"] = _due(changes["due_at"])
                 values["overdue_at"] = None  # rescheduled: it may become overdue (and be reported) again
