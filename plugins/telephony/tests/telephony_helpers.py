@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator, MutableMapping
 
-from crmkit import Crm, FrozenClock
+import crmkit
+from crmkit import Crm, FrozenClock, Settings, hookimpl
+from crmkit.testing import template
 from crmkit_telephony import CallEvent
 from crmkit_telephony.ingest import Ingested, ingest
+from crmkit_telephony.providers import Originated
 
 SECRET = "generic-webhook-secret-0123456789"
 TWILIO_TOKEN = "12345"
@@ -40,7 +45,7 @@ def telephony_crm(make_crm: MakeCrm, **extra: Any) -> Crm:
 def user(crm: Crm, email: str) -> int:
     found = crm.users.by_email(email)
     assert found is not None
-    return found.id
+    return int(found.id)
 
 
 def event(clock: FrozenClock, call_id: str, status: str, *, at: datetime | None = None, **kw: Any) -> CallEvent:
@@ -85,3 +90,73 @@ def token_for(crm: Crm, user_id: int) -> dict[str, str]:
 
     _, secret = auth.create_token(crm, user_id, "tests")
     return {"Authorization": f"Bearer {secret}"}
+
+
+class FakeProvider:
+    """A third-party adapter: remembers what it was asked to dial."""
+
+    name = "fakecloud"
+
+    def __init__(self) -> None:
+        self.dialled: list[tuple[str, str]] = []
+
+    def parse_webhook(self, crm: Any, cfg: Any, request: Any) -> list[Any]:
+        return []
+
+    def originate(self, crm: Any, cfg: Any, extension: str, number: str) -> Originated:
+        self.dialled.append((extension, number))
+        return Originated(f"fake-{len(self.dialled)}")
+
+
+class FakeCloudPlugin:
+    plugin_info = crmkit.PluginInfo(name="fakecloud", version="0.1.0", requires=("telephony",))
+
+    def __init__(self) -> None:
+        self.provider = FakeProvider()
+
+    @hookimpl
+    def telephony_register_providers(self, crm: Any) -> list[Any]:
+        return [self.provider]
+
+
+@contextmanager
+def fake_cloud(db_url: str, clock: FrozenClock, tmp_path: Path, **extra: Any) -> Iterator[tuple[Crm, FakeProvider]]:
+    """A deployment whose click-to-call goes through :class:`FakeProvider` (Anna 101, Bob 102 unless
+    ``extensions`` says otherwise); closed on exit."""
+    plugin = FakeCloudPlugin()
+    data = {**template(), "database": db_url, "plugins": ["telephony"],
+            "settings": settings(provider="fakecloud", **extra)}
+    crm = Crm(Settings.from_dict(data, base_dir=tmp_path, environ={}), plugins=[plugin], clock=clock)
+    try:
+        for email, name in (("anna@windows.example", "Anna"), ("bob@windows.example", "Bob")):
+            crm.users.create(email=email, name=name)
+        yield crm, plugin.provider
+    finally:
+        crm.close()
+
+
+def raw_post(crm: Crm, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[int, Any]:
+    """POST to the deployment's ASGI app with header bytes exactly as given (HTTP clients re-encode
+    non-ASCII header values; a real attacker's bytes arrive as they are): (status, JSON body)."""
+    import asyncio
+    import json
+
+    from crmkit.web import create_app
+
+    app = create_app(crm)
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"testserver"), (b"content-length", str(len(body)).encode()), *headers],
+             "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
+    sent: list[dict[str, Any]] = []
+    chunks = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, json.loads(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))

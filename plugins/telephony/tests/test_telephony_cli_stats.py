@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from telephony_helpers import CUSTOMER, MakeCrm, api_client, inbound, settings, telephony_crm, token_for, user
+from telephony_helpers import (
+    CUSTOMER, FakeCloudPlugin, MakeCrm, api_client, inbound, settings, telephony_crm, token_for, user,
+)
 
-import crmkit
-from crmkit import Crm, FrozenClock, Settings, hookimpl
+from crmkit import Crm, FrozenClock, Settings
 from crmkit.cli import cli
 from crmkit.testing import template
-from crmkit_telephony.providers import Originated
 
 ENV = {"CRMKIT_CONFIG": None, "CRMKIT_USER": None, "CRMKIT_PLUGINS": None, "CRMKIT_DATABASE_URL": None}
 
@@ -86,33 +86,6 @@ def test_stats_route_and_its_permission(make_crm: MakeCrm, clock: FrozenClock) -
     bob = token_for(crm, user(crm, "bob@windows.example"))
     assert [c["call_id"] for c in mine] == ["c1"] and client.get("/api/v1/telephony/calls", headers=bob).json() == {
         "items": [], "next_cursor": None}
-
-
-class FakeProvider:
-    """A third-party adapter: remembers what it was asked to dial."""
-
-    name = "fakecloud"
-
-    def __init__(self) -> None:
-        self.dialled: list[tuple[str, str]] = []
-
-    def parse_webhook(self, crm: Any, cfg: Any, request: Any) -> list[Any]:
-        return []
-
-    def originate(self, crm: Any, cfg: Any, extension: str, number: str) -> Originated:
-        self.dialled.append((extension, number))
-        return Originated(f"fake-{len(self.dialled)}")
-
-
-class FakeCloudPlugin:
-    plugin_info = crmkit.PluginInfo(name="fakecloud", version="0.1.0", requires=("telephony",))
-
-    def __init__(self) -> None:
-        self.provider = FakeProvider()
-
-    @hookimpl
-    def telephony_register_providers(self, crm: Any) -> list[Any]:
-        return [self.provider]
 
 
 def test_a_plugin_registers_a_provider_used_by_click_to_call(db_url: str, clock: FrozenClock, tmp_path: Path) -> None:
