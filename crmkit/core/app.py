@@ -20,6 +20,7 @@ from sqlalchemy import Engine, MetaData, Table
 
 from . import automation, defaults, schema
 from .access import Access, collect_roles
+from .auth import SecurityStamp
 from .clock import Clock, SystemClock
 from .customfields import CustomFieldRegistry
 from .db import make_engine
@@ -62,7 +63,7 @@ class Crm:
         self.clock: Clock = clock or SystemClock()
         self.event_log = event_log
         self._tx_local = threading.local()
-        self._access_cache: dict[int | None, tuple[Access, float]] = {}
+        self._access_cache: dict[int | None, tuple[Access, float, int]] = {}
         self._plugin_state: dict[str, dict[str, Any]] = {}
         loaded = load_enabled(self.settings.plugins)
         if plugins:
@@ -71,6 +72,8 @@ class Crm:
         self.pm = build_plugin_manager(loaded, defaults=[defaults, automation])
         self._impl_cache: dict[str, bool] = {}
         self.engine = engine or make_engine(self.settings.database_url())
+        self.security = SecurityStamp(self, check_seconds=self.SECURITY_CHECK_SECONDS)
+        """Tells the caches of tokens, roles and services when to forget (see :class:`SecurityStamp`)."""
         self.write_gate = WriteGate(self.engine.dialect.name == "sqlite")
         hook = self.pm.hook
         self.metadatas: list[MetaData] = _metadatas(hook.crm_register_tables(crm=self))
@@ -115,6 +118,7 @@ class Crm:
             self._lost_reasons = {r.key: r for r in load_lost_reasons(conn)}
 
     def close(self) -> None:
+        self.security.close()
         self.engine.dispose()
 
     def __enter__(self) -> "Crm":
@@ -195,16 +199,28 @@ class Crm:
         return transaction(self, actor_id)
 
     ACCESS_TTL = 5.0
-    """Seconds a user's role and team are cached (a change made in this process applies at once)."""
+    """Seconds a user's role and team are cached at most (any change to users ends that at once:
+    see :attr:`security`)."""
+
+    SECURITY_CHECK_SECONDS: float | None = None
+    """How often a process reads the deployment's security stamp, i.e. how soon a user, role,
+    password or token change made by another process applies here (0: at every request; None:
+    every request on SQLite, every 0.1 s on PostgreSQL). Changes made in this process apply at once."""
 
     def access_for(self, user_id: int | None) -> Access:
-        """The role and record rules of ``user_id``, cached for :attr:`ACCESS_TTL` seconds."""
+        """The role and record rules of ``user_id``, cached for :attr:`ACCESS_TTL` seconds while
+        the security stamp stays the same."""
+        # the system's access reads nothing from the database: no stamp check for it
+        generation = self.security.generation if user_id is None else self.security.current()
         now = time.monotonic()
         cached = self._access_cache.get(user_id)
-        if cached is not None and cached[1] > now:
+        if cached is not None and cached[1] > now and cached[2] == generation:
             return cached[0]
         access = Access.of(self, user_id)
-        self._access_cache[user_id] = (access, now + self.ACCESS_TTL)
+        assert generation is not None
+        if len(self._access_cache) > 10_000:
+            self._access_cache.clear()
+        self._access_cache[user_id] = (access, now + self.ACCESS_TTL, generation)
         return access
 
     def forget_access(self, user_id: int | None = None) -> None:

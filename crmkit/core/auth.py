@@ -1,7 +1,8 @@
-"""Passwords and API tokens.
+"""Passwords, API tokens, and the security stamp that keeps caches of them honest.
 
-Passwords are hashed with scrypt (stdlib, memory-hard); API tokens are random
-secrets shown once, stored as their sha256 and revocable::
+Passwords are hashed with scrypt (stdlib, memory-hard, N=2**17 r=8 p=1 as OWASP
+recommends); API tokens are random secrets shown once, stored as their sha256 and
+revocable::
 
     token, secret = create_token(crm, user.id, name="zapier")   # print ``secret`` once
     authenticate(crm, secret)                                   # -> user id, or None
@@ -15,8 +16,11 @@ call these functions; nothing else touches ``crm_users.password_hash`` or
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
 import hashlib
 import hmac
+import os
 import secrets
 import threading
 import time
@@ -25,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
 import attrs
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from . import schema
 from .errors import NotFoundError, PermissionDeniedError, ValidationError
@@ -36,62 +40,166 @@ if TYPE_CHECKING:  # pragma: no cover
     from .records import User
 
 TOKEN_PREFIX = "crmk_"
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1  # 16 MiB per hash
 MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
 LAST_USED_EVERY = timedelta(minutes=1)  # write last_used_at at most this often per token
-_CACHES: "weakref.WeakKeyDictionary[Crm, weakref.WeakSet[TokenCache]]" = weakref.WeakKeyDictionary()
 
 
 # -- passwords --------------------------------------------------------------------
 
 
-def hash_password(password: str, *, n: int = _SCRYPT_N, r: int = _SCRYPT_R, p: int = _SCRYPT_P) -> str:
-    """``scrypt$n$r$p$salt$hash`` (base64) of ``password``."""
+@attrs.frozen
+class ScryptCost:
+    """scrypt's parameters: ``n`` (CPU and memory cost, a power of 2), ``r`` (block size), ``p``."""
+
+    n: int
+    r: int = 8
+    p: int = 1
+
+    @property
+    def maxmem(self) -> int:
+        """The memory scrypt needs with these parameters (128*r*(n+p+2) bytes) plus 1 MiB."""
+        return 128 * self.r * (self.n + self.p + 2) + 2**20
+
+    def weaker_than(self, other: "ScryptCost") -> bool:
+        return self.n < other.n or self.r < other.r or self.p < other.p
+
+
+DEFAULT_COST = ScryptCost(2**17, 8, 1)
+"""OWASP's recommendation for scrypt: 128 MiB and ~0.1-1 s a hash, depending on the machine."""
+
+password_cost: ScryptCost = DEFAULT_COST
+"""The parameters of new hashes (and of the equal work done for unknown users). Only a test
+suite lowers it (``crmkit.testing`` does, to ``TEST_COST``); stored hashes keep their own
+parameters and a weaker one is replaced at the next successful password check."""
+
+TEST_COST = ScryptCost(2**10, 8, 1)
+_MAX_MEM = 2**30  # a stored hash asking for more memory than this is malformed
+_SLOTS = threading.BoundedSemaphore(max(1, min(4, os.cpu_count() or 1)))  # bounds the memory of parallel hashes
+
+
+def _scrypt(password: str, salt: bytes, cost: ScryptCost, dklen: int) -> bytes:
+    with _SLOTS:
+        return hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, n=cost.n, r=cost.r, p=cost.p,
+                              maxmem=cost.maxmem, dklen=dklen)
+
+
+def hash_password(password: str, *, cost: ScryptCost | None = None) -> str:
+    """``scrypt$n$r$p$salt$hash`` (base64) of ``password``, at :data:`password_cost` unless given."""
+    cost = cost or password_cost
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=2**26, dklen=32)
-    return "$".join(["scrypt", str(n), str(r), str(p), _b64(salt), _b64(digest)])
+    digest = _scrypt(password, salt, cost, 32)
+    return "$".join(["scrypt", str(cost.n), str(cost.r), str(cost.p), _b64(salt), _b64(digest)])
+
+
+def _parse(stored: str | None) -> tuple[ScryptCost, bytes, bytes] | None:
+    if not stored:
+        return None
+    try:
+        algo, n, r, p, salt, digest = stored.split("$")
+        cost = ScryptCost(int(n), int(r), int(p))
+        want = base64.b64decode(digest, validate=True)
+        parsed = cost, base64.b64decode(salt, validate=True), want
+    except (ValueError, TypeError, binascii.Error):
+        return None
+    if (algo != "scrypt" or cost.n < 2 or cost.n & (cost.n - 1) or not 1 <= cost.r <= 64 or not 1 <= cost.p <= 16
+            or cost.maxmem > _MAX_MEM or not 16 <= len(want) <= 64):
+        return None
+    return parsed
+
+
+@functools.lru_cache(maxsize=8)
+def _dummy(cost: ScryptCost) -> tuple[ScryptCost, bytes, bytes]:
+    """A hash of a random password at ``cost``: what an unknown or password-less user is checked against."""
+    parsed = _parse(hash_password(secrets.token_urlsafe(16), cost=cost))
+    assert parsed is not None
+    return parsed
+
+
+def _verify(password: str, stored: str | None) -> tuple[bool, ScryptCost | None]:
+    """(match, the stored hash's cost). No hash or a malformed one costs a check of the dummy hash."""
+    parsed = _parse(stored)
+    cost, salt, want = parsed or _dummy(password_cost)
+    got = _scrypt(password if isinstance(password, str) else "", salt, cost, len(want))
+    return parsed is not None and hmac.compare_digest(got, want), parsed[0] if parsed else None
 
 
 def verify_password(password: str, stored: str | None) -> bool:
     """Whether ``password`` matches the ``stored`` hash (False for no hash or a malformed one)."""
-    if not stored:
-        return False
-    try:
-        algo, n, r, p, salt, digest = stored.split("$")
-        if algo != "scrypt":
-            return False
-        want = base64.b64decode(digest)
-        got = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                             maxmem=2**26, dklen=len(want))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got, want)
+    return _verify(password, stored)[0]
 
 
-def set_password(crm: "Crm", user_id: int, password: str, *, actor_id: int | None = None) -> None:
-    """Set (or replace) a user's password. Logged as ``user.password_changed`` (without the hash)."""
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise ValidationError(f"password: at least {MIN_PASSWORD} characters", field="password")
-    if len(password) > 1024:
-        raise ValidationError("password: longer than 1024 characters", field="password")
-    hashed = hash_password(password)
-    u = schema.users
-    with crm.transaction(actor_id) as tx:
-        if tx.conn.scalar(select(u.c.id).where(u.c.id == user_id)) is None:
-            raise NotFoundError(f"user {user_id} does not exist")
-        tx.conn.execute(update(u).where(u.c.id == user_id).values(password_hash=hashed, updated_at=tx.now))
-        tx.emit("user.password_changed", "user", user_id)
+def _check(crm: "Crm", row: Any, password: str) -> int | None:
+    """The id of the active user of ``row`` if ``password`` is theirs. Every case does the same work:
+    one scrypt at :data:`password_cost` (unknown user, no password, deactivated, wrong password)."""
+    stored = row.password_hash if row is not None else None
+    ok, cost = _verify(password, stored)
+    if not ok or not row.active:
+        return None
+    if cost is not None and cost.weaker_than(password_cost):  # upgrade: the stored hash is older than the policy
+        from .unit_of_work import write_connection
+
+        u = schema.users
+        upgraded = hash_password(password)
+        with write_connection(crm) as conn:  # only if unchanged meanwhile; not a change of the password
+            conn.execute(update(u).where(u.c.id == row.id, u.c.password_hash == stored).values(password_hash=upgraded))
+    return int(row.id)
 
 
 def check_password(crm: "Crm", email: str, password: str) -> "User | None":
-    """The active user with ``email`` and ``password``, or None (for a login form)."""
+    """The active user with ``email`` and ``password``, or None (for a login form).
+
+    Unknown, password-less, deactivated users and wrong passwords cost the same (one scrypt
+    at the current parameters). A hash made with weaker parameters is replaced after a success.
+    """
+    u = schema.users
+    key = email.strip().lower() if isinstance(email, str) else ""
+    with crm.engine.connect() as conn:
+        row = conn.execute(select(u.c.id, u.c.password_hash, u.c.active).where(u.c.email == key)).first()
+    user_id = _check(crm, row, password)
+    return crm.users.get(user_id) if user_id is not None else None
+
+
+def confirm_password(crm: "Crm", user_id: int, password: str) -> bool:
+    """Whether ``password`` is the current password of active user ``user_id`` (same work in every case)."""
     u = schema.users
     with crm.engine.connect() as conn:
-        row = conn.execute(select(u.c.id, u.c.password_hash, u.c.active).where(u.c.email == email.strip().lower())).first()
-    if row is None or not row.active:
-        verify_password(password, hash_password("timing-equalizer", n=2**10))
-        return None
-    return crm.users.get(row.id) if verify_password(password, row.password_hash) else None
+        row = conn.execute(select(u.c.id, u.c.password_hash, u.c.active).where(u.c.id == user_id)).first()
+    return _check(crm, row, password) is not None
+
+
+def has_password(crm: "Crm", user_id: int) -> bool:
+    u = schema.users
+    with crm.engine.connect() as conn:
+        return bool(conn.scalar(select(u.c.password_hash).where(u.c.id == user_id)))
+
+
+def set_password(crm: "Crm", user_id: int, password: str, *, actor_id: int | None = None) -> None:
+    """Set (or replace) a user's password: one's own, or any user one may manage.
+    Logged as ``user.password_changed`` (without the hash)."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ValidationError(f"password: at least {MIN_PASSWORD} characters", field="password")
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError(f"password: longer than {MAX_PASSWORD} characters", field="password")
+    hashed = hash_password(password)
+    u = schema.users
+    with crm.transaction(actor_id) as tx:
+        role = tx.conn.scalar(select(u.c.role).where(u.c.id == user_id))
+        if role is None:
+            raise NotFoundError(f"user {user_id} does not exist")
+        if actor_id is not None and actor_id != user_id:
+            _require_manager(crm, actor_id, role, "set another user's password")
+        tx.conn.execute(update(u).where(u.c.id == user_id).values(password_hash=hashed, updated_at=tx.now))
+        tx.emit("user.password_changed", "user", user_id)
+        stamp = crm.security.bump(tx.conn)
+    crm.security.changed(stamp)
+
+
+def _require_manager(crm: "Crm", actor_id: int, role: str | None, what: str) -> None:
+    """Refuse unless ``actor_id`` manages users holding ``role`` (see ``require_manage``)."""
+    from .services.users import require_manage
+
+    require_manage(crm.access_for(actor_id), role, what=what)
 
 
 # -- API tokens ---------------------------------------------------------------------
@@ -120,18 +228,21 @@ def token_hash(secret: str) -> str:
 
 
 def create_token(crm: "Crm", user_id: int, name: str = "", *, actor_id: int | None = None) -> tuple[ApiToken, str]:
-    """Create a token for ``user_id``. Returns the record and the secret; show the secret once."""
+    """Create a token for ``user_id``. Returns the record and the secret; show the secret once.
+
+    The HTTP API also asks for the user's password first (``POST /tokens``): a token alone
+    cannot make tokens that would outlive its revocation."""
     if not isinstance(name, str) or len(name) > 200 or "\x00" in name:
         raise ValidationError("name: text of at most 200 characters", field="name")
-    if actor_id is not None and actor_id != user_id and not _is_admin(crm, actor_id):
-        raise PermissionDeniedError("only an admin may create tokens for another user")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     t, u = schema.api_tokens, schema.users
     with crm.transaction(actor_id) as tx:
-        active = tx.conn.scalar(select(u.c.active).where(u.c.id == user_id))
-        if active is None:
+        user = tx.conn.execute(select(u.c.active, u.c.role).where(u.c.id == user_id)).first()
+        if actor_id is not None and actor_id != user_id:
+            _require_manager(crm, actor_id, user.role if user else None, "create tokens for another user")
+        if user is None:
             raise NotFoundError(f"user {user_id} does not exist")
-        if not active:
+        if not user.active:
             raise ValidationError(f"user_id: user {user_id} is deactivated", field="user_id")
         new_id = inserted_id(tx.conn.execute(insert(t).values(
             user_id=user_id, name=name.strip(), token_hash=token_hash(secret), prefix=secret[:12], created_at=tx.now,
@@ -163,28 +274,27 @@ def get_token(crm: "Crm", token_id: int) -> ApiToken:
 
 
 def revoke_token(crm: "Crm", token_id: int, *, actor_id: int | None = None) -> ApiToken:
-    """Revoke a token (idempotent). Users revoke their own tokens; admins anyone's."""
-    t = schema.api_tokens
+    """Revoke a token (idempotent). Users revoke their own tokens; admins anyone's.
+    Requests with it are refused from the next one on (see :class:`SecurityStamp`)."""
+    t, u = schema.api_tokens, schema.users
+    stamp = None
     with crm.transaction(actor_id) as tx:
-        row = tx.conn.execute(select(t).where(t.c.id == token_id)).first()
-        if row is None or (actor_id is not None and row.user_id != actor_id and not _is_admin(crm, actor_id, tx.conn)):
+        row = tx.conn.execute(select(t, u.c.role).join(u, u.c.id == t.c.user_id).where(t.c.id == token_id)).first()
+        if row is not None and actor_id is not None and row.user_id != actor_id:
+            try:
+                _require_manager(crm, actor_id, row.role, "revoke another user's token")
+            except PermissionDeniedError:
+                row = None
+        if row is None:
             raise NotFoundError(f"token {token_id} does not exist")
         if row.revoked_at is None:
             tx.conn.execute(update(t).where(t.c.id == token_id).values(revoked_at=tx.now))
             tx.emit("user.token_revoked", "user", row.user_id, data={"token_id": token_id})
+            stamp = crm.security.bump(tx.conn)
         row = tx.conn.execute(select(t).where(t.c.id == token_id)).one()
-    for cache in _CACHES.get(crm, ()):
-        cache.forget_user(row.user_id)
+    if stamp is not None:
+        crm.security.changed(stamp)
     return _record(row)
-
-
-def _is_admin(crm: "Crm", user_id: int, conn: Any = None) -> bool:
-    u = schema.users
-    query = select(u.c.role).where(u.c.id == user_id, u.c.active.is_(True))
-    if conn is not None:
-        return conn.scalar(query) == "admin"
-    with crm.engine.connect() as c:
-        return c.scalar(query) == "admin"
 
 
 def authenticate(crm: "Crm", secret: str) -> int | None:
@@ -212,11 +322,159 @@ def authenticate(crm: "Crm", secret: str) -> int | None:
     return int(row.user_id)
 
 
-class TokenCache:
-    """A small per-process cache of ``authenticate`` results (``ttl`` seconds, 0 = off).
+# -- caches and the security stamp ---------------------------------------------------------
 
-    A revocation through :func:`revoke_token` in this process takes effect at
-    once; in other processes within ``ttl`` seconds.
+
+_STAMP = schema.security_stamp
+_READ_STAMP = select(_STAMP.c.stamp).where(_STAMP.c.id == 1)
+_READ_STAMP_SQL = "SELECT stamp FROM crm_security_stamp WHERE id = 1"
+
+
+class SecurityStamp:
+    """When a process's caches of tokens, roles and services (``crm.security``) must forget.
+
+    :attr:`generation` counts in this process; a cache entry is trusted only while the
+    generation it was stored under is current. It moves:
+
+    * at once, when this process commits a change to a user's role, team, active flag,
+      password or tokens (the change calls :meth:`bump` in its transaction, then :meth:`changed`);
+    * when another process committed one: :meth:`bump` increments the one row of
+      ``crm_security_stamp``, and :meth:`current` reads it once ``check_seconds`` have passed
+      since the last read. The read is one primary-key SELECT on a connection of its own
+      (autocommit). By default (None) that is at every call on SQLite (every API request: a
+      few microseconds, done on the event loop) and every 0.1 s on PostgreSQL (a network
+      round trip, done in a worker thread: every request would cost a thread hop).
+    """
+
+    def __init__(self, crm: "Crm", *, check_seconds: float | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.crm = crm
+        if check_seconds is None:
+            check_seconds = 0.0 if crm.engine.dialect.name == "sqlite" else 0.1
+        self.check_seconds = check_seconds
+        self.generation = 0
+        self._monotonic = monotonic
+        self._seen: int | None = None
+        self._next_check = float("-inf")
+        self._lock = threading.Lock()
+        self._reader: _StampReader | None = None
+
+    def current(self, *, read: bool = True) -> int | None:
+        """The generation, after reading the stamp if a check is due (``read=False``: None then)."""
+        now = self._monotonic()
+        if now < self._next_check:
+            return self.generation
+        if not read:
+            return None
+        stamp = self._read()
+        with self._lock:
+            if stamp != self._seen:
+                self._seen = stamp if self._seen is None else max(stamp, self._seen)
+                self.generation += 1
+            self._next_check = now + self.check_seconds
+            return self.generation
+
+    def _read(self) -> int:
+        reader = self._reader
+        if reader is None or reader.pid != os.getpid():
+            with self._lock:
+                if self._reader is None or self._reader.pid != os.getpid():
+                    self._reader = _StampReader(self.crm.engine)
+                reader = self._reader
+        found = reader.read()
+        if found is not None:
+            return found
+        with self.crm.engine.connect() as conn:  # its connection broke (a restarted server): through the pool
+            return int(conn.scalar(_READ_STAMP) or 0)
+
+    def bump(self, conn: Connection) -> int:
+        """Inside the transaction of a change to who may do what: increment the stamp; returns it."""
+        if conn.execute(update(_STAMP).where(_STAMP.c.id == 1).values(stamp=_STAMP.c.stamp + 1)).rowcount == 0:
+            dialect = conn.dialect.name
+            if dialect in ("postgresql", "sqlite"):  # concurrent first bumps: one inserts, the other waits and updates
+                from sqlalchemy.dialects import postgresql, sqlite
+
+                upsert = (postgresql if dialect == "postgresql" else sqlite).insert(_STAMP)
+                conn.execute(upsert.values(id=1, stamp=0).on_conflict_do_nothing())
+            else:  # pragma: no cover - the two supported databases are above
+                conn.execute(insert(_STAMP).values(id=1, stamp=0))
+            conn.execute(update(_STAMP).where(_STAMP.c.id == 1).values(stamp=_STAMP.c.stamp + 1))
+        return int(conn.scalar(_READ_STAMP) or 0)
+
+    def changed(self, stamp: int | None = None) -> None:
+        """After the commit of such a change (``stamp`` from :meth:`bump`): this process's caches
+        forget everything now. Inside a transaction still open in this thread (a command joining
+        another) it does nothing: the stamp check sees the change once the outer one commits."""
+        if getattr(self.crm._tx_local, "tx", None) is not None:
+            return
+        with self._lock:
+            self.generation += 1
+            if stamp is not None:
+                self._seen = stamp if self._seen is None else max(stamp, self._seen)
+
+    def close(self) -> None:
+        """Close the stamp's own connection (``Crm.close`` does)."""
+        with self._lock:
+            reader, self._reader = self._reader, None
+        if reader is not None and reader.pid == os.getpid():
+            reader.close()
+
+
+class _StampReader:
+    """A connection detached from the pool, in autocommit mode, for reading the stamp."""
+
+    def __init__(self, engine: Any) -> None:
+        self.pid = os.getpid()
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._finalizer: Any = None
+
+    def read(self) -> int | None:
+        """The stamp, or None if the connection failed (it is reopened at the next read)."""
+        with self._lock:
+            try:
+                if self._conn is None:
+                    self._open()
+                cursor = self._conn.cursor()
+                try:
+                    cursor.execute(_READ_STAMP_SQL)
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
+            except self._engine.dialect.loaded_dbapi.Error:
+                self._close()
+                return None
+        return int(row[0]) if row else 0
+
+    def _open(self) -> None:
+        fairy = self._engine.raw_connection()
+        fairy.detach()  # ours until closed: never back in the pool, closed for real
+        if self._engine.dialect.name == "postgresql":
+            fairy.dbapi_connection.rollback()
+            fairy.dbapi_connection.autocommit = True  # each read sees the latest commit, holds no snapshot
+        self._conn = fairy
+        self._finalizer = weakref.finalize(self, fairy.close)
+
+    def _close(self) -> None:
+        finalizer, self._conn, self._finalizer = self._finalizer, None, None
+        if finalizer is not None:
+            try:
+                finalizer()
+            except self._engine.dialect.loaded_dbapi.Error:  # pragma: no cover - already broken
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+
+class TokenCache:
+    """A small per-process cache of :func:`authenticate` results (``ttl`` seconds, 0 = off).
+
+    An entry is trusted only under the security generation it was stored under (see
+    :class:`SecurityStamp`): a revocation, deactivation, role or password change refuses the
+    next request at once in this process, and in others after their next stamp check.
     """
 
     def __init__(self, crm: "Crm", ttl: float = 10.0, *, monotonic: Callable[[], float] = time.monotonic,
@@ -225,34 +483,40 @@ class TokenCache:
         self.ttl = ttl
         self._monotonic = monotonic
         self._max = max_size
-        self._entries: dict[str, tuple[float, int]] = {}
+        self._entries: dict[str, tuple[float, int, int]] = {}
         self._lock = threading.Lock()
-        _CACHES.setdefault(crm, weakref.WeakSet()).add(self)  # so revoke_token can invalidate
+        self._read_in_get = crm.engine.dialect.name == "sqlite"  # get() runs on the event loop
 
     def get(self, secret: str) -> int | None:
-        """The cached user id for ``secret`` (None when not cached or expired)."""
+        """The cached user id for ``secret`` (None when not cached, expired or possibly stale).
+
+        Reads the stamp when a check is due only on SQLite (a local file); elsewhere it
+        answers None then, and :meth:`authenticate` (in a worker thread) does the check."""
         if self.ttl <= 0:
             return None
+        generation = self.crm.security.current(read=self._read_in_get)
+        return None if generation is None else self._lookup(secret, generation)
+
+    def _lookup(self, secret: str, generation: int) -> int | None:
         entry = self._entries.get(token_hash(secret))
-        if entry is None or entry[0] < self._monotonic():
+        if entry is None or entry[0] < self._monotonic() or entry[2] != generation:
             return None
         return entry[1]
 
     def authenticate(self, secret: str) -> int | None:
-        cached = self.get(secret)
-        if cached is not None:
-            return cached
+        generation = self.crm.security.current()  # before the look-up: a change committed meanwhile outdates it
+        assert generation is not None
+        if self.ttl > 0:
+            cached = self._lookup(secret, generation)
+            if cached is not None:
+                return cached
         user_id = authenticate(self.crm, secret)
         if user_id is not None and self.ttl > 0:
             with self._lock:
                 if len(self._entries) >= self._max:
                     self._entries.clear()
-                self._entries[token_hash(secret)] = (self._monotonic() + self.ttl, user_id)
+                self._entries[token_hash(secret)] = (self._monotonic() + self.ttl, user_id, generation)
         return user_id
-
-    def forget_user(self, user_id: int) -> None:
-        with self._lock:
-            self._entries = {k: v for k, v in self._entries.items() if v[1] != user_id}
 
 
 def _b64(data: bytes) -> str:

@@ -40,8 +40,10 @@ class Page(Generic[T]):
 
 @attrs.frozen
 class User:
+    """A user. ``email`` is None when the acting user may not see it (only admins see everyone's)."""
+
     id: int
-    email: str
+    email: str | None
     name: str
     role: str
     team: str | None

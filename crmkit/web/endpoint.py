@@ -107,24 +107,26 @@ def serialize(result: Any, op: Operation) -> tuple[int, Any, dict[str, str]]:
 class ServicesCache:
     """``crm.as_user(id)`` per user for ``ttl`` seconds: building one reads the user's role.
 
-    A role change reaches this process within ``ttl`` seconds (as a token revocation does).
+    An entry is trusted only under the security generation it was stored under, as the
+    token cache's are: a role, team or active change applies to the user's very next request.
     """
 
     def __init__(self, crm: "Crm", ttl: float) -> None:
         self.crm = crm
         self.ttl = ttl
-        self._entries: dict[int | None, tuple[float, Services]] = {}
+        self._entries: dict[int | None, tuple[float, Services, int]] = {}
 
     def get(self, user_id: int | None) -> "Services":
         now = time.monotonic()
+        generation = self.crm.security.generation  # this request's authentication just checked the stamp
         entry = self._entries.get(user_id)
-        if entry is not None and entry[0] > now:
+        if entry is not None and entry[0] > now and entry[2] == generation:
             return entry[1]
         services = self.crm.as_user(user_id)
         if self.ttl > 0:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[user_id] = (now + self.ttl, services)
+            self._entries[user_id] = (now + self.ttl, services, generation)
         return services
 
 
