@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -35,15 +36,34 @@ def render(*, name: str | None = None, database: str | None = None) -> str:
 
 
 def write_config(directory: Path, *, name: str | None = None, database: str | None = None) -> Path:
-    """Write ``directory/crmkit.toml``; refuse to overwrite one."""
+    """Write ``directory/crmkit.toml`` readable by its owner only (0600: it holds secrets); refuse to
+    overwrite one. A directory made here is the owner's only too (0700)."""
     if directory.exists() and not directory.is_dir():
         raise ValidationError(f"{directory} exists and is not a directory")
     path = directory / CONFIG_NAME
     if path.exists():
         raise ValidationError(f"{path} already exists; not overwriting it (edit it, or pick another directory)")
-    directory.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(name=name, database=database), encoding="utf-8")
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True)
+    write_private(path, render(name=name, database=database).encode("utf-8"))
     return path
+
+
+def write_private(path: Path, data: bytes = b"") -> None:
+    """Create ``path`` (it must not exist) with ``data``, readable and writable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def create_sqlite_file(database_url: str) -> Path | None:
+    """Create the (empty) file of a SQLite database URL with mode 0600 before SQLite does (SQLite
+    gives its -wal and -shm files the same mode). Returns the file if made here, else None."""
+    files = sqlite_files(database_url)
+    if not files or files[0].exists() or not files[0].parent.is_dir():
+        return None
+    write_private(files[0])
+    return files[0]
 
 
 def sqlite_files(database_url: str) -> list[Path]:

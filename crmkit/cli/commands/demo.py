@@ -13,7 +13,7 @@ from ...core.app import Crm
 from ...core.clock import FrozenClock
 from ...core.errors import ValidationError
 from ...core.settings import Settings
-from ..deployment import CONFIG_NAME, sqlite_files, write_config
+from ..deployment import CONFIG_NAME, create_sqlite_file, sqlite_files, write_config
 from ..output import table
 
 
@@ -33,6 +33,7 @@ def demo(directory: Path, force: bool, database: str | None, seed: int) -> None:
             )
         _remove(config)
     path = write_config(directory, name=demo_data.COMPANY_NAME, database=database)
+    create_sqlite_file(Settings.load(path).database_url())  # 0600, as the config
     now = datetime.now(timezone.utc)
     with Crm(Settings.load(path), clock=FrozenClock(now)) as crm:
         if crm.system.users.list(limit=1).items:

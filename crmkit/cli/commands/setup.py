@@ -8,7 +8,8 @@ import click
 
 from ...core.app import Crm
 from ...core.plugins import installed_plugins
-from ..deployment import write_config
+from ...core.settings import Settings
+from ..deployment import create_sqlite_file, write_config
 from ..output import emit_json, table
 from ..params import json_option
 from ..state import pass_state
@@ -19,12 +20,16 @@ from ..state import pass_state
 @click.option("--database", help="Database URL (default: sqlite:///crmkit.db next to the config).")
 @click.option("--name", help="The product name shown to users (white-label).")
 def init(directory: Path, database: str | None, name: str | None) -> None:
-    """Write a commented DIRECTORY/crmkit.toml and create its database."""
+    """Write a commented DIRECTORY/crmkit.toml and create its database (both readable by you only)."""
     path = write_config(directory, name=name, database=database)
+    db_file = None
     try:
+        db_file = create_sqlite_file(Settings.load(path).database_url())  # 0600, as the config
         Crm.from_config(path).close()
     except BaseException:
         path.unlink()  # no half-made deployment: the config goes with the failed database
+        if db_file is not None:
+            db_file.unlink(missing_ok=True)
         raise
     click.echo(f"Created {path} and its database.")
     click.echo(f"Next: edit {path} (pipelines, custom fields, plugins), then")

@@ -61,6 +61,41 @@ def set_role(user: str, role: str, as_json: bool) -> None:
     done(f"User {changed.id} ({changed.email}) is now {changed.role}", changed, as_json=as_json or state.json)
 
 
+def _set_active(user: str, active: bool, as_json: bool) -> None:
+    state = pass_state()
+    changed = state.services.users.update(state.user_id(user), {"active": active})
+    what = "active again" if active else "deactivated: their tokens are refused from the next request on"
+    done(f"User {changed.id} ({changed.name}) is {what}", changed, as_json=as_json or state.json)
+
+
+@users.command("deactivate")
+@click.argument("user", metavar="USER")
+@json_option
+def deactivate(user: str, as_json: bool) -> None:
+    """Deactivate USER (e-mail or id): no login, no API; their cards keep them as history."""
+    _set_active(user, False, as_json)
+
+
+@users.command("activate")
+@click.argument("user", metavar="USER")
+@json_option
+def activate(user: str, as_json: bool) -> None:
+    """Activate USER (e-mail or id) again."""
+    _set_active(user, True, as_json)
+
+
+@users.command("set-password")
+@click.argument("user", metavar="USER")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The new password (8+ characters); asked for, hidden, when not given.")
+def set_password(user: str, password: str) -> None:
+    """Set USER's (e-mail or id) password, e.g. their first one (the API asks for the current one)."""
+    state = pass_state()
+    user_id = state.user_id(user)
+    auth.set_password(state.crm, user_id, password, actor_id=state.services.actor_id)
+    click.echo(f"Set the password of user {user_id}.")
+
+
 @users.command("token")
 @click.argument("user", metavar="USER")
 @click.option("--name", default="", help="What the token is for (e.g. website-form, zapier).")
