@@ -21,6 +21,14 @@ if TYPE_CHECKING:  # pragma: no cover
 CALL, STATS = "telephony.call", "telephony.stats"
 MAX_PAGE = 500
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+MAX_PHONE_TEXT = 64  # a phone number as typed, with spaces and punctuation
+
+
+def phone_text(value: Any, region: str, field: str) -> str:
+    """``value`` in E.164 (long text is refused before the parser and its cache see it)."""
+    if isinstance(value, str) and len(value) > MAX_PHONE_TEXT:
+        raise ValidationError(f"{field}: a phone number (at most {MAX_PHONE_TEXT} characters)", field=field)
+    return e164(normalize_phone(value, region, field=field), field=field)
 
 
 def whole_number(value: Any, field: str, *, digits: int = 10) -> int:
@@ -53,7 +61,7 @@ def list_calls(services: "Services", *, limit: int | str = 50, cursor: str | Non
     if not services.access.allows(STATS):
         query = query.where(or_(c.user_id == services.actor_id, c.responsible_id == services.actor_id))
     if phone:
-        query = query.where(c.phone == normalize_phone(phone, config.load(services.crm).region, field="phone"))
+        query = query.where(c.phone == phone_text(phone, config.load(services.crm).region, "phone"))
     if user_id is not None:
         query = query.where(c.user_id == an_id(user_id, "user_id"))
     if cursor:
@@ -78,7 +86,7 @@ def click_to_call(services: "Services", *, to: str | None = None, contact_id: An
     cfg = config.load(crm)
     extension = choose_extension(services, cfg, extension)
     if to:
-        number = e164(normalize_phone(to, cfg.region, field="to"), field="to")
+        number = phone_text(to, cfg.region, "to")
     elif contact_id is not None:
         phones = services.contacts.get(an_id(contact_id, "contact_id")).phones
         if not phones:

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from crmkit import Tx, schema
 
 from . import config
-from .events import RANK, CallEvent, CallRecord
+from .events import MAX_DURATION, RANK, CallEvent, CallRecord
 from .routing import extension_user, find_links, phone_or_none
 from .schema import calls
 
@@ -110,11 +110,14 @@ def _end_values(event: CallEvent, answered_at: datetime | None, started_at: date
     result = event.result or ("answered" if answered_at is not None else "missed")
     duration = event.duration
     if duration is None and answered_at is not None:
-        duration = max(0, int((event.occurred_at - answered_at).total_seconds()))
+        duration = _seconds(answered_at, event.occurred_at)
     out: dict[str, Any] = {"status": "ended", "ended_at": event.occurred_at, "result": result,
                            "duration": duration if result == "answered" else (duration or 0)}
     if result == "answered" and answered_at is None:
-        out["answered_at"] = event.occurred_at - timedelta(seconds=duration or 0)
+        try:
+            out["answered_at"] = event.occurred_at - timedelta(seconds=duration or 0)
+        except OverflowError:  # a long call "ending" in year 1
+            out["answered_at"] = event.occurred_at
     return out
 
 
@@ -210,4 +213,5 @@ def _close_callbacks(tx: Tx, call: CallRecord) -> None:
 
 
 def _seconds(start: datetime, end: datetime) -> int:
-    return max(0, int((end - start).total_seconds()))
+    """Whole seconds from ``start`` to ``end``, within what the 32-bit columns hold."""
+    return min(MAX_DURATION, max(0, int((end - start).total_seconds())))

@@ -87,7 +87,7 @@ def test_the_sdk_applies_the_same_rules(db_url: str, clock: FrozenClock, tmp_pat
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"to": "client:bob"}, "to"), ({"to": "sip:+12025550199@evil.example"}, "to"), ({"to": "12"}, "to"),
-    ({"to": CUSTOMER + "\r\nAction: Command"}, "to"),
+    ({"to": CUSTOMER + "\r\nAction: Command"}, "to"), ({"to": "+1 202 555 0144" + " " * 100}, "to"),
     ({"contact_id": "\u00b2"}, "contact_id"), ({"contact_id": "\u0665"}, "contact_id"),
     ({"contact_id": 10**25}, "contact_id"), ({"contact_id": True}, "contact_id"), ({"contact_id": [1]}, "contact_id"),
     ({"contact_id": 0}, "contact_id"),

@@ -67,6 +67,21 @@ def test_generic_values_out_of_range_are_400(make_crm: MakeCrm, clock: FrozenClo
     assert call_count(crm) == 0
 
 
+def test_generic_events_centuries_apart_are_stored(make_crm: MakeCrm, clock: FrozenClock) -> None:
+    crm = telephony_crm(make_crm)
+    client, _ = api_client(crm)
+    early = {"call_id": "pbx-1", "direction": "inbound", "from": CUSTOMER}
+    for kind, at in (("answered", "0001-01-01T00:00:00Z"), ("ended", "9999-12-31T00:00:00Z")):
+        r = post_generic(client, clock, {**early, "event": kind, "occurred_at": at})
+        assert r.status_code == 200, r.text
+    r = post_generic(client, clock, {"call_id": "pbx-2", "event": "ended", "occurred_at": "0001-01-01T00:00:01Z",
+                                     "result": "answered", "duration": 2**31 - 1})
+    assert r.status_code == 200, r.text
+    with crm.engine.connect() as conn:
+        durations = [row.duration for row in conn.execute(select(calls).order_by(calls.c.id))]
+    assert durations == [2**31 - 1, 2**31 - 1]
+
+
 @pytest.mark.parametrize("extra", [
     {"CallDuration": "\u00b2"}, {"CallDuration": "9" * 25}, {"CallDuration": "\u0665"},
     {"Timestamp": "Fri, 31 Dec 9999 23:59:59 -0100"},
@@ -128,6 +143,7 @@ def test_a_request_signed_for_another_host_is_refused(make_crm: MakeCrm, clock: 
     ("limit=%C2%B2", "limit"), ("limit=%D9%A5", "limit"), ("limit=" + "9" * 5000, "limit"), ("limit=0", "limit"),
     ("user_id=%C2%B2", "user_id"), ("user_id=" + "9" * 25, "user_id"), ("user_id=abc", "user_id"),
     ("user_id=0", "user_id"), ("user_id=" + str(2**31), "user_id"),
+    ("phone=" + "1" * 65, "phone"), ("phone=abc", "phone"),
     ("cursor=%C2%B2", "cursor"), ("cursor=" + str(2**64), "cursor"), ("cursor=%D9%A5", "cursor"),
 ])
 def test_calls_query_parameters_are_checked(make_crm: MakeCrm, clock: FrozenClock, query: str, field: str) -> None:

@@ -148,7 +148,16 @@ def http_post(url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, b
         except (OSError, http.client.HTTPException):
             return int(exc.code), b""
     except (OSError, http.client.HTTPException) as exc:
-        raise unreachable(urllib.parse.urlsplit(url).hostname or "?", exc) from None
+        raise unreachable(_where(url), exc) from None
+
+
+def _where(url: str) -> str:
+    """``host:port`` of ``url`` for the log (no credentials, path or query)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    except ValueError:
+        return "?"
 
 
 def collect(groups: Iterable[Iterable[Any] | None]) -> dict[str, Provider]:
