@@ -6,8 +6,15 @@ exception is written to ``crm_event_failures`` and retried with exponential
 backoff; it never stops the others and never touches the committed write.
 
 On PostgreSQL several processes may deliver at once: a cursor row is locked
-with ``FOR UPDATE SKIP LOCKED`` while its batch is delivered. On SQLite one
-process delivers (a lock serializes threads) and cursor writes are short.
+with ``FOR UPDATE SKIP LOCKED`` while its batch is delivered. On SQLite a
+subscriber's batch is delivered under a lease (``deliver:<subscriber>``,
+:mod:`crmkit.core.leases`) taken before and given back after it, so the server's
+inline delivery and a worker never hand the same event over twice; a holder that
+died is taken over at once. Threads of one process are serialized by a lock.
+
+Delivery is still at least once (a process can die after a plugin acted and before
+the cursor moved): a plugin whose effect must happen once records the events it
+acted on in its own transaction with :meth:`Tx.once <crmkit.core.unit_of_work.Tx.once>`.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager, Sequence
 import attrs
 from sqlalchemy import Connection, func, insert, select, update
 
-from . import schema
+from . import leases, schema
 from .events import Event
 from .unit_of_work import write_connection
 
@@ -28,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .app import Crm
 
 HOOK = "crm_event_committed"
+LEASE = "deliver:"
 
 
 @attrs.frozen
@@ -62,6 +70,7 @@ class Dispatcher:
         max_attempts: int = 8,
         base_delay: timedelta = timedelta(seconds=30),
         max_delay: timedelta = timedelta(hours=1),
+        lease: timedelta = timedelta(minutes=2),
     ) -> None:
         self.crm = crm
         self.inline = inline
@@ -69,6 +78,8 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self.lease = lease
+        """SQLite: how long a live deliverer may hold a subscriber before others take over."""
         self._lock = threading.Lock()
         self._subscribers: dict[str, Callable[..., Any]] = {}
         for impl in crm.pm.hook.crm_event_committed.get_hookimpls():
@@ -131,14 +142,26 @@ class Dispatcher:
                 self._record(conn, cursors, events, failures)
                 return len(events)
         with self._lock:
-            with self.crm.engine.connect() as conn:
+            with self.crm.engine.connect() as conn:  # the common "nothing new" answer takes no write lock
                 cursors = dict(conn.execute(query).all())
+                if not self._batch(conn, cursors, size, fresh):
+                    return 0
+            owner, now = leases.owner_name(), self.crm.clock.now()
+            with self._write() as conn:  # claim, then read the cursors again: they may have moved meanwhile
+                mine = [s for s in cursors if leases.take(conn, LEASE + s, owner, now, self.lease) is None]
+                cursors = {s: last for s, last in conn.execute(query).all() if s in mine}
                 events = self._batch(conn, cursors, size, fresh)
-            if not events:
-                return 0
-            failures = self._deliver(cursors, events, report)
-            with self._write() as conn:
-                self._record(conn, cursors, events, failures)
+            try:
+                failures = self._deliver(cursors, events, report)
+                with self._write() as conn:
+                    self._record(conn, cursors, events, failures)
+                    for s in mine:
+                        leases.release(conn, LEASE + s, owner)
+            except BaseException:
+                with self._write() as conn:
+                    for s in mine:
+                        leases.release(conn, LEASE + s, owner)
+                raise
             return len(events)
 
     def _batch(self, conn: Connection, cursors: dict[str, int], size: int, fresh: Sequence[Event]) -> list[Event]:

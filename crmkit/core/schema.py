@@ -254,7 +254,7 @@ event_failures = Table(
     Index("ix_crm_event_failures_due", "status", "next_attempt_at"),
 )
 
-# The worker: periodic jobs (one row each) and, on SQLite, the single worker's lease.
+# The worker: periodic jobs (one row each).
 jobs = Table(
     "crm_jobs", metadata,
     Column("name", String(200), primary_key=True),
@@ -264,12 +264,19 @@ jobs = Table(
     Column("runs", Integer, nullable=False, default=0),
     Column("last_error", Text),
 )
-worker_lease = Table(
-    "crm_worker_lease", metadata,
-    Column("id", Integer, primary_key=True),
+# SQLite's leases (crmkit.core.leases): the single worker, each subscriber's delivery.
+leases = Table(
+    "crm_leases", metadata,
+    Column("name", String(200), primary_key=True),
     Column("owner", String(200), nullable=False),
-    Column("started_at", UTCDateTime, nullable=False),
+    Column("taken_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+)
+# Events a plugin has acted on (Tx.once): its effects happen once even when delivery repeats.
+processed_events = Table(
+    "crm_processed_events", metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
 )
 
 CARD_TABLES = {"lead": leads, "contact": contacts, "company": companies, "deal": deals, "task": tasks}

@@ -22,7 +22,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ContextManager, Iterator, Mapping
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, insert, select
 
 from . import schema
 from .db import WRITE_OPTION
@@ -66,6 +66,30 @@ class Tx:
         )
         self.events.append(event)
         return event
+
+    def once(self, consumer: str, event_id: int | None) -> bool:
+        """True the first time ``consumer`` asks about ``event_id`` in a committed transaction,
+        False ever after: the row recording it commits (or rolls back) with this transaction.
+
+        Delivery of events is at least once; a plugin whose effect must happen once writes it
+        in its own transaction, guarded by ``once``::
+
+            @hookimpl
+            def crm_event_committed(crm, event):
+                with crm.transaction() as tx:
+                    if tx.once("myplugin.sms", event.id):
+                        ... insert the outbox row ...
+        """
+        if not isinstance(consumer, str) or not consumer or len(consumer) > 100:
+            raise ValueError("once: consumer is a name of 1 to 100 characters")
+        if event_id is None:
+            raise ValueError("once: the event has no id yet (it is not committed)")
+        p = schema.processed_events.c
+        seen = self.conn.scalar(select(p.event_id).where(p.consumer == consumer, p.event_id == event_id))
+        if seen is not None:
+            return False
+        self.conn.execute(insert(schema.processed_events).values(consumer=consumer, event_id=event_id))
+        return True
 
     def _finish(self) -> None:
         hook = self.crm.pm.hook

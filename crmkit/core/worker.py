@@ -6,24 +6,23 @@ each job is written so that running it twice changes nothing the second time.
 
 On PostgreSQL several workers may run: a due job's row is claimed with
 ``FOR UPDATE SKIP LOCKED`` and held while the job runs, so no job runs twice.
-On SQLite one worker runs at a time, enforced by a lease row; a second one is
-refused with a clear message.
+On SQLite one worker runs at a time, enforced by a lease (:mod:`crmkit.core.leases`);
+a second one is refused with a clear message, and a worker that died (killed, no
+such process any more) is taken over at once.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time as _time
 import traceback
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
 import attrs
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
-from . import schema
+from . import leases, schema
 from .errors import ConflictError
 from .jobs import PeriodicJob
 from .unit_of_work import write_connection
@@ -32,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .app import Crm
 
 log = logging.getLogger("crmkit.worker")
+LEASE = "worker"
 
 
 @attrs.define
@@ -47,7 +47,7 @@ class PassReport:
 class Worker:
     def __init__(self, crm: "Crm", *, name: str | None = None, lease: timedelta = timedelta(minutes=5)) -> None:
         self.crm = crm
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.name = name or leases.owner_name()
         self.lease = lease
         self.jobs: dict[str, PeriodicJob] = {j.name: j for j in core_jobs() + list(crm.jobs)}
 
@@ -133,23 +133,18 @@ class Worker:
     # -- the SQLite lease -----------------------------------------------------------
 
     def _take_lease(self) -> None:
-        w = schema.worker_lease.c
         now = self.crm.clock.now()
         with write_connection(self.crm) as conn:
-            row = conn.execute(select(schema.worker_lease).where(w.id == 1)).first()
-            if row is not None and row.owner != self.name and row.expires_at > now:
+            if leases.take(conn, LEASE, self.name, now, self.lease) is not None:
+                owner, started, _ = leases.holder(conn, LEASE) or ("?", now, now)
                 raise ConflictError(
-                    f"another worker ({row.owner}, started {row.started_at:%Y-%m-%d %H:%M} UTC) is running; "
+                    f"another worker ({owner}, started {started:%Y-%m-%d %H:%M} UTC) is running; "
                     "on SQLite only one worker may run at a time (use PostgreSQL for several)"
                 )
-            conn.execute(delete(schema.worker_lease).where(w.id == 1))
-            conn.execute(insert(schema.worker_lease).values(id=1, owner=self.name, started_at=now,
-                                                            expires_at=now + self.lease))
 
     def _release_lease(self) -> None:
-        w = schema.worker_lease.c
         with write_connection(self.crm) as conn:
-            conn.execute(delete(schema.worker_lease).where(w.id == 1, w.owner == self.name))
+            leases.release(conn, LEASE, self.name)
 
 
 # -- the core's own jobs ----------------------------------------------------------------
