@@ -34,6 +34,13 @@ class Unauthorized(CrmError):
     status = 401
 
 
+class RequestTimeout(CrmError):
+    """The request body did not arrive in time (the middleware answers it, closing the connection)."""
+
+    code = "request_timeout"
+    status = 408
+
+
 class PayloadTooLarge(CrmError):
     code = "payload_too_large"
     status = 413
@@ -50,7 +57,7 @@ class TooManyRequests(CrmError):
 
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+               405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "payload_too_large",
                415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests"}
 
 
@@ -58,10 +65,17 @@ def dumps(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
+def _printable(text: str) -> str:
+    """``text`` as valid UTF-8: an error may quote input holding a lone surrogate (``\\ud800``)."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_body(status: int, code: str, message: str, field: str | None = None) -> bytes:
-    err: dict[str, Any] = {"code": code, "message": message}
+    err: dict[str, Any] = {"code": code, "message": _printable(message)}
     if field is not None:
-        err["field"] = field
+        err["field"] = _printable(field)
     return dumps({"error": err})
 
 

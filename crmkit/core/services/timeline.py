@@ -11,10 +11,12 @@ from ..access import Access
 from ..errors import PermissionDeniedError
 from ..events import Event
 from ..records import Page
-from .base import DEFAULT_PAGE, check_id, check_limit, id_cursor, read_connection
+from .base import DEFAULT_PAGE, check_id, check_limit, check_text, id_cursor, read_connection
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..app import Crm
+
+MAX_EVENT_ID = 2**63 - 1  # event ids are 64-bit on PostgreSQL
 
 TIMELINE_TABLES = {"deal": schema.deals, "lead": schema.leads, "contact": schema.contacts,
                    "company": schema.companies, "task": schema.tasks}
@@ -30,6 +32,7 @@ class TimelineService:
            with_lead: bool = True) -> Page[Event]:
         """The events of one card, oldest first. A deal's timeline starts with its lead's history."""
         e = schema.events.c
+        entity_type = check_text(entity_type, "entity_type", required=True, max_length=40)
         ident = check_id(entity_id, "entity_id")
         self._check_visible(entity_type, ident)
         cond = (e.entity_type == entity_type) & (e.entity_id == ident)
@@ -50,9 +53,9 @@ class TimelineService:
         e = schema.events.c
         query = select(schema.events)
         if type:
-            query = query.where(e.type == type)
+            query = query.where(e.type == check_text(type, "type", max_length=80))
         if actor_id is not None:
-            query = query.where(e.actor_id == actor_id)
+            query = query.where(e.actor_id == check_id(actor_id, "actor_id"))
         return self._page(query, limit, cursor)
 
     def _read(self) -> Any:
@@ -70,7 +73,7 @@ class TimelineService:
         check_limit(limit)
         e = schema.events.c
         if cursor:
-            query = query.where(e.id > id_cursor(cursor))
+            query = query.where(e.id > id_cursor(cursor, maximum=MAX_EVENT_ID))
         with self._read() as conn:
             rows = conn.execute(query.order_by(e.id).limit(limit + 1)).all()
         more = len(rows) > limit
