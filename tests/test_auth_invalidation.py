@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from starlette.testclient import TestClient
 from test_api_helpers import Api, api, build_api  # noqa: F401  (fixture)
 
-from crmkit import Crm, PermissionDeniedError, schema
+from crmkit import Crm, PermissionDeniedError, Settings, schema
 from crmkit.core import auth
 from crmkit.web import create_app
 from tests.test_cli import deployment, ok  # noqa: F401  (fixture)
@@ -193,3 +193,14 @@ def test_token_cache_entries_need_the_current_generation(crm: Crm, alice: Any) -
     assert cache.authenticate(secret) == alice.id
     crm.users.update(alice.id, {"active": False})
     assert cache.get(secret) is None and cache.authenticate(secret) is None
+
+
+def test_an_in_memory_deployment_keeps_its_one_connection() -> None:
+    """``sqlite://`` lives in one connection: the stamp is read through it, never taken away."""
+    with Crm(Settings.from_dict({"database": "sqlite://"}, environ={})) as crm:
+        manager = crm.users.create(email="max@windows.example", name="Max", role="manager")
+        assert crm.as_user(manager.id).deals.list().items == []
+        with TestClient(create_app(crm), headers=bearer(crm, manager.id)) as client:
+            assert client.get("/api/v1/users/me").status_code == 200
+            crm.users.update(manager.id, {"active": False})
+            assert client.get("/api/v1/users/me").status_code == 401

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import attrs
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from . import schema
 from .errors import NotFoundError, PermissionDeniedError, ValidationError
@@ -375,6 +376,9 @@ class SecurityStamp:
             return self.generation
 
     def _read(self) -> int:
+        if isinstance(self.crm.engine.pool, (StaticPool, SingletonThreadPool)):  # one connection: never detach it
+            with self.crm.engine.connect() as conn:
+                return int(conn.scalar(_READ_STAMP) or 0)
         reader = self._reader
         if reader is None or reader.pid != os.getpid():
             with self._lock:
