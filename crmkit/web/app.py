@@ -23,6 +23,7 @@ from ..core.auth import TokenCache
 from ..core.errors import ConfigError, CrmError
 from . import idempotency, openapi
 from .endpoint import ServicesCache, authenticate, make_endpoint
+from .limits import server_limits
 from .errors import JSON_TYPE, crm_error_handler, dumps, error_response, http_exception_handler, server_error_handler
 from .middleware import ASGIApp, BodyLimit, Receive, Scope, Send
 from .operation import Operation
@@ -51,16 +52,19 @@ def operations(crm: "Crm", clock: "Clock") -> list[Operation]:
 
 
 def create_app(
-    crm: "Crm", *, clock: "Clock | None" = None, max_body_bytes: int = 1_000_000, token_cache_seconds: float = 10.0,
-    debug: bool = False,
+    crm: "Crm", *, clock: "Clock | None" = None, max_body_bytes: int | None = None,
+    body_timeout_seconds: float | None = None, token_cache_seconds: float = 10.0, debug: bool = False,
 ) -> Starlette:
     """The Starlette app serving ``crm``.
 
     :param clock: the time source of rate limits (default: the deployment's clock).
-    :param max_body_bytes: larger request bodies get 413.
+    :param max_body_bytes: larger request bodies get 413 (default: ``[settings.server]``, else 1 000 000).
+    :param body_timeout_seconds: a request body must arrive within this many seconds of the request's
+        start, else 408 and the connection is closed (default: ``[settings.server]``, else 30).
     :param token_cache_seconds: how long a verified token (and the user's role) is trusted without a
         database look-up (0: never; a revocation or role change reaches other processes within this time).
     """
+    limits = server_limits(crm)
     idempotency.create_table(crm)
     tokens_cache = TokenCache(crm, ttl=token_cache_seconds)
     ops = operations(crm, clock or crm.clock)
@@ -80,7 +84,9 @@ def create_app(
         routes.append(Mount(f"{PREFIX}/{name}", routes=[*open_routes, Mount("", app=guarded)], name=f"plugin_{name}"))
     app = Starlette(
         debug=debug, routes=routes,
-        middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)],
+        middleware=[Middleware(
+            BodyLimit, max_bytes=limits.max_body_bytes if max_body_bytes is None else max_body_bytes,
+            timeout=limits.body_timeout_seconds if body_timeout_seconds is None else body_timeout_seconds)],
         exception_handlers={HTTPException: http_exception_handler, CrmError: crm_error_handler,
                             Exception: server_error_handler},
     )

@@ -19,7 +19,8 @@ PREFIX = "/api/v1"
 _CONVERTER = re.compile(r"\{(\w+)(?::(\w+))?\}")
 _ERROR_TEXT = {
     400: "Malformed request (JSON syntax, header, query string)", 401: "Missing or invalid token",
-    403: "Not allowed for this user", 404: "No such card or resource", 409: "Stale version (If-Match) or a conflict",
+    403: "Not allowed for this user", 404: "No such card or resource",
+    408: "The body did not arrive in time (the connection is closed)", 409: "Stale version (If-Match) or a conflict",
     413: "Body too large", 415: "Unsupported Content-Type", 422: "Validation failed (`field` names the input)",
     429: "Too many requests (see Retry-After)",
 }

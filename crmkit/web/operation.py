@@ -120,7 +120,7 @@ class Operation:
         if self.query or self.body is not None or self.if_match or self.idempotent:
             found.add(400)
         if self.body is not None:
-            found |= {400, 413, 415}
+            found |= {400, 408, 413, 415}
         if self.has_id or "{" in self.path:
             found.add(404)
         if self.if_match or self.idempotent:

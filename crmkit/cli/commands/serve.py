@@ -19,4 +19,4 @@ def serve(host: str, port: int, workers: int) -> None:
     state = pass_state()
     state.settings()  # a missing or broken crmkit.toml is one line, before anything listens
     click.echo(f"Serving {state.config} on http://{host}:{port}/api/v1/ (Ctrl-C to stop)", err=True)
-    run(state.config, host=host, port=port, **({"workers": workers} if workers > 1 else {}))
+    run(state.config, host=host, port=port, workers=workers)

@@ -1,0 +1,61 @@
+"""``[settings.server]`` in crmkit.toml: how much and how slowly a client may send.
+
+    [settings.server]
+    max_body_bytes = 1000000       # a larger request body: 413
+    body_timeout_seconds = 30      # a request body must arrive within this: 408, connection closed
+    header_timeout_seconds = 10    # the request line and headers must arrive within this (crmkit serve)
+    keep_alive_seconds = 5         # an idle keep-alive connection is closed after this (crmkit serve)
+
+``create_app`` reads the first two (its arguments win); ``crmkit serve`` (:mod:`crmkit.web.server`)
+all four. A bad value is a :class:`crmkit.ConfigError` at start.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+import attrs
+
+from ..core.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.app import Crm
+
+SECTION = "server"
+
+
+@attrs.frozen
+class ServerLimits:
+    """The limits of one deployment's HTTP server (defaults in the module docstring)."""
+
+    max_body_bytes: int = 1_000_000
+    body_timeout_seconds: float = 30.0
+    header_timeout_seconds: float = 10.0
+    keep_alive_seconds: int = 5
+
+
+_BOUNDS: dict[str, tuple[type, float, float]] = {
+    "max_body_bytes": (int, 1, 1_000_000_000),
+    "body_timeout_seconds": (float, 0.001, 3600),
+    "header_timeout_seconds": (float, 0.001, 3600),
+    "keep_alive_seconds": (int, 1, 3600),
+}
+
+
+def server_limits(crm: "Crm") -> ServerLimits:
+    """The deployment's ``[settings.server]`` over the defaults (``ConfigError`` naming a bad key)."""
+    table: Mapping[str, Any] = crm.settings.plugin_settings.get(SECTION, {})
+    unknown = sorted(set(table) - set(_BOUNDS))
+    if unknown:
+        raise ConfigError(f"crmkit.toml: [settings.{SECTION}]: unknown key {unknown[0]!r} "
+                          f"(known: {', '.join(_BOUNDS)})")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        kind, lo, hi = _BOUNDS[key]
+        number = isinstance(value, int) or (kind is float and isinstance(value, float))
+        if isinstance(value, bool) or not number or not lo <= value <= hi:
+            what = "a whole number" if kind is int else "a number of seconds"
+            raise ConfigError(f"crmkit.toml: [settings.{SECTION}] {key} must be {what} from {lo:g} to {hi:g}, "
+                              f"got {value!r}")
+        values[key] = kind(value)
+    return ServerLimits(**values)
