@@ -69,7 +69,7 @@ def aging(crm: Crm, actor_id: int | None = None, *, today: date | None = None) -
     day = today or local_date(crm, crm.clock.now())
     i, p, d, u = items.c, plans.c, schema.deals.c, schema.users.c
     due = i.amount_minor - i.paid_minor
-    limits = [day, day - timedelta(days=30), day - timedelta(days=60), day - timedelta(days=90)]
+    limits = [day] + [_days_before(day, n) for n in (30, 60, 90)]
     conds = [i.due_date >= limits[0]] + [
         (i.due_date < hi) & (i.due_date >= lo) for hi, lo in zip(limits, limits[1:])] + [i.due_date < limits[3]]
     sums = [func.coalesce(func.sum(case((cond, due), else_=0)), 0).label(name) for cond, name in zip(conds, BUCKETS)]
@@ -82,6 +82,11 @@ def aging(crm: Crm, actor_id: int | None = None, *, today: date | None = None) -
         managers = [_row(r, r.responsible_id, r.name) for r in conn.execute(per)]
         overall = [_row(r, None, None) for r in conn.execute(totals)]
     return managers, overall
+
+
+def _days_before(day: date, days: int) -> date:
+    """``day`` minus ``days``, no earlier than 0001-01-01 (the first date there is)."""
+    return day - timedelta(days=days) if day - date.min >= timedelta(days=days) else date.min
 
 
 def _row(r: Any, responsible_id: int | None, name: str | None) -> AgingRow:
@@ -99,12 +104,15 @@ def cash_in(crm: Crm, actor_id: int | None = None, *, months: int = 12, today: d
     from .schedule import add_months
 
     day = today or local_date(crm, crm.clock.now())
-    end = add_months(day.replace(day=1), months)
     i, p = items.c, plans.c
     year, month = extract("year", i.due_date).label("y"), extract("month", i.due_date).label("m")
     query = (_base(crm, actor_id, year, month, p.currency, func.sum(i.amount_minor - i.paid_minor).label("due"),
                    func.count().label("n"))
-             .where(i.due_date < end).group_by(year, month, p.currency).order_by(year, month, p.currency))
+             .group_by(year, month, p.currency).order_by(year, month, p.currency))
+    try:
+        query = query.where(i.due_date < add_months(day.replace(day=1), months))
+    except ValueError:  # the window ends after 9999-12-31: every later item is in it
+        pass
     with crm.engine.connect() as conn:
         return [CashIn(f"{int(r.y):04d}-{int(r.m):02d}", r.currency, money(int(r.due), r.currency), int(r.n))
                 for r in conn.execute(query)]

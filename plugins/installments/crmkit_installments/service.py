@@ -45,6 +45,10 @@ def parse_date(value: Any, field: str) -> date:
 def _text(value: Any, field: str, max_length: int, *, required: bool = False) -> str:
     if not isinstance(value, str) or "\x00" in value:
         raise ValidationError(f"{field}: expected text", field=field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no database stores it
+        raise ValidationError(f"{field}: is not valid Unicode text", field=field) from None
     text: str = value.strip()
     if required and not text:
         raise ValidationError(f"{field}: is required", field=field)
@@ -61,7 +65,7 @@ def _new_id(result: Any) -> int:
 
 
 def _id(value: Any, field: str) -> int:
-    if isinstance(value, str) and value.isdigit() and len(value) <= 10:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
         raise ValidationError(f"{field}: {value!r} is not an id", field=field)
@@ -190,7 +194,11 @@ class Installments:
         if not 1 <= count <= MAX_PAYMENTS:
             raise ValidationError(f"payments: give 1 to {MAX_PAYMENTS} payments", field="payments")
         first = parse_date(start, "start") if start is not None else add_months(today, 1)
-        return monthly_dates(first, count)
+        try:
+            return monthly_dates(first, count)
+        except ValueError:  # past 9999-12-31
+            raise ValidationError(f"start: {count} monthly payments from {first} end after 9999-12-31",
+                                  field="start") from None
 
     def record_payment(self, deal_id: int, amount: Any, *, paid_on: date | str | None = None,
                        method: str = "cash", reference: str = "", currency: str | None = None) -> Payment:

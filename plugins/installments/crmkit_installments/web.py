@@ -9,11 +9,12 @@
 * ``GET  /reports/cash-in?months=12``       expected cash-in by month
 
 Every handler acts as the token's user through :class:`~crmkit_installments.service.Installments`.
+Bodies are read by :func:`crmkit.web.read_json_body`, with the core routes' rules: JSON only (415),
+malformed or too deeply nested JSON 400, an unknown field or a string no database stores 422.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -22,30 +23,23 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from crmkit import ValidationError
-from crmkit.web import request_user_id
+from crmkit.web import read_json_body, request_user_id
 
 from .reports import aging, cash_in
 from .service import Installments
 
-_PLAN_KEYS = {"payments", "start", "dates", "total", "down_payment", "currency", "replace"}
-_PAYMENT_KEYS = {"amount", "paid_on", "method", "reference", "currency"}
+_PLAN_KEYS = ("payments", "start", "dates", "total", "down_payment", "currency", "replace")
+_PAYMENT_KEYS = ("amount", "paid_on", "method", "reference", "currency")
 
 
 def _service(request: Request) -> Installments:
     return Installments(request.app.state.crm, request_user_id(request))
 
 
-async def _body(request: Request, allowed: set[str]) -> dict[str, Any]:
-    try:
-        data = json.loads(await request.body() or b"{}")
-    except ValueError:
-        raise ValidationError("body: not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ValidationError("body: expected a JSON object")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationError(f"{unknown[0]}: unknown field (known: {', '.join(sorted(allowed))})", field=unknown[0])
-    return data
+async def _body(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON object of the request with only ``allowed`` fields (the service checks their values)."""
+    schema = {"type": "object", "additionalProperties": False, "properties": {k: {} for k in allowed}}
+    return await read_json_body(request, schema)
 
 
 def _int(request: Request, name: str) -> int:
@@ -91,7 +85,7 @@ async def record_payment(request: Request) -> JSONResponse:
 
 async def reverse_payment(request: Request) -> JSONResponse:
     """Reverse a payment, with a reason."""
-    body = await _body(request, {"reason"})
+    body = await _body(request, ("reason",))
     payment = await _call(_service(request).reverse_payment, _int(request, "payment_id"),
                           reason=body.get("reason", ""))
     return JSONResponse(payment.to_json())
@@ -108,7 +102,7 @@ async def cash_in_report(request: Request) -> JSONResponse:
     """Expected cash-in by month."""
     svc = _service(request)
     raw = request.query_params.get("months", "12")
-    if not raw.isdigit() or len(raw) > 3:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 3:  # int() also reads "²" and "٣"
         raise ValidationError("months: a whole number from 1 to 120", field="months")
     rows = await _call(cash_in, svc.crm, svc.actor_id, months=int(raw))
     return JSONResponse({"items": [r.to_json() for r in rows]})
