@@ -14,8 +14,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _DATETIME_FILTERS = frozenset({"created_at", "updated_at", "closed_at", "due_at", "stage_entered_at", "completed_at"})
 _BOOL_FILTERS = frozenset({"active", "overdue"})
-_RELATIVE = re.compile(r"^([+-])(\d+)([mhdw])$")
+_RELATIVE = re.compile(r"^([+-])([0-9]{1,9})([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_ID = 2**31 - 1
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``"²".isdigit()`` is true too, and ``int("²")`` raises."""
+    return text.isascii() and text.isdigit()
 
 
 def json_option(f: F) -> F:
@@ -64,7 +70,9 @@ def filters(items: tuple[str, ...], **fixed: Any) -> dict[str, Any]:
 
 
 def _typed(name: str, value: str) -> Any:
-    if (name == "id" or name.endswith("_id") or name == "created_by") and value.isdigit():
+    if name == "id" or name.endswith("_id") or name == "created_by":
+        if not _digits(value) or len(value) > 10 or not 1 <= int(value) <= MAX_ID:
+            raise ValidationError(f"{name}: {value[:40]!r} is not an id (1 to {MAX_ID})", field=name)
         return int(value)
     if name in _DATETIME_FILTERS:
         return parse_when(value, field=name)
@@ -88,8 +96,11 @@ def parse_when(text: str, *, field: str = "due", now: datetime | None = None) ->
     match = _RELATIVE.match(value)
     if match:
         sign, amount, unit = match.groups()
-        delta = timedelta(**{_UNITS[unit]: int(amount)})
-        return current + delta if sign == "+" else current - delta
+        try:
+            delta = timedelta(**{_UNITS[unit]: int(amount)})
+            return current + delta if sign == "+" else current - delta
+        except OverflowError:
+            raise ValidationError(f"{field}: {text!r} is before 0001-01-01 or after 9999-12-31", field=field) from None
     if value == "now":
         return current
     if value in ("today", "tomorrow"):
@@ -101,13 +112,17 @@ def parse_when(text: str, *, field: str = "due", now: datetime | None = None) ->
         raise ValidationError(
             f"{field}: {text!r} is not a time (ISO date or datetime, now, today, tomorrow, +2d, -3h)", field=field
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC
+        raise ValidationError(f"{field}: {text!r} is before 0001-01-01 or after 9999-12-31 in UTC",
+                              field=field) from None
 
 
 def card_ref(text: str) -> tuple[str, int]:
     """``deal:12`` as ``("deal", 12)``."""
     kind, sep, ident = text.partition(":")
-    if not sep or not ident.strip().isdigit():
+    if not sep or not _digits(ident.strip()) or len(ident.strip()) > 10:
         raise click.BadParameter(f"{text!r} is not TYPE:ID (e.g. deal:12)", param_hint="--on")
     return kind.strip(), int(ident)
 
