@@ -40,6 +40,9 @@ class PluginInfo:
     :param requires: names of plugins that must be enabled with it.
     :param hookspecs: a module or class with the plugin's own hookspecs (optional).
     :param description: one line shown by ``crmkit plugins``.
+    :param migrations: the package (``"crmkit_myplugin.migrations"``) or directory whose ``versions/``
+        folder holds the plugin's alembic revisions: its own branch, labelled with its name (see
+        docs/writing-plugins.md). ``None``: no migrations (its tables are created when missing, never altered).
     """
 
     name: str
@@ -48,6 +51,7 @@ class PluginInfo:
     requires: tuple[str, ...] = ()
     hookspecs: Any = None
     description: str = ""
+    migrations: Any = None
 
 
 @attrs.frozen
