@@ -37,6 +37,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from .. import schema
 from ..clock import ensure_utc
 from ..errors import ValidationError
+from ..services.base import check_id
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..app import Crm
@@ -96,12 +97,11 @@ def funnel(
 ) -> FunnelReport:
     """The funnel of ``pipeline`` (see the module docstring for every figure)."""
     pipe = crm.pipeline(pipeline)
-    if since is not None:
-        since = ensure_utc(since, field="since")
-    if until is not None:
-        until = ensure_utc(until, field="until")
-    if responsible_id is not None and (isinstance(responsible_id, bool) or not isinstance(responsible_id, int)):
-        raise ValidationError("responsible_id: expected an id (integer)", field="responsible_id")
+    since, until = _moment(since, "since"), _moment(until, "until")
+    if responsible_id is not None:
+        if isinstance(responsible_id, bool) or not isinstance(responsible_id, int):
+            raise ValidationError("responsible_id: expected an id (integer)", field="responsible_id")
+        check_id(responsible_id, "responsible_id")  # 1 to 2^31-1: a larger one overflows PostgreSQL
     postgres = crm.engine.dialect.name == "postgresql"
     history_q = history_query(pipe.id, _scope(responsible_id, since, until), postgres=postgres)
     current_q = current_query([s.id for s in pipe.stages], _scope(responsible_id, since, until))
@@ -122,6 +122,15 @@ def funnel(
         ))
     return FunnelReport(pipeline=pipe.key, responsible_id=responsible_id, since=since, until=until,
                         stages=tuple(stages))
+
+
+def _moment(value: Any, field: str) -> datetime | None:
+    """An aware datetime in UTC (``ValidationError`` naming ``field`` for anything else)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise ValidationError(f"{field}: expected a datetime, got {type(value).__name__}", field=field)
+    return ensure_utc(value, field=field)  # naive, or out of range in UTC: a ValidationError
 
 
 def _scope(responsible_id: int | None, since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
