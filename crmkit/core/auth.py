@@ -71,8 +71,9 @@ DEFAULT_COST = ScryptCost(2**17, 8, 1)
 
 password_cost: ScryptCost = DEFAULT_COST
 """The parameters of new hashes (and of the equal work done for unknown users). Only a test
-suite lowers it (``crmkit.testing`` does, to ``TEST_COST``); stored hashes keep their own
-parameters and a weaker one is replaced at the next successful password check."""
+suite should lower it, to :data:`TEST_COST` (``monkeypatch.setattr(auth, "password_cost",
+auth.TEST_COST)``: a hash at N=2**17 takes 0.1-1 s); stored hashes keep their own parameters,
+and one weaker than this is replaced at the next successful password check."""
 
 TEST_COST = ScryptCost(2**10, 8, 1)
 _MAX_MEM = 2**30  # a stored hash asking for more memory than this is malformed
