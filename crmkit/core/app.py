@@ -27,11 +27,12 @@ from .db import make_engine
 from .dispatcher import Dispatcher
 from .errors import ConfigError, NotFoundError, ValidationError
 from .jobs import PeriodicJob
+from .migrations import prepare_schema
 from .pipelines import PipelineSpec, merge_pipelines
 from .plugins import build_plugin_manager, load_enabled, order_by_requirements, plugin_info
 from .records import LostReason, Pipeline, Stage
 from .settings import Settings
-from .sync import create_tables, load_all_stages, load_lost_reasons, load_pipelines, sync_lost_reasons, sync_pipelines
+from .sync import load_all_stages, load_lost_reasons, load_pipelines, sync_lost_reasons, sync_pipelines
 from .unit_of_work import Tx, WriteGate, transaction, write_connection
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -103,9 +104,10 @@ class Crm:
     # -- start-up ---------------------------------------------------------------
 
     def setup(self) -> None:
-        """Create the enabled tables, write declared pipelines and lost reasons, load them."""
+        """Check the schema (an empty database is created at head; one behind head is refused, see
+        :func:`crmkit.core.migrations.prepare_schema`), write declared pipelines and lost reasons, load them."""
+        prepare_schema(self)
         with write_connection(self) as conn:
-            create_tables(conn, self.metadatas)
             sync_pipelines(conn, self.pipeline_specs, self.clock.now())
             sync_lost_reasons(conn, self.settings.lost_reasons)
         self.reload_declarations()

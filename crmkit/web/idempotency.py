@@ -49,7 +49,8 @@ KEEP_FOR = timedelta(hours=24)  # after this a key may be reused
 
 
 def create_table(crm: "Crm") -> None:
-    metadata.create_all(crm.engine, tables=[idempotency_keys], checkfirst=True)
+    """Nothing left to do: ``crm_idempotency_keys`` belongs to the core's schema, made (and later
+    altered) by the core's migrations when the ``Crm`` started (crmkit.core.migrations)."""
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:

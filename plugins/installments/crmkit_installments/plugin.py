@@ -34,7 +34,7 @@ from .service import MANAGE, REVERSE
 from .tables import metadata, plans
 
 plugin_info = crmkit.PluginInfo(
-    name=NAME, version=__version__, api=">=1.0,<2",
+    name=NAME, version=__version__, api=">=1.0,<2", migrations="crmkit_installments.migrations",
     description="Installment plans on deals, the Installment control pipeline, payments, overdue tasks, aging.",
 )
 

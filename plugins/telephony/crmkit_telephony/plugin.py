@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 
 plugin_info = crmkit.PluginInfo(
     name=config.NAME, version=__version__, api=">=1.0,<2", hookspecs=hookspecs,
+    migrations="crmkit_telephony.migrations",
     description="Calls from an IP PBX or cloud telephony: leads, call log, call-back tasks, click-to-call",
 )
 

@@ -1,0 +1,1 @@
+"""Revision files of the telephony branch. Not imported: alembic reads the files."""
