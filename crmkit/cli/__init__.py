@@ -9,6 +9,7 @@ from __future__ import annotations
 from .commands.cards import notes, pipelines, timeline
 from .commands.companies import companies
 from .commands.contacts import contacts
+from .commands.db import db
 from .commands.deals import deals
 from .commands.demo import demo
 from .commands.events import events
@@ -22,7 +23,7 @@ from .root import cli
 from .state import CliState, pass_state
 
 for _command in (init, demo, plugins, leads, contacts, companies, deals, tasks, notes, timeline, users, pipelines,
-                 events, worker, serve):
+                 events, worker, serve, db):
     cli.add_command(_command)
 
 

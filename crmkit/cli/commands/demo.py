@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from ... import demo as demo_data
-from ...core.app import Crm
 from ...core.clock import FrozenClock
 from ...core.errors import ValidationError
+from ...core.migrations import open_upgraded
 from ...core.settings import Settings
 from ..deployment import CONFIG_NAME, create_sqlite_file, sqlite_files, write_config
 from ..output import table
@@ -35,7 +35,7 @@ def demo(directory: Path, force: bool, database: str | None, seed: int) -> None:
     path = write_config(directory, name=demo_data.COMPANY_NAME, database=database)
     create_sqlite_file(Settings.load(path).database_url())  # 0600, as the config
     now = datetime.now(timezone.utc)
-    with Crm(Settings.load(path), clock=FrozenClock(now)) as crm:
+    with open_upgraded(Settings.load(path), clock=FrozenClock(now)) as crm:
         if crm.system.users.list(limit=1).items:
             path.unlink()
             raise ValidationError(f"the database {crm.settings.database} already holds data; the demo needs an empty one")

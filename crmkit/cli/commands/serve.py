@@ -18,5 +18,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     state = pass_state()
     state.settings()  # a missing or broken crmkit.toml is one line, before anything listens
+    state.crm  # so is a database behind head (naming `crmkit db upgrade`)
+    state.close()
     click.echo(f"Serving {state.config} on http://{host}:{port}/api/v1/ (Ctrl-C to stop)", err=True)
     run(state.config, host=host, port=port, workers=workers)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ...core.app import Crm
+from ...core.migrations import open_upgraded
 from ...core.plugins import installed_plugins
 from ...core.settings import Settings
 from ..deployment import create_sqlite_file, write_config
@@ -25,7 +25,7 @@ def init(directory: Path, database: str | None, name: str | None) -> None:
     db_file = None
     try:
         db_file = create_sqlite_file(Settings.load(path).database_url())  # 0600, as the config
-        Crm.from_config(path).close()
+        open_upgraded(Settings.load(path)).close()  # an existing database is upgraded first
     except BaseException:
         path.unlink()  # no half-made deployment: the config goes with the failed database
         if db_file is not None:
