@@ -1,0 +1,305 @@
+"""Schema migrations end to end, on SQLite and PostgreSQL: `crmkit db` over a real deployment
+(crmkit.toml written by `crmkit init`), the SDK's start-up check, and plugins enabled, disabled and
+enabled again. The previous release's database: test_migrations_previous_release.py; a plugin's
+second release: test_migrations_plugin_release.py."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import attrs
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, func, inspect, select, text
+
+from crmkit import ConfigError, Crm, FrozenClock, Settings
+from crmkit.cli import cli
+from crmkit.cli.deployment import render
+from crmkit.core.migrations import SchemaBehindError
+from crmkit_telephony import CallEvent
+from crmkit_telephony.ingest import ingest
+
+CLEAN_ENV = {"CRMKIT_CONFIG": None, "CRMKIT_USER": None, "CRMKIT_PLUGINS": None, "CRMKIT_DATABASE_URL": None,
+             "CRMKIT_DEBUG": None}
+HEADS = {"crmkit": "crmkit_0001", "telephony": "telephony_0001", "installments": "installments_0001"}
+
+
+@attrs.define
+class Deployment:
+    """A deployment's crmkit.toml on the test database, its CLI and its ``Crm``s."""
+
+    config: Path
+    url: str
+    clock: FrozenClock
+    made: list[Crm] = attrs.field(factory=list)
+
+    def set_plugins(self, *plugins: str, database: str = "") -> None:
+        body = re.sub(r"^plugins = .*$", f"plugins = {json.dumps(list(plugins))}", self.config.read_text(),
+                      count=1, flags=re.MULTILINE)
+        self.config.write_text(body + (f"\n[settings.database]\n{database}\n" if database else ""))
+
+    def cli(self, *args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(cli, ["--config", str(self.config), *args], env=CLEAN_ENV, input=input,
+                                  catch_exceptions=False)
+
+    def ok(self, *args: str) -> str:
+        result = self.cli(*args)
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    def fails(self, *args: str, contains: str) -> str:
+        """Exit 1 with exactly one line on stderr (no traceback) containing ``contains``."""
+        result = self.cli(*args)
+        assert result.exit_code == 1, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.output, result.output
+        assert contains in lines[0], lines[0]
+        return lines[0]
+
+    def crm(self) -> Crm:
+        crm = Crm(Settings.load(self.config, environ={}), clock=self.clock)
+        self.made.append(crm)
+        return crm
+
+    def query(self, sql: str) -> list[Any]:
+        engine = create_engine(self.url.replace("postgresql://", "postgresql+psycopg://"))
+        try:
+            with engine.connect() as conn:
+                return list(conn.execute(text(sql)))
+        finally:
+            engine.dispose()
+
+    def execute(self, *statements: str) -> None:
+        engine = create_engine(self.url.replace("postgresql://", "postgresql+psycopg://"))
+        try:
+            with engine.begin() as conn:
+                for sql in statements:
+                    conn.execute(text(sql))
+        finally:
+            engine.dispose()
+
+    def tables(self) -> set[str]:
+        engine = create_engine(self.url.replace("postgresql://", "postgresql+psycopg://"))
+        try:
+            return set(inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+
+    def versions(self) -> set[str]:
+        return {r[0] for r in self.query("SELECT version_num FROM alembic_version")}
+
+    def count(self, table: str) -> int:
+        return int(self.query(f"SELECT count(*) FROM {table}")[0][0])
+
+
+@pytest.fixture
+def deploy(db_url: str, tmp_path: Path, clock: FrozenClock) -> Iterator[Any]:
+    made: list[Deployment] = []
+
+    def make(*plugins: str) -> Deployment:
+        config = tmp_path / f"crm{len(made)}" / "crmkit.toml"
+        config.parent.mkdir()
+        config.write_text(render(database=db_url))
+        d = Deployment(config, db_url, clock)
+        d.set_plugins(*plugins)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        for crm in d.made:
+            crm.close()
+
+
+def _call(crm: Crm, clock: FrozenClock, call_id: str) -> None:
+    for status, extra in (("ringing", {"direction": "inbound", "from_number": "+12025550144",
+                                       "to_number": "+12025550100"}), ("ended", {})):
+        ingest(crm, CallEvent(call_id=call_id, status=status, occurred_at=clock.now(), provider="generic", **extra))
+
+
+# -- from empty ------------------------------------------------------------------------------------
+
+
+def test_upgrade_from_empty_runs_every_branch_to_head_without_drift(deploy: Any) -> None:
+    d = deploy("telephony", "installments")
+    out = d.ok("db", "upgrade")
+    applied = [line.split(" (")[0] for line in out.splitlines()[:3]]
+    assert applied[0] == "crmkit: applied crmkit_0001"  # first: the others depend on it
+    assert sorted(applied[1:]) == ["installments: applied installments_0001", "telephony: applied telephony_0001"]
+    assert "at head: crmkit crmkit_0001, telephony telephony_0001, installments installments_0001" in out
+    # alembic keeps the newest revisions only: both plugins' first revisions depend on the core's
+    assert d.versions() == {"telephony_0001", "installments_0001"}
+    assert "No drift" in d.ok("db", "check")
+    current = json.loads(d.ok("db", "current", "--json"))["branches"]
+    assert {b["branch"]: (b["current"], b["status"]) for b in current} == {
+        name: (head, "at head") for name, head in HEADS.items()}
+    assert "Already at head" in d.ok("db", "upgrade")
+    deal = d.crm().deals.create(title="Windows", amount="100.00")
+    assert deal.id == 1
+
+
+def test_a_new_database_is_created_at_head_as_the_migrations_make_it(deploy: Any) -> None:
+    d = deploy("telephony", "installments")
+    d.crm()  # create_all + stamp: no migration runs
+    assert d.versions() == {"telephony_0001", "installments_0001"}
+    assert "crm_idempotency_keys" in d.tables()  # a core table, no longer made by the API's first start
+    assert "No drift" in d.ok("db", "check")
+    assert json.loads(d.ok("db", "check", "--json")) == {"ok": True, "problems": []}
+
+
+def test_history_shows_every_branch_and_where_the_database_is(deploy: Any) -> None:
+    d = deploy("telephony")
+    d.crm()
+    rows = json.loads(d.ok("db", "history", "--json"))["revisions"]
+    assert [(r["branch"], r["revision"], r["revises"], r["depends_on"], r["marks"]) for r in rows] == [
+        ("crmkit", "crmkit_0001", None, [], ["current", "head"]),
+        ("telephony", "telephony_0001", None, ["crmkit_0001"], ["current", "head"]),
+    ]
+    assert "telephony: the call log" in d.ok("db", "history", "telephony")
+
+
+# -- behind head -----------------------------------------------------------------------------------
+
+
+def test_a_database_behind_head_is_refused_with_one_line_naming_the_upgrade(deploy: Any) -> None:
+    d = deploy()
+    d.crm()
+    d.set_plugins("telephony")
+    with pytest.raises(SchemaBehindError, match=r"telephony not created -> telephony_0001\): run `crmkit db upgrade`"):
+        d.crm()
+    for command in (["leads", "list"], ["worker", "--once"], ["serve", "--port", "1"]):
+        d.fails(*command, contains="run `crmkit db upgrade`")
+    assert "telephony_calls" not in d.tables()  # nothing was made behind the user's back
+    status = {b["branch"]: b["status"] for b in json.loads(d.ok("db", "current", "--json"))["branches"]}
+    assert status == {"crmkit": "at head", "telephony": "not created"}
+    result = d.cli("db", "check")
+    assert result.exit_code == 1
+    assert "- telephony: at nothing (not created), head is telephony_0001" in result.stdout
+    assert "- table telephony_calls: in the models, not in the database" in result.stdout
+
+
+def test_a_revision_no_installed_code_ships_is_named(deploy: Any) -> None:
+    d = deploy()
+    d.crm()
+    d.execute("DELETE FROM alembic_version", "INSERT INTO alembic_version (version_num) VALUES ('crmkit_0099')")
+    with pytest.raises(SchemaBehindError, match="revision.s. crmkit_0099 that no installed part of crmkit ships"):
+        d.crm()
+    d.fails("db", "upgrade", contains="crmkit_0099")
+    assert d.versions() == {"crmkit_0099"}
+
+
+def test_check_lists_every_difference_and_exits_non_zero(deploy: Any) -> None:
+    d = deploy()
+    d.crm()
+    d.execute("ALTER TABLE crm_deals ADD COLUMN extra INTEGER", "DROP INDEX ix_crm_deals_stage",
+              "CREATE TABLE crm_stray (id INTEGER PRIMARY KEY)", "CREATE TABLE other_app (id INTEGER PRIMARY KEY)")
+    result = d.cli("db", "check")
+    assert result.exit_code == 1
+    assert sorted(result.stdout.splitlines()) == [
+        "- column crm_deals.extra: in the database, not in the models",
+        "- index ix_crm_deals_stage on crm_deals(stage_id): in the models, not in the database",
+        "- table crm_stray: in the database, not in the models",
+    ]  # other_app is not crmkit's business
+    assert "differs from the code in 3 way(s)" in result.stderr
+
+
+# -- plugins: enable, disable, enable; downgrade ---------------------------------------------------
+
+
+def test_enabling_later_creates_only_its_tables_and_disabling_keeps_them(deploy: Any, clock: FrozenClock) -> None:
+    d = deploy()
+    deal = d.crm().deals.create(title="Before telephony", amount="10.00")
+    before = d.tables()
+    events_before = d.count("crm_events")
+
+    d.set_plugins("telephony")
+    out = d.ok("db", "upgrade")
+    assert out.splitlines()[0].startswith("telephony: applied telephony_0001") and "crmkit: applied" not in out
+    assert d.tables() - before == {"telephony_calls"} and before <= d.tables()
+    assert d.count("crm_events") == events_before
+    _call(d.crm(), clock, "call-1")
+
+    d.set_plugins()  # disabled: its table and rows stay, the deployment starts and works
+    crm = d.crm()
+    assert "telephony_calls" not in crm.tables and "telephony_calls" in d.tables()
+    assert d.count("telephony_calls") == 1
+    assert crm.deals.get(deal.id).title == "Before telephony"
+    crm.deals.create(title="While telephony is off")
+    assert "No drift" in d.ok("db", "check")  # a disabled plugin's tables are not drift
+    current = {b["branch"]: b for b in json.loads(d.ok("db", "current", "--json"))["branches"]}
+    assert current["telephony"]["enabled"] is False and current["telephony"]["current"] == "telephony_0001"
+    assert "Already at head: crmkit crmkit_0001" in d.ok("db", "upgrade")
+
+    d.set_plugins("telephony")  # enabled again: nothing to upgrade, the call is there
+    crm = d.crm()
+    with crm.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(crm.tables["telephony_calls"])) == 1
+    _call(crm, clock, "call-2")
+    assert d.count("telephony_calls") == 2
+
+
+def test_downgrading_one_plugin_drops_only_its_tables(deploy: Any, clock: FrozenClock) -> None:
+    d = deploy("telephony", "installments")
+    crm = d.crm()
+    crm.deals.create(title="Kept", amount="10.00")
+    _call(crm, clock, "call-1")
+    core_rows = {t: d.count(t) for t in ("crm_deals", "crm_events", "crm_stages")}
+
+    result = d.cli("db", "downgrade", "telephony@-1", input="n\n")
+    assert result.exit_code == 1 and "telephony: telephony_0001" in result.stdout
+    assert "telephony_calls" in d.tables()  # refused: nothing changed
+
+    out = d.ok("db", "downgrade", "telephony@-1", "--yes")
+    assert "telephony: undone telephony_0001" in out
+    assert "telephony_calls" not in d.tables()
+    assert {"installments_plans", "installments_items"} <= d.tables()
+    assert {t: d.count(t) for t in core_rows} == core_rows
+    assert d.versions() == {"installments_0001"}
+    with pytest.raises(SchemaBehindError, match="telephony not created"):
+        d.crm()
+    d.set_plugins("installments")
+    d.crm()  # the rest of the deployment is at head
+    d.fails("db", "downgrade", "telephony@-1", contains="'telephony' is not a branch of this deployment")
+    d.set_plugins("telephony", "installments")
+    assert "telephony: applied telephony_0001" in d.ok("db", "upgrade")
+    assert d.count("telephony_calls") == 0 and "No drift" in d.ok("db", "check")
+
+
+def test_a_plugin_without_migrations_has_its_missing_tables_created(deploy: Any) -> None:
+    d = deploy()
+    d.crm()
+    d.set_plugins("example")
+    crm = d.crm()
+    assert "example_audit" in crm.tables and "example_audit" in d.tables()
+    rows = json.loads(d.ok("db", "current", "--json"))["branches"]
+    assert {"branch": "example", "enabled": True, "current": None, "head": None,
+            "status": "no migrations (tables created when missing)"} in rows
+
+
+# -- upgrade on start ------------------------------------------------------------------------------
+
+
+def test_an_embedded_sqlite_deployment_may_upgrade_on_start(deploy: Any, db_url: str) -> None:
+    d = deploy()
+    d.crm()
+    d.set_plugins("telephony", database="upgrade_on_start = true")
+    if not db_url.startswith("sqlite"):
+        with pytest.raises(ConfigError, match="upgrade_on_start is for an embedded SQLite deployment"):
+            d.crm()
+        return
+    crm = d.crm()
+    assert "telephony_calls" in d.tables() and d.versions() == {"telephony_0001"}
+    with crm.engine.connect() as conn:  # the migration's PRAGMA foreign_keys=OFF did not outlive it
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ({"upgrade_on_start": "yes"}, "upgrade_on_start must be true or false, got 'yes'"),
+    ({"upgrade": True}, "unknown key 'upgrade' (known: upgrade_on_start)"),
+])
+def test_database_settings_are_checked(make_crm: Any, table: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape("[settings.database]") + ".*" + re.escape(message)):
+        make_crm(settings={"database": table})
