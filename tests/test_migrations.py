@@ -161,24 +161,130 @@ def test_history_shows_every_branch_and_where_the_database_is(deploy: Any) -> No
     assert "telephony: the call log" in d.ok("db", "history", "telephony")
 
 
-# -- behind head -----------------------------------------------------------------------------------
+# -- a plugin enabled for the first time; a new release ----------------------------------------------
 
 
-def test_a_database_behind_head_is_refused_with_one_line_naming_the_upgrade(deploy: Any) -> None:
+def test_a_plugin_enabled_for_the_first_time_is_installed_at_start(deploy: Any) -> None:
     d = deploy()
-    d.crm()
+    d.crm().deals.create(title="Before telephony")
+    before, events = d.tables(), d.count("crm_events")
     d.set_plugins("telephony")
-    with pytest.raises(SchemaBehindError, match=r"telephony not created -> telephony_0001\): run `crmkit db upgrade`"):
-        d.crm()
-    for command in (["leads", "list"], ["worker", "--once"], ["serve", "--port", "1"]):
-        d.fails(*command, contains="run `crmkit db upgrade`")
-    assert "telephony_calls" not in d.tables()  # nothing was made behind the user's back
-    status = {b["branch"]: b["status"] for b in json.loads(d.ok("db", "current", "--json"))["branches"]}
-    assert status == {"crmkit": "at head", "telephony": "not created"}
-    result = d.cli("db", "check")
-    assert result.exit_code == 1
-    assert "- telephony: at nothing (not created), head is telephony_0001" in result.stdout
-    assert "- table telephony_calls: in the models, not in the database" in result.stdout
+    crm = d.crm()  # its branch is not in the database at all: its migrations run, nothing else changes
+    assert d.tables() - before == {"telephony_calls"} and d.count("crm_events") == events
+    assert d.versions() == {"telephony_0001"}
+    assert crm.deals.list().items[0].title == "Before telephony"
+    assert "No drift" in d.ok("db", "check")
+
+
+REVISION_1 = '''"""twostep: items and their parts"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "twostep_0001"
+down_revision = None
+branch_labels = ("twostep",)
+depends_on = "crmkit_0001"
+
+
+def upgrade():
+    op.create_table("twostep_items", sa.Column("id", sa.Integer(), nullable=False),
+                    sa.Column("deal_id", sa.Integer(), nullable=False),
+                    sa.ForeignKeyConstraint(["deal_id"], ["crm_deals.id"]), sa.PrimaryKeyConstraint("id"))
+    op.create_table("twostep_parts", sa.Column("id", sa.Integer(), nullable=False),
+                    sa.Column("item_id", sa.Integer(), nullable=False),
+                    sa.ForeignKeyConstraint(["item_id"], ["twostep_items.id"], ondelete="CASCADE"),
+                    sa.PrimaryKeyConstraint("id"))
+
+
+def downgrade():
+    op.drop_table("twostep_parts")
+    op.drop_table("twostep_items")
+'''
+REVISION_2 = '''"""twostep: a note on items, deal optional (SQLite rebuilds the table)"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "twostep_0002"
+down_revision = "twostep_0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("twostep_items") as batch_op:
+        batch_op.add_column(sa.Column("note", sa.Text(), nullable=True))
+        batch_op.alter_column("deal_id", existing_type=sa.Integer(), nullable=True)
+
+
+def downgrade():
+    with op.batch_alter_table("twostep_items") as batch_op:
+        batch_op.alter_column("deal_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_column("note")
+'''
+
+
+def _release(tmp_path: Path, number: int) -> Any:
+    """Release 1 or 2 of an in-process plugin ``twostep``: its models and its migrations."""
+    from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, Text
+
+    from crmkit import PluginInfo, hookimpl, schema
+
+    versions = tmp_path / f"twostep{number}" / "versions"
+    versions.mkdir(parents=True)
+    (versions / "twostep_0001.py").write_text(REVISION_1)
+    if number == 2:
+        (versions / "twostep_0002.py").write_text(REVISION_2)
+    metadata = MetaData()
+    items = Table("twostep_items", metadata, Column("id", Integer, primary_key=True),
+                  Column("deal_id", ForeignKey(schema.deals.c.id), nullable=number == 2),
+                  *([Column("note", Text)] if number == 2 else []))
+    Table("twostep_parts", metadata, Column("id", Integer, primary_key=True),
+          Column("item_id", ForeignKey(items.c.id, ondelete="CASCADE"), nullable=False))
+
+    class Release:
+        plugin_info = PluginInfo(name="twostep", version=f"{number}.0", migrations=versions.parent)
+
+        @hookimpl
+        def crm_register_tables(self, crm: Any) -> MetaData:
+            return metadata
+
+    return Release()
+
+
+def _release_1_with_rows(db_url: str, tmp_path: Path, clock: FrozenClock, **settings: Any) -> Settings:
+    from crmkit.testing import template
+
+    data = {**template(), "database": db_url, "settings": settings}
+    config = Settings.from_dict(data, base_dir=tmp_path, environ={})
+    with Crm(config, plugins=[_release(tmp_path, 1)], clock=clock) as crm:
+        deal = crm.deals.create(title="Windows")
+        with crm.transaction() as tx:
+            tx.conn.execute(text("INSERT INTO twostep_items (id, deal_id) VALUES (1, :d)"), {"d": deal.id})
+            tx.conn.execute(text("INSERT INTO twostep_parts (id, item_id) VALUES (1, 1), (2, 1)"))
+    return config
+
+
+def test_a_new_release_behind_head_is_refused_until_upgraded(db_url: str, tmp_path: Path, clock: FrozenClock) -> None:
+    from crmkit.core.migrations import runner
+
+    settings = _release_1_with_rows(db_url, tmp_path, clock)
+    release_2 = _release(tmp_path, 2)
+    with pytest.raises(SchemaBehindError, match=re.escape(
+            "the database schema is behind this installation (twostep twostep_0001 -> twostep_0002): "
+            "run `crmkit db upgrade`")):
+        Crm(settings, plugins=[release_2], clock=clock)
+    with Crm(settings, plugins=[release_2], clock=clock, setup=False) as crm:
+        assert [s.describe() for s in runner.upgrade(crm)] == [
+            "twostep: applied twostep_0002 (twostep: a note on items, deal optional (SQLite rebuilds the table))"]
+        assert runner.check(crm) == []
+    with Crm(settings, plugins=[release_2], clock=clock) as crm, crm.engine.connect() as conn:
+        # the rebuilt table kept its row, and the rows referencing it (ON DELETE CASCADE) were not deleted
+        assert conn.execute(text("SELECT id, note FROM twostep_items")).all() == [(1, None)]
+        assert conn.execute(text("SELECT id FROM twostep_parts ORDER BY id")).scalars().all() == [1, 2]
+    with Crm(settings, plugins=[release_2], clock=clock, setup=False) as crm:
+        assert [s.revision for s in runner.downgrade(crm, "twostep@-1")] == ["twostep_0002"]
+        with crm.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM twostep_parts")).scalar() == 2
 
 
 def test_a_revision_no_installed_code_ships_is_named(deploy: Any) -> None:
@@ -258,13 +364,12 @@ def test_downgrading_one_plugin_drops_only_its_tables(deploy: Any, clock: Frozen
     assert {"installments_plans", "installments_items"} <= d.tables()
     assert {t: d.count(t) for t in core_rows} == core_rows
     assert d.versions() == {"installments_0001"}
-    with pytest.raises(SchemaBehindError, match="telephony not created"):
-        d.crm()
-    d.set_plugins("installments")
-    d.crm()  # the rest of the deployment is at head
+    d.set_plugins("installments")  # what a downgrade to base is for: then disable (or uninstall) it
+    d.crm()
+    assert "No drift" in d.ok("db", "check")
     d.fails("db", "downgrade", "telephony@-1", contains="'telephony' is not a branch of this deployment")
     d.set_plugins("telephony", "installments")
-    assert "telephony: applied telephony_0001" in d.ok("db", "upgrade")
+    d.crm()  # enabled again: installed afresh, empty
     assert d.count("telephony_calls") == 0 and "No drift" in d.ok("db", "check")
 
 
@@ -282,18 +387,19 @@ def test_a_plugin_without_migrations_has_its_missing_tables_created(deploy: Any)
 # -- upgrade on start ------------------------------------------------------------------------------
 
 
-def test_an_embedded_sqlite_deployment_may_upgrade_on_start(deploy: Any, db_url: str) -> None:
-    d = deploy()
-    d.crm()
-    d.set_plugins("telephony", database="upgrade_on_start = true")
+def test_an_embedded_sqlite_deployment_may_upgrade_on_start(db_url: str, tmp_path: Path,
+                                                          clock: FrozenClock) -> None:
     if not db_url.startswith("sqlite"):
+        settings = _release_1_with_rows(db_url, tmp_path, clock)
+        on = attrs.evolve(settings, plugin_settings={"database": {"upgrade_on_start": True}})
         with pytest.raises(ConfigError, match="upgrade_on_start is for an embedded SQLite deployment"):
-            d.crm()
+            Crm(on, plugins=[_release(tmp_path, 2)], clock=clock)
         return
-    crm = d.crm()
-    assert "telephony_calls" in d.tables() and d.versions() == {"telephony_0001"}
-    with crm.engine.connect() as conn:  # the migration's PRAGMA foreign_keys=OFF did not outlive it
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    settings = _release_1_with_rows(db_url, tmp_path, clock, database={"upgrade_on_start": True})
+    with Crm(settings, plugins=[_release(tmp_path, 2)], clock=clock) as crm, crm.engine.connect() as conn:
+        assert conn.execute(text("SELECT id, note FROM twostep_items")).all() == [(1, None)]
+        assert conn.execute(text("SELECT count(*) FROM twostep_parts")).scalar() == 2
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # off only during the migration
 
 
 @pytest.mark.parametrize(("table", "message"), [

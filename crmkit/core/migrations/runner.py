@@ -19,7 +19,7 @@ import re
 import tokenize
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import attrs
 from alembic.autogenerate import compare_metadata, produce_migrations, render_python_code
@@ -118,17 +118,20 @@ def _complete_state(conn: Connection, lay: Layout) -> DatabaseState:
 # -- commands ------------------------------------------------------------------------------------
 
 
-def upgrade(crm: "Crm") -> list[Step]:
-    """Bring the core and every enabled plugin to their heads (a disabled plugin's branch is left as
-    it is). A database made before migrations is adopted by the first revisions. Returns what ran."""
+def upgrade(crm: "Crm", branches: Iterable[str] | None = None) -> list[Step]:
+    """Bring the core and every enabled plugin (or only ``branches``) to their heads; a disabled
+    plugin's branch is left as it is. A database made before migrations is adopted by the first
+    revisions. Returns what ran."""
     lay = layout(crm)
+    wanted = set(branches) if branches is not None else {b.name for b in lay.branches}
     with migration_connection(crm) as conn:
-        state = _complete_state(conn, lay)
-        if state.at_head and state.rows is not None:
+        state = _complete_state(conn, lay)  # read under the lock: another process may have done it
+        if all(b.at_head for b in state.branches if b.name in wanted):
             return []
         script = script_directory(state.layout)
         # alembic refuses targets that imply each other (a plugin's head depends on the core's)
-        targets = tuple(stamp_rows((b.head for b in lay.branches), state.layout.revisions))
+        heads = (b.head for b in lay.branches if b.name in wanted)
+        targets = tuple(stamp_rows(heads, state.layout.revisions))
 
         def work(rev: Any, context: MigrationContext) -> Any:
             return script._upgrade_revs(targets, rev)  # type: ignore[arg-type]

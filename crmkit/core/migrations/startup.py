@@ -4,7 +4,10 @@
   (``create_all``) and the branches' heads written to ``alembic_version`` (alembic's "create_all,
   then stamp" recipe): the SDK, tests and ``crmkit init`` stay fast.
 * A database at head: nothing to do (two small queries, no alembic import).
-* A database behind head (a new release, a newly enabled plugin, or made before crmkit had
+* A plugin enabled for the first time (its branch not in the database at all) is installed: its
+  migrations run from its first revision, in one transaction under a lock, touching nothing else
+  (a first revision that fills its tables from existing rows does so; ``create_all`` would not).
+* A database behind head (a new release of crmkit or of a plugin, or made before crmkit had
   migrations) is refused with :class:`SchemaBehindError` naming ``crmkit db upgrade`` -- unless the
   deployment is an embedded SQLite one with ``[settings.database] upgrade_on_start = true``.
 * Enabled plugins without migrations get their missing tables created, as before migrations.
@@ -20,7 +23,7 @@ from sqlalchemy import Connection, MetaData, inspect, insert, text
 from .. import schema as core_schema
 from ..errors import ConfigError
 from ..unit_of_work import write_connection
-from .layout import Layout, layout
+from .layout import CORE, Layout, layout
 from .scripts import stamp_rows
 from .state import (
     DatabaseState, SchemaBehindError, behind_message, evaluate, read_rows, unknown_message, version_table,
@@ -86,11 +89,12 @@ def prepare_schema(crm: "Crm", *, upgrade: bool | None = None) -> None:
     if state is not None and not state.at_head:
         if state.unknown:
             raise SchemaBehindError(unknown_message(state.unknown))
-        if not upgrade:
+        new = [b.name for b in state.behind if b.current is None and b.name != CORE and state.rows is not None]
+        if not upgrade and len(new) < len(state.behind):
             raise SchemaBehindError(behind_message(state, legacy=state.rows is None))
         from . import runner
 
-        runner.upgrade(crm)
+        runner.upgrade(crm, None if upgrade else new)
     if lay.unversioned:
         create_unversioned(crm, lay)
 
