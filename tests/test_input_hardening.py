@@ -121,3 +121,43 @@ def test_deals_keep_out_of_the_lead_pipeline(api: Api) -> None:
         crm.deals.copy(deal.id, pipeline="leads")
     assert err.value.field == "pipeline"
     assert crm.deals.get(deal.id).pipeline == "sales" and _rows(crm) == before
+
+
+def test_sdk_filters_are_typed(crm: Crm) -> None:
+    """A filter value of the wrong type is a ValidationError naming the filter, on both databases
+    (PostgreSQL answered a text for an integer column with a database error)."""
+    deal = crm.deals.create(title="d")
+    for filters, key in (({"responsible_id": "abc"}, "responsible_id"), ({"responsible_id": 2**64}, "responsible_id"),
+                         ({"responsible_id": True}, "responsible_id"), ({"title": 5}, "title"),
+                         ({"title": "a\ud800"}, "title"), ({"created_at__gte": "yesterday"}, "created_at__gte"),
+                         ({"created_at__gte": "2026-01-01T00:00:00"}, "created_at__gte"),
+                         ({"id__in": "12"}, "id__in"), ({"id__in": ["x"]}, "id__in")):
+        with pytest.raises(ValidationError) as err:
+            crm.deals.list(filters)
+        assert err.value.field == key, filters
+    assert [d.id for d in crm.deals.list(responsible_id=None, id__in=[deal.id, str(deal.id)]).items] == [deal.id]
+    assert crm.deals.count(created_at__lte="2999-01-01T00:00:00+00:00") == 1
+
+
+def test_user_custom_fields_filter_by_id(api: Api) -> None:
+    crm = api.crm
+    mike = crm.users.create(email="mike@x.example", name="Mike")
+    deal = crm.deals.create(title="d", custom={"measurer_id": mike.id})
+    crm.deals.create(title="other")
+    assert [d.id for d in crm.deals.list(measurer_id=mike.id).items] == [deal.id]
+    items = api.ok(api.get("/api/v1/deals", params={"measurer_id": str(mike.id)}))["items"]
+    assert [d["id"] for d in items] == [deal.id]
+
+
+def test_lone_surrogates_never_reach_the_database(crm: Crm) -> None:
+    with pytest.raises(ValidationError, match="lone surrogate") as err:
+        crm.deals.create(title="bad \udc80 title")
+    assert err.value.field == "title"
+    task = crm.tasks.add(title="t")
+    with pytest.raises(ValidationError, match="lone surrogate"):
+        crm.notes.add("task", task.id, "bad \ud800")
+
+
+def test_cli_as_takes_ascii_ids(cfg: list[str]) -> None:
+    fails(*cfg, "--as", "²", "deals", "list", contains="'²' is not a valid e-mail address")
+    fails(*cfg, "--as", "9" * 25, "deals", "list", contains="not a valid id")

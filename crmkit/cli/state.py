@@ -14,6 +14,7 @@ import click
 
 from ..core.app import Crm
 from ..core.errors import NotFoundError, ValidationError
+from ..core.services.base import check_id
 from ..core.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,8 +64,8 @@ class CliState:
             if not self.user:
                 raise ValidationError("me: give the acting user with --as EMAIL (or CRMKIT_USER)", field="as")
             ref = self.user
-        if ref.isdigit():
-            return int(ref)
+        if ref.isascii() and ref.isdigit():
+            return check_id(ref, "user")
         user = self.crm.system.users.by_email(ref)
         if user is None:
             raise NotFoundError(f"no user with e-mail {ref!r} (see `crmkit users list`)")

@@ -19,6 +19,7 @@ from sqlalchemy.types import TypeDecorator
 from .. import schema
 from ..access import WRITE, Access
 from ..errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from ..clock import ensure_utc
 from ..records import Page
 from ..text import check_characters
 from ..unit_of_work import Tx, transaction
@@ -293,9 +294,13 @@ class Service(Generic[R]):
                 for v in (value if op == "in" and isinstance(value, (list, tuple)) else [value]):
                     if v is not None and v not in allowed:
                         raise ValidationError(f"{key}: {v!r} is not one of {', '.join(allowed)}", field=key)
+            if op == "in" and not isinstance(value, (list, tuple, set)):
+                raise ValidationError(f"{key}: expected a list of values", field=key)
             if name in self.filterable:
                 column: ColumnElement[Any] = self.table.c[self.filterable[name]]
-                value = [self._filter_value(name, v) for v in value] if op == "in" else self._filter_value(name, value)
+                convert = self._filter_value
+                value = ([_typed(column, key, convert(name, v)) for v in value] if op == "in"
+                         else _typed(column, key, convert(name, value)))
             elif name in customs:
                 spec = customs[name]
                 column = _custom_expr(self.table.c.custom, name, spec.type)
@@ -313,10 +318,60 @@ class Service(Generic[R]):
         return query
 
 
+def _typed(column: Any, key: str, value: Any) -> Any:
+    """A filter value of the column's type, or a :class:`ValidationError` naming the filter
+    (the database would answer a text for an integer column with an error, not a 4xx)."""
+    if value is None:
+        return None
+    sql_type = column.type
+    if isinstance(sql_type, TypeDecorator):  # UTCDateTime
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise ValidationError(f"{key}: {value[:100]!r} is not an ISO datetime", field=key) from None
+        if not isinstance(value, datetime):
+            raise ValidationError(f"{key}: expected a datetime", field=key)
+        return ensure_utc(value, field=key)
+    try:
+        python_type = sql_type.python_type
+    except NotImplementedError:
+        return value
+    if python_type is bool:
+        if not isinstance(value, bool):
+            raise ValidationError(f"{key}: expected true or false", field=key)
+    elif python_type is int:
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+            value = int(value)
+        limit = 2**63 if isinstance(sql_type, BigInteger) else 2**31
+        if isinstance(value, bool) or not isinstance(value, int) or not -limit <= value < limit:
+            raise ValidationError(f"{key}: expected an integer from {-limit} to {limit - 1}, got {value!r}"[:200],
+                                  field=key)
+    elif python_type is str:
+        if not isinstance(value, str):
+            raise ValidationError(f"{key}: expected text, got {type(value).__name__}", field=key)
+        if len(value) > 1000 or "\x00" in value or not _encodable(value):
+            raise ValidationError(f"{key}: not a value this field can hold", field=key)
+    elif python_type is date and isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(f"{key}: {value[:100]!r} is not a date (YYYY-MM-DD)", field=key) from None
+    return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
 def _custom_expr(col: Column[Any], name: str, type_: str) -> ColumnElement[Any]:
     """The typed SQL expression of custom field ``name`` inside the JSON column."""
     raw = col[name]
-    if type_ == "integer":
+    if type_ in ("integer", "user"):  # a user field holds the user's id
         return raw.as_integer()
     if type_ == "decimal":
         return raw.as_numeric(30, 10)
