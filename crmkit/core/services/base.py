@@ -58,8 +58,8 @@ def check_text(value: Any, field: str, *, required: bool = False, max_length: in
 
 def check_id(value: Any, field: str) -> int:
     """A positive 32-bit id (a larger one could never exist: a clear error, not a database overflow)."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
-        value = int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 100:
+        value = int(value)  # then the range check below names the limits
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{field}: expected an id (integer), got {value!r}", field=field)
     if not 1 <= value <= MAX_ID:
