@@ -9,8 +9,10 @@ from typing import Callable
 import click
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, inspect
 
 from crmkit import Crm, ValidationError
+from crmkit.cli import cli
 from {{ cookiecutter.package_name }}.plugin import HANDED_OVER, NAME, OWNER, handovers
 
 MakeCrm = Callable[..., Crm]
@@ -71,3 +73,24 @@ def test_cli_lists_handovers(crm: Crm) -> None:
     result = CliRunner().invoke(cli, [NAME, "list"])
     assert result.exit_code == 0, result.output
     assert f"deal {deal.id} -> bob@delivery.example" in result.output
+
+
+def test_its_migrations_make_its_tables_and_undo_them(tmp_path: Path) -> None:
+    """`crmkit db upgrade` makes exactly the tables the models describe; a downgrade drops them."""
+    database = f"sqlite:///{(tmp_path / 'migrated.db').as_posix()}"
+    config = tmp_path / "crmkit.toml"
+    config.write_text(f'database = "{database}"\nplugins = ["{NAME}"]\n')
+
+    def db(*args: str) -> str:
+        result = CliRunner().invoke(cli, ["--config", str(config), "db", *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert f"{NAME}: applied" in db("upgrade")
+    assert "No drift" in db("check")
+    db("downgrade", f"{NAME}@base", "--yes")
+    engine = create_engine(database)
+    try:
+        assert f"{NAME}_handovers" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

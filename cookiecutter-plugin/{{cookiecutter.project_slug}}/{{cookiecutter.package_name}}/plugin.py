@@ -31,11 +31,13 @@ HANDED_OVER = f"{NAME}.handed_over"
 plugin_info = crmkit.PluginInfo(
     name=NAME, version="{{ cookiecutter.version }}", api="{{ cookiecutter.crmkit_api }}",
     description="{{ cookiecutter.description }}",
+    migrations="{{ cookiecutter.package_name }}.migrations",  # its alembic branch: migrations/versions/
 )
 
 log = logging.getLogger(__name__)
 
 # The plugin's tables live on its own MetaData: they exist only where the plugin is enabled.
+# A change to them ships with a migration (migrations/versions/, see docs/writing-plugins.md).
 metadata = MetaData()
 handovers_table = Table(
     f"{NAME}_handovers", metadata,
