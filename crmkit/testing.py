@@ -12,6 +12,8 @@ Fixtures:
   deployment loads them, each with its own plugin manager;
 * ``crm`` -- ``make_crm()`` with no plugins.
 
+Passwords are hashed at ``crmkit.core.auth.TEST_COST`` (N=2**10) while it is loaded.
+
 A plugin's tests then read::
 
     def test_my_hook(make_crm):
@@ -31,6 +33,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine, text
 
+from .core import auth
 from .core.app import Crm
 from .core.clock import FrozenClock
 from .core.settings import Settings
@@ -50,6 +53,9 @@ def _pg_engine_url(url: str) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres: the PostgreSQL run of a storage test (needs CRMKIT_TEST_POSTGRES_URL)")
+    # scrypt at OWASP's N=2**17 takes 0.1-1 s a hash; tests check the mechanism, so hash cheaply
+    # (a test of the production cost sets auth.password_cost = auth.DEFAULT_COST itself)
+    auth.password_cost = auth.TEST_COST
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

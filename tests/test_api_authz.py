@@ -72,6 +72,7 @@ LISTS: dict[str, tuple[str, ...]] = {
 # -- every cell: (method, path, body) -> status per role, run in this order ------------------------
 # Reads first, then writes in an order valid for whoever may make them (move, lose, then win
 # reopens; convert last). Statuses: the role's column. "{name}" is the id of that card or user.
+PASSWORD = "the world's password"
 R = "200"  # (column layout:)                                      admin head_a m_a1 m_a2 m_b  measurer
 DL_A1, DL_A2, DL_B = "200 200 200 403 403 403", "200 200 403 200 403 200", "200 403 403 403 200 403"
 # the measurer reads dl_a2 through the task assigned to them: a read-only grant
@@ -171,11 +172,14 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("POST", "/users", {"email": "new@x.example", "name": "New"}, "201 403 403 403 403 403"),
     ("PATCH", "/users/{m_b}", {"name": "Bea"}, ADMIN_ONLY),
     ("PATCH", "/users/{m_b}", {"role": "admin"}, ADMIN_ONLY),
-    ("POST", "/users/{m_b}/password", {"password": "correct horse battery"}, "200 403 403 403 200 403"),
-    # ---- tokens: one's own only (another user's token is not found)
-    ("POST", "/tokens", {"name": "extra"}, created(ALL)),
+    # ---- tokens: one's own only (another user's token is not found); making one takes the password
+    ("POST", "/tokens", {"name": "extra"}, "422 422 422 422 422 422"),
+    ("POST", "/tokens", {"name": "extra", "password": PASSWORD}, created(ALL)),
     ("DELETE", "/tokens/{old_of_m_a2}", None, "404 404 404 200 404 404"),
     ("DELETE", "/tokens/{spare}", None, ALL),
+    # one's own password with the current one (after the tokens: they take it); an admin sets another's without it
+    ("POST", "/users/{m_b}/password", {"password": "correct horse battery", "current_password": PASSWORD},
+     "200 403 403 403 200 403"),
     # ---- plugin routes: behind the token (any role), public ones open
     ("GET", "/example/hello", None, ALL),
     ("POST", "/example/webhook", {}, ALL),
@@ -222,6 +226,7 @@ def build_world(crm: Crm) -> World:
 
     for name, (role, team) in USERS.items():
         keep("users", name, crm.users.create(email=f"{name}@x.example", name=name, role=role, team=team))
+        auth.set_password(crm, ids[name], PASSWORD)
     headers = {}
     for name in USERS:
         token, secret = auth.create_token(crm, ids[name], "main")
@@ -252,7 +257,8 @@ def build_world(crm: Crm) -> World:
 
 
 @pytest.fixture
-def world(make_crm: Any) -> Iterator[World]:
+def world(make_crm: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setattr(auth, "password_cost", auth.TEST_COST)  # 6 passwords per world
     crm = make_crm(plugins=["example"], pipelines=_no_automatic_tasks())
     built = build_world(crm)
     with built.client:

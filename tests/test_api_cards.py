@@ -160,7 +160,10 @@ def test_users_me_admin_only_writes_and_passwords(api: Api) -> None:
     manager = api.token_for(made["id"])
     api.error(api.client.post("/api/v1/users", json={"email": "x@y.example", "name": "X"}, headers=manager), 403)
     api.error(api.client.patch(f"/api/v1/users/{made['id']}", json={"role": "admin"}, headers=manager), 403)
-    api.ok(api.client.post(f"/api/v1/users/{made['id']}/password", json={"password": "new password!"}, headers=manager))
+    api.error(api.client.post(f"/api/v1/users/{made['id']}/password", json={"password": "new password!"},
+                              headers=manager), 422, "current_password")
+    api.ok(api.client.post(f"/api/v1/users/{made['id']}/password",
+                           json={"password": "new password!", "current_password": "correct horse"}, headers=manager))
     assert auth.check_password(api.crm, "mia@windows.example", "new password!") is not None
     api.error(api.client.post(f"/api/v1/users/{api.admin_id}/password", json={"password": "hijacked!!"},
                               headers=manager), 403)
@@ -172,7 +175,11 @@ def test_users_me_admin_only_writes_and_passwords(api: Api) -> None:
 
 
 def test_tokens_create_list_revoke(api: Api) -> None:
-    created = api.ok(api.post("/api/v1/tokens", {"name": "zapier"}), 201)
+    from crmkit.core import auth
+
+    api.error(api.post("/api/v1/tokens", {"name": "zapier"}), 422, "password")
+    auth.set_password(api.crm, api.admin_id, "admin password")
+    created = api.ok(api.post("/api/v1/tokens", {"name": "zapier", "password": "admin password"}), 201)
     secret = created["secret"]
     assert secret.startswith("crmk_") and created["token"]["prefix"] == secret[:12]
     listed = api.ok(api.get("/api/v1/tokens"))["items"]
