@@ -97,7 +97,14 @@ def layout(crm: "Crm") -> Layout:
 
 
 def _check_dependencies(branches: list[Branch]) -> None:
-    known = {r.id for b in branches for r in b.revisions}
+    owner: dict[str, str] = {}
+    for b in branches:
+        for r in b.revisions:
+            if r.id in owner:
+                raise ConfigError(f"migrations: revision {r.id} is in both {owner[r.id]} and {b.name}; "
+                                  "revision ids must be unique (prefix them with the plugin's name)")
+            owner[r.id] = b.name
+    known = set(owner)
     for b in branches:
         for r in b.revisions:
             missing = [d for d in r.depends_on if d not in known]

@@ -195,14 +195,14 @@ def check(crm: "Crm") -> list[str]:
     lay = layout(crm)
     metadatas = model_metadatas(crm)
     with crm.engine.connect() as conn:
-        state = evaluate(lay, read_rows(conn))
+        state = evaluate(lay, read_rows(conn), complete=True)
         problems = [f"{b.name}: at {b.current or 'nothing (not created)'}, head is {b.head}" for b in state.behind]
-        problems += [f"unknown revision {r} in {VERSION_TABLE}" for r in state.unknown if not state.at_head]
-        problems += [describe(d) for d in compare(conn, metadatas, owners=_owners(crm, lay))]
+        problems += [f"revision {r} in {VERSION_TABLE}: no installed code ships it" for r in state.unknown]
+        problems += [describe(d) for d in compare(conn, metadatas, owners=_owners(lay))]
     return problems
 
 
-def _owners(crm: "Crm", lay: Layout) -> tuple[str, ...]:
+def _owners(lay: Layout) -> tuple[str, ...]:
     """The table-name prefixes of what the deployment runs: a table of the database with one of
     these prefixes that no model has is drift; others (a disabled plugin's) are left alone."""
     return ("crm_", *(f"{b.name}_" for b in lay.branches if b.name != CORE), *(f"{n}_" for n in lay.unversioned))

@@ -144,12 +144,12 @@ def _parse(path: Path) -> Revision:
         raise ConfigError(f"migrations: {path} has no `revision = \"...\"`")
     if len(revision) > VERSION_NUM_LENGTH or ":" in revision or "@" in revision:
         raise ConfigError(f"migrations: {path}: revision {revision!r} must be at most 32 characters, without : or @")
+    doc = (ast.get_docstring(tree) or "").strip()
     return Revision(
         id=revision, down=_ids(values.get("down_revision"), path, "down_revision"),
         depends_on=_ids(values.get("depends_on"), path, "depends_on"),
         branch_labels=_ids(values.get("branch_labels"), path, "branch_labels"),
-        doc=(ast.get_docstring(tree) or "").strip().splitlines()[0] if ast.get_docstring(tree) else "",
-        path=path,
+        doc=doc.splitlines()[0] if doc else "", path=path,
     )
 
 

@@ -81,14 +81,12 @@ def prepare_schema(crm: "Crm", *, upgrade: bool | None = None) -> None:
         upgrade = options.upgrade_on_start
     lay = layout(crm)
     state, fresh = _read(crm, lay)
-    if fresh:
-        if create_fresh(crm, lay):
-            state = None
-        else:  # another process made it in the meantime
-            state, _ = _read(crm, lay)
-    if state is not None and not state.at_head:
+    if fresh and not create_fresh(crm, lay):
+        state, fresh = _read(crm, lay)  # another process made it in the meantime
+    if not fresh and not state.at_head:
         if state.unknown:
             raise SchemaBehindError(unknown_message(state.unknown))
+        # a plugin the database has never seen is installed; anything else behind head needs the upgrade
         new = [b.name for b in state.behind if b.current is None and b.name != CORE and state.rows is not None]
         if not upgrade and len(new) < len(state.behind):
             raise SchemaBehindError(behind_message(state, legacy=state.rows is None))
