@@ -61,8 +61,10 @@ def create_app(
     :param max_body_bytes: larger request bodies get 413 (default: ``[settings.server]``, else 1 000 000).
     :param body_timeout_seconds: a request body must arrive within this many seconds of the request's
         start, else 408 and the connection is closed (default: ``[settings.server]``, else 30).
-    :param token_cache_seconds: how long a verified token (and the user's role) is trusted without a
-        database look-up (0: never; a revocation or role change reaches other processes within this time).
+    :param token_cache_seconds: how long a verified token (and the user's role) is kept without a
+        database look-up (0: never) -- while the deployment's security stamp stays the same: a
+        revocation or role change empties the caches at once here, and in other processes at their
+        next stamp read (``Crm.SECURITY_CHECK_SECONDS``).
     """
     limits = server_limits(crm)
     idempotency.create_table(crm)
