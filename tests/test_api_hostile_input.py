@@ -303,3 +303,12 @@ def test_read_json_body_follows_the_core_rules(plugin_like: TestClient) -> None:
         err = response.json()["error"]
         assert err.get("field") == field and err["message"], (raw[:40], err)
     assert post("/any", b'{"deep": {"a": [{"b": "\\ud800"}]}}').json()["error"]["field"] == "deep.a[0].b"
+
+
+def test_a_form_with_too_many_fields_is_a_400(make_crm: Any) -> None:
+    api = build_api(make_crm(settings={"forms": FORMS}))
+    with api.client:
+        body = "&".join(f"f{i}=x" for i in range(201))
+        r = api.client.post("/api/v1/forms/site", content=body, headers={
+            "Authorization": "", "Content-Type": "application/x-www-form-urlencoded"})
+        api.error(r, 400)

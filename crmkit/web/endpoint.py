@@ -9,7 +9,6 @@ error with a 4xx status.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import weakref
@@ -225,7 +224,10 @@ def read_body(request: Request, raw: bytes, op: Operation) -> Any:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise BadRequest("the form body is not UTF-8") from None
-        body: Any = dict(parse_qsl(text, keep_blank_values=True, max_num_fields=200))
+        try:
+            body: Any = dict(parse_qsl(text, keep_blank_values=True, max_num_fields=200))
+        except ValueError:  # more than 200 fields
+            raise BadRequest("the form has more than 200 fields") from None
     elif ctype == "application/json" or ctype.endswith("+json"):
         body = parse_json(raw)
     else:
