@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from test_api_helpers import FORMS, Api, build_api
+from test_api_helpers import FORMS, Api, api, build_api  # noqa: F401  (fixture)
 
 from crmkit import Crm, ValidationError
 from crmkit.web import read_json_body
@@ -312,3 +312,11 @@ def test_a_form_with_too_many_fields_is_a_400(make_crm: Any) -> None:
         r = api.client.post("/api/v1/forms/site", content=body, headers={
             "Authorization": "", "Content-Type": "application/x-www-form-urlencoded"})
         api.error(r, 400)
+
+
+def test_the_host_header_is_never_echoed(api: Api) -> None:
+    """Starlette's trailing-slash redirect put the request's Host into an absolute Location."""
+    for path in ("/api/v1/deals/", "/api/v1/nope", "/api/v1/deals/1/"):
+        r = api.client.get(path, headers={"Host": "evil.example"}, follow_redirects=False)
+        assert r.status_code == 404, (path, r.status_code)
+        assert "evil.example" not in r.text and "evil.example" not in str(r.headers), (path, r.headers)

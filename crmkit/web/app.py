@@ -92,6 +92,9 @@ def create_app(
         exception_handlers={HTTPException: http_exception_handler, CrmError: crm_error_handler,
                             Exception: server_error_handler},
     )
+    # Starlette answers "/deals/" with a redirect to an absolute URL built from the request's
+    # Host header: a caller-chosen host in our answer. A trailing slash is a plain 404 instead.
+    app.router.redirect_slashes = False
     app.state.crm = crm
     app.state.operations = ops
     app.state.token_cache = tokens_cache
