@@ -14,8 +14,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from crmkit import Crm
 
 NAME = "telephony"
-_KEYS = frozenset({"region", "provider", "callback_minutes", "extensions", "round_robin",
+_KEYS = frozenset({"region", "provider", "callback_minutes", "callback_task_rule", "extensions", "round_robin",
                    "generic", "twilio", "asterisk"})
+AUTO = "auto"
+_STAGE_RULE = re.compile(r"stage:[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*#[0-9]{1,3}")
 EXTENSION = re.compile(r"[A-Za-z0-9_.:@+*#-]{1,80}")
 """What an extension (or Twilio agent) may look like: no spaces, no control characters, nothing a PBX reads as syntax."""
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -28,6 +30,9 @@ class TelephonySettings:
     :param region: default region for numbers without a country code (default: the deployment's).
     :param provider: the adapter click-to-call uses.
     :param callback_minutes: a missed call's call-back task is due this many minutes later.
+    :param callback_task_rule: the stage task rule (``stage:<pipeline>.<stage>#<n>``, as tasks show it in
+        ``rule``) whose open task on the caller's lead is that lead's call-back task, used instead of a
+        second one; ``auto``: the first task rule of the lead pipeline's first stage; ``""``: none.
     :param extensions: extension (or agent id) -> user e-mail or id; these are the telephony users, and
         the only extensions click-to-call rings (a user their own; an admin any of them).
     :param round_robin: give callers nobody owns to the telephony users in turn.
@@ -36,6 +41,7 @@ class TelephonySettings:
     region: str
     provider: str | None = None
     callback_minutes: int = 15
+    callback_task_rule: str = AUTO
     extensions: Mapping[str, str | int] = attrs.field(factory=dict)
     round_robin: bool = True
     providers: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
@@ -61,6 +67,10 @@ def parse(raw: Mapping[str, Any], default_region: str) -> TelephonySettings:
     minutes = raw.get("callback_minutes", 15)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= 10080:
         raise ConfigError("settings.telephony.callback_minutes: a whole number of minutes from 0 to 10080")
+    rule = raw.get("callback_task_rule", AUTO)
+    if not isinstance(rule, str) or not (rule in (AUTO, "") or _STAGE_RULE.fullmatch(rule)):
+        raise ConfigError("settings.telephony.callback_task_rule: \"auto\", \"\" or a stage task rule as tasks show "
+                          "it, e.g. \"stage:leads.new#0\"")
     extensions = _extensions(raw.get("extensions", {}))
     providers = {k: raw[k] for k in ("generic", "twilio", "asterisk") if k in raw}
     for key, value in providers.items():
@@ -78,7 +88,7 @@ def parse(raw: Mapping[str, Any], default_region: str) -> TelephonySettings:
     _asterisk(providers.get("asterisk", {}))
     return TelephonySettings(
         region=str(raw.get("region") or default_region), provider=provider,
-        callback_minutes=minutes, extensions=extensions,
+        callback_minutes=minutes, callback_task_rule=rule, extensions=extensions,
         round_robin=bool(raw.get("round_robin", True)), providers=providers,
     )
 

@@ -24,12 +24,15 @@ def telephony_register_providers(crm: "Crm") -> "Iterable[Provider] | None":
 
 @hookspec
 def telephony_call_finished(tx: "Tx", call: "CallRecord") -> Any:
-    """A call ended and is logged (result, duration, links to contact, lead and deal final).
+    """A call ended and is logged with its caller's cards (contact, deal, lead).
 
     :param tx: the ingestion's open transaction (write your rows with ``tx.conn``).
     :param call: the call as logged.
 
-    Called once per call, inside the transaction that records its end; a duplicate or
-    late event never calls it again. Raising rolls the ingestion back (the provider
-    gets an error and retries). The return value is ignored.
+    Called once per call, inside the transaction that records the first event after which the call
+    has both ended and a known caller (events arrive out of order: the end may come before the
+    ringing that says who calls); a duplicate or late event never calls it again. A late event may
+    still add facts afterwards (an ``answered`` delivered after ``ended`` turns a ``missed`` call
+    into ``answered``; a late recording): read the call log for the final state. Raising rolls the
+    ingestion back (the provider gets an error and retries). The return value is ignored.
     """

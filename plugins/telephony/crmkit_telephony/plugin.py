@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 from sqlalchemy import MetaData
@@ -17,7 +17,7 @@ from .providers.twilio import TwilioProvider
 from .schema import metadata
 
 if TYPE_CHECKING:  # pragma: no cover
-    from crmkit import Crm
+    from crmkit import Crm, Event, Tx
 
 __version__ = "0.1.0"
 
@@ -54,6 +54,13 @@ def crm_register_commands(cli: click.Group, crm: "Crm") -> None:
     from .cli import group
 
     cli.add_command(group(crm))
+
+
+@hookimpl
+def crm_on_events(tx: "Tx", events: "Sequence[Event]") -> None:
+    from .callbacks import on_events
+
+    on_events(tx, events)
 
 
 @hookimpl

@@ -13,6 +13,8 @@ from .config import TelephonySettings
 from .schema import calls
 
 OPEN_LEAD = ("new", "in_progress")
+NOBODY = "nobody"
+"""``routed_by`` of a routed call nobody is responsible for (``None``: the call is not routed yet)."""
 
 
 @attrs.frozen
@@ -23,7 +25,7 @@ class Links:
     deal_id: int | None = None
     lead_id: int | None = None
     responsible_id: int | None = None
-    routed_by: str | None = None
+    routed_by: str = NOBODY
 
 
 def phone_or_none(raw: str | None, region: str) -> str | None:
@@ -99,4 +101,4 @@ def find_links(conn: Connection, cfg: TelephonySettings, phone: str | None, user
         if who is not None:
             return Links(contact_id, deal_id, lead_id, who, how)
     turn = next_in_turn(conn, cfg) if cfg.round_robin else None
-    return Links(contact_id, deal_id, lead_id, turn, "round_robin" if turn is not None else None)
+    return Links(contact_id, deal_id, lead_id, turn, "round_robin" if turn is not None else NOBODY)

@@ -22,7 +22,7 @@ calls = Table(
     Column("extension", String(100)),
     Column("user_id", ForeignKey(schema.users.c.id)),  # whose extension took or made the call
     Column("responsible_id", ForeignKey(schema.users.c.id)),
-    Column("routed_by", String(20)),  # deal, contact, extension, round_robin
+    Column("routed_by", String(20)),  # deal, contact, lead, extension, round_robin, nobody; NULL: not routed yet
     Column("contact_id", ForeignKey(schema.contacts.c.id)),
     Column("lead_id", ForeignKey(schema.leads.c.id)),
     Column("deal_id", ForeignKey(schema.deals.c.id)),

@@ -19,8 +19,16 @@ from crmkit_telephony.schema import calls
 from crmkit_telephony.stats import stats
 
 
+LEAD_CALLBACK = "stage:leads.new#0"  # the template's "Call back: {title}" on a new lead
+
+
 def callbacks(crm: Crm, number: str = CUSTOMER) -> list[Any]:
+    """The call-back tasks telephony made itself (for callers with a contact)."""
     return crm.tasks.list(rule=f"telephony.callback:{number}").items
+
+
+def tasks(crm: Crm) -> list[Any]:
+    return crm.tasks.list(limit=500).items
 
 
 def test_loaded_through_its_entry_point_and_absent_when_disabled(make_crm: MakeCrm) -> None:
@@ -83,14 +91,16 @@ def test_missed_call_makes_a_call_back_task_and_a_call_back_closes_it(make_crm: 
     crm = telephony_crm(make_crm, callback_minutes=20)
     missed = inbound(crm, clock, "m1", answer=False).call
     assert missed.result == "missed" and missed.callback_task_id is not None
-    [task] = callbacks(crm)
-    assert task.id == missed.callback_task_id and task.status == "open"
+    # the template's lead stage already asks to call the new lead back: that task is the call-back task
+    [task] = tasks(crm)
+    assert (task.id, task.rule, task.status) == (missed.callback_task_id, LEAD_CALLBACK, "open")
+    assert task.title == f"Call back: Call from {CUSTOMER}" and callbacks(crm) == []
     assert task.assignee_id == missed.responsible_id and (task.entity_type, task.entity_id) == ("lead", missed.lead_id)
-    assert task.due_at == missed.ended_at + timedelta(minutes=20)
+    assert task.due_at == missed.started_at + timedelta(hours=1)  # the stage's rule: within the hour
     # a second missed call from the same number does not pile up tasks
     clock.advance(minutes=1)
     again = inbound(crm, clock, "m2", answer=False).call
-    assert again.callback_task_id == task.id and len(callbacks(crm)) == 1
+    assert again.callback_task_id == task.id and len(tasks(crm)) == 1
     # the manager calls back (outbound) and the customer answers: the task closes itself
     clock.advance(minutes=7)
     back = feed(crm, clock, "o1", "ringing", direction="outbound", from_number="101", to_number=CUSTOMER,
@@ -112,7 +122,7 @@ def test_an_answered_incoming_call_from_that_number_also_closes_the_task(make_cr
     inbound(crm, clock, "m1", answer=False)
     clock.advance(minutes=3)
     inbound(crm, clock, "c2", answer=True)
-    assert [t.status for t in callbacks(crm)] == ["done"]
+    assert [(t.rule, t.status) for t in tasks(crm)] == [(LEAD_CALLBACK, "done")]
 
 
 def test_same_event_twice_changes_nothing(make_crm: MakeCrm, clock: FrozenClock) -> None:
@@ -127,7 +137,7 @@ def test_same_event_twice_changes_nothing(make_crm: MakeCrm, clock: FrozenClock)
         assert not ingest(crm, again).changed
     assert len(crm.timeline.all(limit=500).items) == count
     assert ingest(crm, ended).call == first.call
-    assert crm.leads.count(source="call") == 1 and len(callbacks(crm)) == 1
+    assert crm.leads.count(source="call") == 1 and [t.status for t in tasks(crm)] == ["open"]
 
 
 def test_ringing_after_ended_does_not_reopen(make_crm: MakeCrm, clock: FrozenClock) -> None:
@@ -139,8 +149,10 @@ def test_ringing_after_ended_does_not_reopen(make_crm: MakeCrm, clock: FrozenClo
     late = feed(crm, clock, "c1", "ringing", at=start, direction="inbound", from_number=CUSTOMER).call
     assert (late.status, late.result, late.ended_at) == ("ended", "busy", ended.ended_at)
     assert late.started_at == start  # the real start is still learned
+    # a late answer is still a fact of the call (as if it had come in order), but a reported busy stands
     answered_late = feed(crm, clock, "c1", "answered", at=start + timedelta(seconds=5)).call
-    assert (answered_late.status, answered_late.answered_at) == ("ended", None)
+    assert (answered_late.status, answered_late.result) == ("ended", "busy")
+    assert (answered_late.answered_at, answered_late.duration) == (start + timedelta(seconds=5), 25)
 
 
 def test_late_recording_fills_the_gap_and_reaches_the_deal(make_crm: MakeCrm, clock: FrozenClock) -> None:
@@ -164,7 +176,9 @@ def test_call_back_logged_before_the_missed_call_ended_leaves_no_task(make_crm: 
          to_number=CUSTOMER, extension="101")
     missed = feed(crm, clock, "m1", "ended", at=t0 + timedelta(seconds=20)).call
     assert missed.result == "missed" and missed.callback_task_id is None and callbacks(crm) == []
-    assert missed.response_seconds is None or missed.response_seconds == 120
+    assert missed.response_seconds == 120  # o1 started 120 s after m1
+    # the lead m1 made got the stage's "Call back" task; the answered call back o1 completed it
+    assert [(t.rule, t.status, t.entity_id) for t in tasks(crm)] == [(LEAD_CALLBACK, "done", missed.lead_id)]
     assert stats(crm)["missed_calls"]["called_back"] == 1
 
 
@@ -172,7 +186,9 @@ def test_hidden_caller_gets_a_lead_but_no_task(make_crm: MakeCrm, clock: FrozenC
     crm = telephony_crm(make_crm)
     call = inbound(crm, clock, "c1", "anonymous", answer=False).call
     assert call.phone is None and crm.leads.get(call.lead_id).title == "Call from a hidden number"
-    assert crm.tasks.count(rule__ne=None, status="open") == 0 or call.callback_task_id is None
+    # no number to call back: no call-back task of telephony's; the lead keeps only its stage's task
+    assert call.callback_task_id is None and callbacks(crm) == []
+    assert [(t.rule, t.status, t.entity_id) for t in tasks(crm)] == [(LEAD_CALLBACK, "open", call.lead_id)]
 
 
 class Listener:

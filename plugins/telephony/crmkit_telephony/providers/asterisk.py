@@ -5,6 +5,12 @@ channel). ``Newchannel`` of that first channel starts it; ``DialBegin``/``DialEn
 say which extension rang and whether it answered (``DialStatus: ANSWER``); the
 first channel's ``Hangup`` (with ``Cause``) ends it; ``VarSet`` of
 ``MIXMONITOR_FILENAME`` names the recording when MixMonitor is used.
+
+Each message is read on its own as far as possible (a dialled channel is an extension when its
+name is internal, not because an earlier message said the call was incoming), so the events a
+call gets do not depend on the order its messages arrive in: a ``DialBegin``/``DialEnd`` after
+the ``Hangup`` still reports the extension and the dial result (ingestion merges them, see
+:mod:`crmkit_telephony.merge`).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 import posixpath
 import re
 import uuid
+from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -20,6 +27,7 @@ import attrs
 
 from ..ami import AmiError, Connection, Message, UnsafeValueError
 from ..events import CallEvent
+from ..merge import PRECEDENCE
 from . import NotSupportedError, Originated, ProviderUnavailableError, configured_extension, e164, unreachable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,15 +40,21 @@ log = logging.getLogger("crmkit_telephony.asterisk")
 DIAL_RESULTS = {"ANSWER": "answered", "BUSY": "busy", "NOANSWER": "missed", "CANCEL": "missed",
                 "CHANUNAVAIL": "failed", "CONGESTION": "failed"}
 CAUSE_RESULTS = {17: "busy", 21: "busy", 34: "failed", 38: "failed", 41: "failed", 42: "failed"}
+ENDED_KEPT = 1000
+"""How many ended calls the tracker remembers, for their late ``DialBegin``/``DialEnd``/duplicate ``Hangup``."""
 _CHANNEL = re.compile(r"^[A-Za-z0-9]+/([^-@;]+)")
 
 
 @attrs.define
 class _Call:
-    direction: str
-    extension: str | None = None
+    extension: str | None = None  # outbound: the caller's extension; inbound: who answered
+    dialled: set[str] = attrs.field(factory=set)
     answered: bool = False
-    dial_status: str | None = None
+    results: set[str] = attrs.field(factory=set)  # the results of dials nobody answered
+
+
+def _strongest(results: set[str]) -> str | None:
+    return max(results, key=lambda r: PRECEDENCE[r]) if results else None
 
 
 class CallTracker:
@@ -54,6 +68,7 @@ class CallTracker:
                  now: Callable[[], datetime]) -> None:
         self.is_internal, self.recording_url, self.now = is_internal, recording_url, now
         self.calls: dict[str, _Call] = {}
+        self.ended: OrderedDict[str, CallEvent] = OrderedDict()
 
     def feed(self, m: Message) -> list[CallEvent]:
         linked = m.get("Linkedid")
@@ -63,45 +78,68 @@ class CallTracker:
         when = self._when(m)
         first = m.get("Uniqueid") == linked
         base: dict[str, Any] = {"provider": "asterisk", "call_id": linked, "occurred_at": when}
-        if kind == "Newchannel" and first:
-            caller, exten = m.get("CallerIDNum", ""), m.get("Exten", "")
-            if self.is_internal(caller):
-                self.calls[linked] = _Call("outbound", caller)
-                return [CallEvent(status="ringing", direction="outbound", from_number=caller, to_number=exten,
-                                  extension=caller, **base)]
-            self.calls[linked] = _Call("inbound")
-            return [CallEvent(status="ringing", direction="inbound", from_number=caller or None,
-                              to_number=exten or None, **base)]
-        call = self.calls.setdefault(linked, _Call("inbound"))
-        if kind == "DialBegin":
-            if call.direction == "inbound":
-                call.extension = _extension(m.get("DestChannel", "")) or m.get("DestCallerIDNum") or None
-            return []
-        if kind == "DialEnd":
-            call.dial_status = m.get("DialStatus")
-            if call.dial_status == "ANSWER" and not call.answered:
-                call.answered = True
-                if call.direction == "inbound":
-                    call.extension = _extension(m.get("DestChannel", "")) or call.extension
-                return [CallEvent(status="answered", extension=call.extension, **base)]
-            return []
+        ended = self.ended.get(linked)
+        if kind == "Newchannel":
+            return self._started(m, linked, base) if first else []
         if kind == "VarSet":
             if m.get("Variable") == "MIXMONITOR_FILENAME" and m.get("Value"):
                 return [CallEvent(status="info", recording_url=self.recording_url(m["Value"]), **base)]
             return []
-        if kind == "Hangup" and first:
-            del self.calls[linked]
-            cause = m.get("Cause", "")
-            text = f"{cause} {m.get('Cause-txt', '')}".strip() or None
-            if call.answered:
-                result = "answered"
-            elif call.dial_status in DIAL_RESULTS:
-                result = DIAL_RESULTS[call.dial_status]
-            else:
-                known = cause.isascii() and cause.isdigit() and len(cause) <= 4  # "²".isdigit() is True
-                result = CAUSE_RESULTS.get(int(cause) if known else 0, "missed")
-            return [CallEvent(status="ended", result=result, extension=call.extension, hangup_cause=text, **base)]
+        if kind == "Hangup":
+            return self._hangup(m, linked, base) if first else []
+        dest = _extension(m.get("DestChannel", "")) or m.get("DestCallerIDNum") or ""
+        agent = dest if dest and self.is_internal(dest) else None  # else the trunk of an outgoing call
+        if kind == "DialBegin":
+            if agent is None:
+                return []
+            if ended is not None:
+                return [CallEvent(status="info", extension=agent, **base)]
+            self.calls.setdefault(linked, _Call()).dialled.add(agent)
+            return []
+        status = m.get("DialStatus", "")
+        call = None if ended is not None else self.calls.setdefault(linked, _Call())
+        if status == "ANSWER":
+            answer = CallEvent(status="answered", extension=agent, **base)
+            if call is not None:
+                call.answered = True
+                call.extension = agent or call.extension
+                return [answer]
+            assert ended is not None  # answered after the Hangup: the call's result is answered after all
+            late = [] if ended.result == "answered" else [attrs.evolve(ended, result="answered", extension=agent, hangup_cause=None)]
+            return [answer, *late]
+        if status in DIAL_RESULTS:
+            if call is not None:
+                call.results.add(DIAL_RESULTS[status])
+                return []
+            assert ended is not None
+            return [attrs.evolve(ended, result=DIAL_RESULTS[status], extension=None, hangup_cause=None)]
         return []
+
+    def _started(self, m: Message, linked: str, base: dict[str, Any]) -> list[CallEvent]:
+        caller, exten = m.get("CallerIDNum", ""), m.get("Exten", "")
+        if self.is_internal(caller):
+            if linked not in self.ended:
+                self.calls.setdefault(linked, _Call()).extension = caller
+            return [CallEvent(status="ringing", direction="outbound", from_number=caller, to_number=exten,
+                              extension=caller, **base)]
+        return [CallEvent(status="ringing", direction="inbound", from_number=caller or None,
+                          to_number=exten or None, **base)]
+
+    def _hangup(self, m: Message, linked: str, base: dict[str, Any]) -> list[CallEvent]:
+        if linked in self.ended:  # the same Hangup again: the same event
+            return [self.ended[linked]]
+        call = self.calls.pop(linked, None) or _Call()
+        cause = m.get("Cause", "")
+        text = f"{cause} {m.get('Cause-txt', '')}".strip() or None
+        known = cause.isascii() and cause.isdigit() and len(cause) <= 4  # "²".isdigit() is True
+        by_cause = CAUSE_RESULTS.get(int(cause) if known else 0)
+        result = "answered" if call.answered else _strongest(call.results | ({by_cause} if by_cause else set()))
+        extension = call.extension or (min(call.dialled) if call.dialled else None)
+        event = CallEvent(status="ended", result=result, extension=extension, hangup_cause=text, **base)
+        self.ended[linked] = event
+        while len(self.ended) > ENDED_KEPT:
+            self.ended.popitem(last=False)
+        return [event]
 
     def _when(self, m: Message) -> datetime:
         """The event's ``Timestamp`` (manager.conf ``timestampevents = yes``), else now."""

@@ -16,7 +16,7 @@ import json
 import logging
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Container, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
@@ -90,10 +90,11 @@ class TwilioProvider:
             raise MalformedError("the body is not form-encoded")
         if not any(same_signature(signature(token, u, params), given) for u in _url_variants(url)):
             raise SignatureError("X-Twilio-Signature does not match this URL and these parameters")
-        return [self.event(crm, dict(params))]
+        return [self.event(crm, dict(params), agents=cfg.extensions)]
 
-    def event(self, crm: "Crm", p: dict[str, str]) -> CallEvent:
-        """The call event of one (verified) Twilio request."""
+    def event(self, crm: "Crm", p: dict[str, str], agents: Container[str] = ()) -> CallEvent:
+        """The call event of one (verified) Twilio request. ``agents``: the configured extensions; a
+        ``<Dial>`` leg to anything else (the customer, on a click-to-call) names no extension."""
         parent = p.get("ParentCallSid")
         call_id = parent or p.get("CallSid")
         if not call_id:
@@ -109,7 +110,7 @@ class TwilioProvider:
             return CallEvent(status="info", **base)  # a recording status callback
         frm, to = p.get("From", ""), p.get("To", "")
         if parent:  # a <Dial> leg to an agent: it tells who answered, the parent call ends the call
-            agent = _client(to) or to or None
+            agent = _client(to) or (to if to in agents else None)
             return CallEvent(status="answered" if status in ("in-progress", "answered") else "info",
                              extension=agent, **base)
         inbound = p.get("Direction", "inbound") == "inbound"
