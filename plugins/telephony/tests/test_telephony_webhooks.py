@@ -4,6 +4,8 @@ token-guarded routes; nothing mounted when the plugin is disabled."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -76,6 +78,53 @@ def test_generic_webhook_refuses_bad_signatures_and_replays(make_crm: MakeCrm, c
     assert client.post(GENERIC, content=body).status_code == 403  # unsigned
     assert call_count(crm) == 0 and crm.leads.count() == 0
     assert post_generic(client, clock, ring, age=299).status_code == 200
+
+
+KAT_BODY = (b'{"call_id": "pbx-kat", "event": "ringing", "occurred_at": "2026-01-05T09:00:00Z", '
+            b'"direction": "inbound", "from": "+12025550144"}')
+KAT_TIMESTAMP = 1767603600  # 2026-01-05 09:00:00 UTC: the FrozenClock's now
+KAT_SIGNATURE = "v1=19b9923c6cc351e92faceb003115ca662b3815269d2864718091696315f55728"
+"""HMAC-SHA256 keyed with SECRET over ``"1767603600." + KAT_BODY``, as the README documents it."""
+
+
+def documented_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The README's recipe, written out here so that the tests do not trust the implementation's ``sign``."""
+    return "v1=" + hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def post_signed(client: Any, body: bytes, timestamp: int | str, signature_value: str) -> Any:
+    return client.post(GENERIC, content=body, headers={
+        "Content-Type": "application/json", "X-Telephony-Timestamp": str(timestamp),
+        "X-Telephony-Signature": signature_value})
+
+
+def test_generic_signature_known_answer_vector(make_crm: MakeCrm, clock: FrozenClock) -> None:
+    assert int(clock.now().timestamp()) == KAT_TIMESTAMP
+    assert documented_signature(SECRET, KAT_TIMESTAMP, KAT_BODY) == KAT_SIGNATURE
+    assert sign(SECRET, KAT_TIMESTAMP, KAT_BODY) == KAT_SIGNATURE  # what click-to-call sends a PBX
+    crm = telephony_crm(make_crm)
+    client, _ = api_client(crm)
+    r = post_signed(client, KAT_BODY, KAT_TIMESTAMP, KAT_SIGNATURE)
+    assert (r.status_code, r.json()["received"]) == (200, 1), r.text
+    with crm.engine.connect() as conn:
+        assert conn.execute(select(calls.c.call_id, calls.c.phone)).all() == [("pbx-kat", CUSTOMER)]
+
+
+def test_generic_signature_covers_the_timestamp(make_crm: MakeCrm, clock: FrozenClock) -> None:
+    """A request captured an hour ago cannot be replayed with a fresh timestamp: the signature is
+    over the timestamp too, so the old signature does not match the new one."""
+    crm = telephony_crm(make_crm)
+    client, _ = api_client(crm)
+    now = int(clock.now().timestamp())
+    old = now - 3600
+    captured = documented_signature(SECRET, old, KAT_BODY)
+    assert post_signed(client, KAT_BODY, old, captured).status_code == 403  # as captured: stale
+    replayed = post_signed(client, KAT_BODY, now, captured)  # the timestamp header made fresh
+    assert replayed.status_code == 403 and replayed.json()["error"]["code"] == "forbidden", replayed.text
+    body_only = "v1=" + hmac.new(SECRET.encode(), KAT_BODY, hashlib.sha256).hexdigest()
+    assert post_signed(client, KAT_BODY, now, body_only).status_code == 403  # a signature without the timestamp
+    assert call_count(crm) == 0 and crm.leads.count() == 0
+    assert post_signed(client, KAT_BODY, now, documented_signature(SECRET, now, KAT_BODY)).status_code == 200
 
 
 @pytest.mark.parametrize("payload", [
