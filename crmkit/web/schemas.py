@@ -134,6 +134,8 @@ def _custom_value(field: "CustomField") -> Schema:
         return {"type": "boolean"}
     if kind == "choice":
         return {"type": "string", "enum": list(field.choices)}
+    if kind == "user":  # a user's id, as the API answers it
+        return dict(ID_SCHEMA)
     if kind == "text":
         return {"type": "string", "maxLength": field.max_length}
     return {"type": "string", "maxLength": 254}  # phone, email
@@ -141,7 +143,7 @@ def _custom_value(field: "CustomField") -> Schema:
 
 def _custom_out(field: "CustomField") -> Schema:
     kind = field.type
-    if kind == "integer":
+    if kind in ("integer", "user"):  # a user field holds the user's id
         return {"type": "integer"}
     if kind == "boolean":
         return {"type": "boolean"}
