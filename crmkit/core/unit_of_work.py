@@ -7,7 +7,9 @@ block without an error the transaction runs, in order:
 2. the events are appended to the event log (one ``executemany``);
 3. ``crm_on_events(tx, events)`` -- plugins add their own rows atomically;
    events they cause (an automatic task, a copied deal) go through 1-3 in turn;
-4. COMMIT, then after-commit delivery of the new events.
+4. the ``before_commit`` callbacks (:meth:`Tx.before_commit`): the last statements, e.g. the
+   API's stored response of an ``Idempotency-Key``;
+5. COMMIT, then after-commit delivery of the new events.
 
 A service called while a transaction is open in the same thread joins it, so a
 command made of commands (lead conversion, a pipeline rule copying a deal) is
@@ -20,7 +22,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ContextManager, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Mapping
 
 from sqlalchemy import Connection, insert, select
 
@@ -40,7 +42,7 @@ MAX_ROUNDS = 10
 class Tx:
     """An open write transaction: the connection, the actor, the time, the events so far."""
 
-    __slots__ = ("crm", "conn", "actor_id", "now", "events", "defer_delivery")
+    __slots__ = ("crm", "conn", "actor_id", "now", "events", "defer_delivery", "_before_commit")
 
     def __init__(self, crm: "Crm", conn: Connection, actor_id: int | None, now: datetime) -> None:
         self.crm = crm
@@ -50,6 +52,7 @@ class Tx:
         self.events: list[Event] = []
         self.defer_delivery = False
         """Set by bulk commands: their events go to plugins from the worker, not inline."""
+        self._before_commit: list[Callable[[Tx], None]] = []
 
     def emit(
         self,
@@ -90,6 +93,27 @@ class Tx:
             return False
         self.conn.execute(insert(schema.processed_events).values(consumer=consumer, event_id=event_id))
         return True
+
+    def before_commit(self, callback: "Callable[[Tx], None]") -> None:
+        """Run ``callback(tx)`` as the last statements of this transaction: after every round of
+        hooks (the events are logged), right before COMMIT, in the order registered.
+
+        What it writes commits with the command or not at all; raising rolls everything back. It
+        may not emit events (they would not be logged: a :class:`CrmError`). The API stores the
+        response of a request with an ``Idempotency-Key`` this way (:mod:`crmkit.web.idempotency`)::
+
+            with crm.transaction(user_id) as tx:
+                deal = crm.as_user(user_id).deals.create(title="...")   # joins tx
+                tx.before_commit(lambda tx: tx.conn.execute(insert(receipts).values(deal_id=deal.id)))
+        """
+        self._before_commit.append(callback)
+
+    def _commit_rows(self) -> None:
+        logged = len(self.events)
+        for callback in self._before_commit:
+            callback(self)
+        if len(self.events) != logged:
+            raise CrmError("a before_commit callback emitted events; emit them in the command instead")
 
     def _finish(self) -> None:
         hook = self.crm.pm.hook
@@ -160,6 +184,7 @@ def transaction(crm: "Crm", actor_id: int | None) -> Iterator[Tx]:
         try:
             yield tx
             tx._finish()
+            tx._commit_rows()
         finally:
             local.tx = None
     if tx.events and not tx.defer_delivery:

@@ -9,6 +9,7 @@ error with a 4xx status.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import weakref
@@ -147,21 +148,26 @@ def make_endpoint(op: Operation, crm: "Crm", tokens: "TokenCache", services: Ser
             status, data, headers = serialize(op.handler(ctx), op)
             return status, dumps(data), headers
         fp = idempotency.fingerprint(op.method, ctx.request.url.path, raw)
-        stored = idempotency.claim(crm, ctx.user_id, key, fp)
-        if stored is not None:
-            status, data = stored
+        found = idempotency.claim(crm, ctx.user_id, key, fp)
+        if isinstance(found, idempotency.Stored):
             headers = {"Idempotent-Replayed": "true"}
-            if op.etag and isinstance(data, dict) and isinstance(data.get("version"), int):
-                headers["ETag"] = f'"{data["version"]}"'
-            return status, dumps(data), headers
-        body: bytes | None = None
-        status = 500
+            if op.etag and isinstance(found.data, dict) and isinstance(found.data.get("version"), int):
+                headers["ETag"] = f'"{found.data["version"]}"'
+            return found.status, dumps(found.data), headers
+        return run_claimed(ctx, found)
+
+    def run_claimed(ctx: Ctx, claim: idempotency.Claim) -> tuple[int, bytes, dict[str, str]]:
+        """The command and its stored response in one transaction (the handler's services join it)."""
         try:
-            status, data, headers = serialize(op.handler(ctx), op)
-            body = dumps(data)
-            return status, body, headers
-        finally:
-            idempotency.finish(crm, ctx.user_id, key, status, body)
+            with crm.transaction(ctx.user_id) as tx:
+                status, data, headers = serialize(op.handler(ctx), op)
+                body = dumps(data)
+                tx.before_commit(lambda tx: claim.store(tx, status, body))
+        except BaseException:
+            with contextlib.suppress(Exception):  # else the claim is taken over after ABANDONED_AFTER
+                claim.release(crm)  # a no-op if the command committed
+            raise
+        return status, body, headers
 
     async def endpoint(request: Request) -> Response:
         try:
