@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from starlette.testclient import TestClient
 from test_api_helpers import Api, api, build_api  # noqa: F401  (fixture)
 
-from crmkit import Crm, PermissionDeniedError, Settings, schema
+from crmkit import Crm, NotFoundError, Settings, schema
 from crmkit.core import auth
 from crmkit.web import create_app
 from tests.test_cli import deployment, ok  # noqa: F401  (fixture)
@@ -62,11 +62,11 @@ def test_demotion_and_team_change_through_the_api_limit_the_very_next_request(ap
     for _ in range(2):
         api.ok(api.client.get(f"/api/v1/deals/{deal.id}", headers=headers))
     api.ok(api.patch(f"/api/v1/users/{head.id}", {"team": "B"}))
-    api.error(api.client.get(f"/api/v1/deals/{deal.id}", headers=headers), 403)
+    api.error(api.client.get(f"/api/v1/deals/{deal.id}", headers=headers), 404)
     api.ok(api.patch(f"/api/v1/users/{head.id}", {"team": "A"}))
     api.ok(api.client.get(f"/api/v1/deals/{deal.id}", headers=headers))
     api.ok(api.patch(f"/api/v1/users/{head.id}", {"role": "manager"}))
-    api.error(api.client.get(f"/api/v1/deals/{deal.id}", headers=headers), 403)
+    api.error(api.client.get(f"/api/v1/deals/{deal.id}", headers=headers), 404)
     assert api.ok(api.client.get("/api/v1/users/me", headers=headers))["role"] == "manager"
 
 
@@ -76,7 +76,7 @@ def test_changes_through_the_sdk_apply_to_the_very_next_request(api: Api) -> Non
     api.ok(api.client.get(f"/api/v1/deals/{deal.id}", headers=headers))
     api.ok(api.client.get("/api/v1/users/me", headers=mine))
     api.crm.as_user(api.admin_id).users.update(head.id, {"role": "manager"})
-    api.error(api.client.get(f"/api/v1/deals/{deal.id}", headers=headers), 403)
+    api.error(api.client.get(f"/api/v1/deals/{deal.id}", headers=headers), 404)
     api.crm.users.update(manager.id, {"active": False})
     api.error(api.client.get("/api/v1/users/me", headers=mine), 401)
 
@@ -129,7 +129,7 @@ def test_another_process_demoting_or_revoking_applies_at_the_next_stamp_read(two
     api.ok(api.client.get(f"/api/v1/deals/{deal.id}", headers=headers))
     other.users.update(head.id, {"role": "manager"})
     wait_for_other_processes(api.crm)
-    api.error(api.client.get(f"/api/v1/deals/{deal.id}", headers=headers), 403)
+    api.error(api.client.get(f"/api/v1/deals/{deal.id}", headers=headers), 404)
     api.ok(api.client.get("/api/v1/users/me", headers=headers))
     auth.revoke_token(other, token.id)
     wait_for_other_processes(api.crm)
@@ -171,7 +171,7 @@ def test_the_sdk_access_cache_follows_the_stamp(make_crm: Any) -> None:
     other.users.update(head.id, {"team": "B"})
     wait_for_other_processes(crm)
     assert crm.access_for(head.id).team == "B"
-    with pytest.raises(PermissionDeniedError, match="not visible"):
+    with pytest.raises(NotFoundError, match="does not exist"):  # a card one may not see is not there
         crm.as_user(head.id).deals.get(deal.id)
 
 

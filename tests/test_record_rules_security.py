@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from test_api_authz import World, world  # noqa: F401  (fixture)
 
-from crmkit import PermissionDeniedError, schema
+from crmkit import NotFoundError, PermissionDeniedError, ValidationError, schema
 from crmkit.core.services import Services
 from crmkit.core.services.base import Service
 
@@ -39,13 +39,13 @@ def test_a_lead_with_a_hidden_contacts_phone_is_not_linked_to_it(world: World) -
     assert r.status_code == 200, r.text
     made = r.json()["contact"]
     assert made["id"] != ids["ct_b"] and made["emails"] == ["b@x.example"]
-    assert c.get(f"/api/v1/contacts/{ids['ct_b']}", headers=h["m_a1"]).status_code == 403
-    assert c.patch(f"/api/v1/contacts/{ids['ct_b']}", json={"last_name": "X"}, headers=h["m_a1"]).status_code == 403
+    assert c.get(f"/api/v1/contacts/{ids['ct_b']}", headers=h["m_a1"]).status_code == 404
+    assert c.patch(f"/api/v1/contacts/{ids['ct_b']}", json={"last_name": "X"}, headers=h["m_a1"]).status_code == 404
     # the likely duplicate is flagged where the hidden contact's own users see it, and only there
     flagged = [e for e in crm.timeline.of("contact", ids["ct_b"]).items if e.type == "contact.possible_duplicate"]
     assert [(e.data["duplicate_id"], e.data["lead_id"]) for e in flagged] == [(made["id"], lead)]
     assert c.get(f"/api/v1/timeline/contact/{ids['ct_b']}", headers=h["m_b"]).status_code == 200
-    assert c.get(f"/api/v1/timeline/contact/{ids['ct_b']}", headers=h["m_a1"]).status_code == 403
+    assert c.get(f"/api/v1/timeline/contact/{ids['ct_b']}", headers=h["m_a1"]).status_code == 404
 
 
 def test_a_form_lead_from_a_known_customer_goes_to_its_manager(world: World) -> None:
@@ -54,8 +54,8 @@ def test_a_form_lead_from_a_known_customer_goes_to_its_manager(world: World) -> 
     crm.as_user(ids["m_b"]).contacts.update(ids["ct_b"], {"phones": ["+12025550123"]})
     lead = crm.leads.create(title="form", phone="+1 202 555 0123", source="web_form")  # the form's system capture
     assert (lead.contact_id, lead.responsible_id) == (ids["ct_b"], ids["m_b"])
-    assert c.get(f"/api/v1/leads/{lead.id}", headers=h["m_a1"]).status_code == 403
-    assert c.post(f"/api/v1/leads/{lead.id}/convert", json={}, headers=h["m_a1"]).status_code == 403
+    assert c.get(f"/api/v1/leads/{lead.id}", headers=h["m_a1"]).status_code == 404
+    assert c.post(f"/api/v1/leads/{lead.id}/convert", json={}, headers=h["m_a1"]).status_code == 404
     # a contact nobody owns stays unlinked: an unassigned lead is read by every manager
     orphan = crm.contacts.create(first_name="Orphan", phones=["+12025550177"])
     free = crm.leads.create(title="form", phone="+1 202 555 0177", source="web_form")
@@ -81,7 +81,7 @@ def test_the_form_route_does_not_link_hidden_contacts(make_crm: Any) -> None:
         made = api.ok(api.client.post("/api/v1/forms/site", headers={"Authorization": ""},
                                       json={"name": "Probe", "phone": "202 555 0123"}), 201)
         r = api.client.get(f"/api/v1/leads/{made['lead_id']}", headers=api.token_for(other.id))
-        assert r.status_code == 403, r.text  # the repeat request went to the customer's manager
+        assert r.status_code == 404, r.text  # the repeat request went to the customer's manager
         lead = api.ok(api.client.get(f"/api/v1/leads/{made['lead_id']}", headers=api.token_for(owner.id)))
         assert lead["contact_id"] == known.id
 
@@ -110,7 +110,7 @@ def test_a_task_grant_is_read_only_and_ends_with_the_task(world: World) -> None:
     assert _events(world) == before  # nothing written
     assert crm.deals.get(ids["dl_a2"]).responsible_id == ids["m_a2"]
     crm.as_user(ids["m_b"]).tasks.complete(task.id)
-    assert c.get(deal, headers=h["m_b"]).status_code == 403  # a finished task grants nothing
+    assert c.get(deal, headers=h["m_b"]).status_code == 404  # a finished task grants nothing
 
 
 def test_reassigning_a_task_needs_the_card(world: World) -> None:
@@ -119,7 +119,7 @@ def test_reassigning_a_task_needs_the_card(world: World) -> None:
     task = crm.as_user(ids["m_a2"]).tasks.add(title="call", assignee_id=ids["m_b"], entity_type="deal",
                                              entity_id=ids["dl_a2"])
     crm.deals.update(ids["dl_a2"], {"responsible_id": ids["m_a1"]})
-    with pytest.raises(PermissionDeniedError, match="not give out tasks on it|not visible"):
+    with pytest.raises(PermissionDeniedError, match="not give out tasks on it"):
         crm.as_user(ids["m_a2"]).tasks.reassign(task.id, ids["m_a2"])
     assert crm.tasks.get(task.id).assignee_id == ids["m_b"]
     # who may change the card may hand its tasks around
@@ -134,7 +134,7 @@ def test_a_role_without_cards_read_sees_no_cards(world: World) -> None:
     kiosk = crm.users.create(email="kiosk@x.example", name="Kiosk", role="kiosk")
     svc = crm.as_user(kiosk.id)
     assert svc.deals.count() == 0 and svc.contacts.list().items == [] and svc.leads.list().items == []
-    with pytest.raises(PermissionDeniedError):
+    with pytest.raises(NotFoundError):
         svc.deals.get(world.ids["dl_a1"])
     from crmkit.core import auth
 
@@ -150,7 +150,7 @@ def test_bulk_contacts_refuse_invisible_companies(world: World) -> None:
     crm, ids = world.crm, world.ids
     me = crm.as_user(ids["m_a1"])
     before = _events(world)
-    with pytest.raises(PermissionDeniedError, match=r"rows\[1\]\.company_id: company \d+ is not visible") as err:
+    with pytest.raises(ValidationError, match=r"rows\[1\]\.company_id: company \d+ does not exist") as err:
         me.contacts.bulk_create([{"first_name": "ok", "company_id": ids["co_a1"]},
                                  {"first_name": "bad", "company_id": ids["co_b"]}])
     assert err.value.field == "company_id" and _events(world) == before
@@ -241,12 +241,54 @@ def test_service_methods_x_roles(world: World, role: str, owner: str) -> None:
         try:
             call(services, world.ids, owner)
             denied = False
-        except PermissionDeniedError:
+        except (PermissionDeniedError, NotFoundError):
             denied = True
-        except Exception:  # noqa: BLE001 - a conflict or a validation error is not a record-rule answer
+        except ValidationError as exc:  # a card in the arguments that one may not see: "does not exist"
+            denied = exc.message.endswith("does not exist")
+        except Exception:  # noqa: BLE001 - a conflict is not a record-rule answer
             denied = False
         if denied == _expected(role, kind, entity):
             wrong.append(f"{svc}.{meth}: {'denied' if denied else 'allowed'}")
         if denied and _events(world) != before:
             wrong.append(f"{svc}.{meth}: denied but wrote events")
     assert not wrong, f"{role}:\n" + "\n".join(wrong)
+
+
+# -- no existence oracle: a card one may not see answers exactly like a missing one ------------------
+
+ORACLE_CALLS: list[tuple[str, str, Any]] = [  # (method, path with {id}, body with "{id}")
+    ("GET", "/deals/{id}", None), ("GET", "/deals/{id}/history", None), ("GET", "/timeline/deal/{id}", None),
+    ("PATCH", "/deals/{id}", {"title": "x"}), ("POST", "/deals/{id}/move", {"stage": "proposal_sent"}),
+    ("POST", "/deals/{id}/lose", {"reason_text": "x"}), ("POST", "/deals/{id}/win", {}),
+    ("GET", "/contacts/{id}", None), ("PATCH", "/contacts/{id}", {"last_name": "x"}),
+    ("POST", "/notes", {"entity_type": "deal", "entity_id": "{id}", "body": "x"}),
+    ("POST", "/tasks", {"title": "x", "entity_type": "deal", "entity_id": "{id}"}),
+    ("POST", "/deals", {"title": "x", "contact_id": "{contact}"}),
+    ("POST", "/leads", {"title": "x", "contact_id": "{contact}"}),
+]
+
+
+def _fill(value: Any, ids: dict[str, int]) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return ids[value[1:-1]]
+    return value
+
+
+def test_invisible_answers_exactly_like_missing(world: World) -> None:
+    """m_a1 may not see dl_b (contact ct_b): every answer equals the one for an id that does not exist."""
+    c, ids, h = world.client, world.ids, world.headers
+    hidden = {"id": ids["dl_b"], "contact": ids["ct_b"]}
+    missing = {"id": 999_999, "contact": 999_998}
+    before = _events(world)
+    for method, path, body in ORACLE_CALLS:
+        answers = []
+        for which in (hidden, missing):
+            r = c.request(method, "/api/v1" + path.format(**which), json=_fill(body, which), headers=h["m_a1"])
+            key = "contact" if "{contact}" in str(body) else "id"
+            text = r.text.replace(str(which[key]), "ID")
+            answers.append((r.status_code, text))
+        assert answers[0] == answers[1], (method, path, answers)
+        assert answers[0][0] in (404, 422), (method, path, answers)
+    assert _events(world) == before

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crmkit import ConflictError, PermissionDeniedError, ValidationError
+from crmkit import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from crmkit.core.worker import Worker
 
 UTC = timezone.utc
@@ -106,7 +106,7 @@ def test_the_whole_flow(crm, team, clock):
     with pytest.raises(PermissionDeniedError, match="may read it but not change it"):
         mike.deals.move(deal.id, "measurement_done")  # a task is a read-only grant
     mike.tasks.complete(measure.id)
-    with pytest.raises(PermissionDeniedError, match="not visible"):
+    with pytest.raises(NotFoundError, match="does not exist"):
         mike.deals.get(deal.id)  # ... that ends with the task
     anna.deals.move(deal.id, "measurement_done")
     anna.deals.move(deal.id, "contract_signed")

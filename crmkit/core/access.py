@@ -28,7 +28,7 @@ import attrs
 from sqlalchemy import ColumnElement, Connection, Table, bindparam, false, or_, select, true
 
 from . import schema
-from .errors import ConfigError, PermissionDeniedError
+from .errors import ConfigError, PermissionDeniedError, ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import Crm
@@ -252,12 +252,14 @@ class Access:
 
     def require_visible_links(self, conn: Connection, values: Mapping[str, Any], *, current: Any = None,
                               prefix: str = "") -> None:
-        """Refuse (403) to link a card to a contact, company or lead (``contact_id``, ``company_id``,
+        """Refuse to link a card to a contact, company or lead (``contact_id``, ``company_id``,
         ``lead_id`` in ``values``) this user does not see: the link would open that card to them
         (a manager sees the contacts and companies of their deals, a deal's timeline shows its lead's).
+        The answer is the one for an id that does not exist (a 422 naming the field): whether a
+        card the user may not see exists is not theirs to learn.
 
-        A value equal to ``current``'s (a record sent back unchanged) is not a new link. Ids that do
-        not exist are left to the service's own check.
+        A value equal to ``current``'s (a record sent back unchanged) is not a new link. Malformed
+        ids are left to the service's own check.
         """
         if self.unrestricted:
             return
@@ -267,8 +269,5 @@ class Access:
                 continue
             if current is not None and getattr(current, field, None) == ident:
                 continue
-            if conn.scalar(select(table.c.id).where(table.c.id == ident)) is None:
-                continue
-            if not self.can_see(conn, entity, table, ident):
-                raise PermissionDeniedError(f"{prefix}{field}: {entity} {ident} is not visible to you",
-                                            field=prefix + field)
+            if not self.can_see(conn, entity, table, ident):  # missing or invisible: one answer
+                raise ValidationError(f"{prefix}{field}: {entity} {ident} does not exist", field=prefix + field)

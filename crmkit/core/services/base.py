@@ -128,8 +128,9 @@ class Service(Generic[R]):
 
     def _row(self, conn: Connection, id: Any, *, field: str = "id", lock: bool = False,
              write: bool | None = None) -> Row[Any]:
-        """The card's row, if it exists (404) and the acting user may see it (403) -- or, with
-        ``write`` (the default when ``lock``ing it for a change), may change it."""
+        """The card's row, if it exists and the acting user may see it (404 otherwise, the same
+        answer for both: no existence oracle) -- and, with ``write`` (the default when ``lock``ing
+        it for a change), may change it (403 for a card they may only read)."""
         ident = check_id(id, field)
         write = lock if write is None else write
         query = self.access.by_id(self.entity, self.table, write=write)  # one query in the common case
@@ -138,10 +139,8 @@ class Service(Generic[R]):
         row = conn.execute(query, {"ident": ident}).first()
         if row is not None:
             return row
-        if not self.access.unrestricted and conn.execute(by_id(self.table), {"ident": ident}).first() is not None:
-            if write and self.access.can_see(conn, self.entity, self.table, ident):
-                raise PermissionDeniedError(f"{self.entity} {ident}: you may read it but not change it")
-            raise PermissionDeniedError(f"{self.entity} {ident} is not visible to you")
+        if write and not self.access.unrestricted and self.access.can_see(conn, self.entity, self.table, ident):
+            raise PermissionDeniedError(f"{self.entity} {ident}: you may read it but not change it")
         raise NotFoundError(f"{self.entity} {ident} does not exist", field=None if field == "id" else field)
 
     def _check_user(self, conn: Connection, value: Any, field: str) -> int | None:

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, Select, delete, insert, select
 from .. import schema
 from ..contacts_info import normalize_email, normalize_phone
 from ..access import LINKS
-from ..errors import PermissionDeniedError, ValidationError
+from ..errors import ValidationError
 from ..events import created, diff, to_json_value
 from ..records import Contact
 from .base import Service, check_text, check_unknown, insert_many, inserted_id
@@ -172,9 +172,8 @@ class ContactService(Service[Contact]):
             return
         seen = set(conn.scalars(select(table.c.id).where(table.c.id.in_(wanted), rule)))
         for i, v in enumerate(batch):
-            if v[col] is not None and v[col] not in seen:
-                raise PermissionDeniedError(f"rows[{offset + i}].{col}: {entity} {v[col]} is not visible to you",
-                                            field=col)
+            if v[col] is not None and v[col] not in seen:  # invisible answers like missing
+                raise ValidationError(f"rows[{offset + i}].{col}: {entity} {v[col]} does not exist", field=col)
 
     @staticmethod
     def _index(conn: Connection, items: list[tuple[int, Sequence[str], Sequence[str]]]) -> None:

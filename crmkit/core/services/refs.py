@@ -52,7 +52,8 @@ def check_card(conn: Connection, entity_type: Any, entity_id: Any, access: Any =
     if ident is None:
         raise ValidationError("entity_id: is required with entity_type", field="entity_id")
     if access is not None and not access.can_see(conn, entity_type, ENTITY_TABLES[entity_type], ident):
-        raise PermissionDeniedError(f"{entity_type} {ident} is not visible to you", field="entity_id")
+        # invisible answers like missing (check_ref's words): no existence oracle
+        raise ValidationError(f"entity_id: {entity_type} {ident} does not exist", field="entity_id")
     if write and access is not None and not access.can_change(conn, entity_type, ENTITY_TABLES[entity_type], ident):
         raise PermissionDeniedError(f"{entity_type} {ident}: you may read it but not give out tasks on it",
                                     field="entity_id")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from .. import schema
 from ..access import Access
-from ..errors import PermissionDeniedError
+from ..errors import NotFoundError, PermissionDeniedError
 from ..events import Event
 from ..records import Page
 from .base import DEFAULT_PAGE, check_id, check_limit, check_text, id_cursor, read_connection
@@ -66,8 +66,10 @@ class TimelineService:
             return
         table = TIMELINE_TABLES.get(entity_type)
         with self._read() as conn:
-            if table is None or not self.access.can_see(conn, entity_type, table, ident):
-                raise PermissionDeniedError(f"{entity_type} {ident} is not visible to you")
+            if table is None:  # a user's timeline: users are no secret, their audit trail is for admins
+                raise PermissionDeniedError(f"the timeline of a {entity_type} is for admins")
+            if not self.access.can_see(conn, entity_type, table, ident):
+                raise NotFoundError(f"{entity_type} {ident} does not exist")  # invisible answers like missing
 
     def _page(self, query: Any, limit: int, cursor: str | None) -> Page[Event]:
         check_limit(limit)

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from sqlalchemy import Connection, Row, delete, insert, or_, select, update
 
 from crmkit import (
-    ConflictError, Crm, Money, NotFoundError, PermissionDeniedError, ValidationError, schema,
+    ConflictError, Crm, Money, NotFoundError, ValidationError, schema,
 )
 
 from .config import NAME, PIPELINE, local_date
@@ -83,7 +83,7 @@ class Installments:
     # -- look-ups ------------------------------------------------------------------
 
     def _deal(self, conn: Connection, deal_id: Any) -> Any:
-        """The deal, if it exists (404) and the acting user may see it (403)."""
+        """The deal, if it exists and the acting user may see it (404 for both: no existence oracle)."""
         ident = _id(deal_id, "deal_id")
         d = schema.deals.c
         row = conn.execute(select(d.id, d.status, d.stage_id, d.amount_minor, d.currency, d.title)
@@ -91,7 +91,7 @@ class Installments:
         if row is None:
             raise NotFoundError(f"deal {ident} does not exist", field="deal_id")
         if not self.services.access.can_see(conn, "deal", schema.deals, ident):
-            raise PermissionDeniedError(f"deal {ident} is not visible to you")
+            raise NotFoundError(f"deal {ident} does not exist", field="deal_id")
         return row
 
     def _plan_row(self, conn: Connection, deal_id: int, *, lock: bool = False) -> Row[Any]:

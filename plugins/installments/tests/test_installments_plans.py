@@ -8,7 +8,7 @@ from decimal import Decimal
 import click
 import pytest
 
-from crmkit import ConfigError, FrozenClock, PermissionDeniedError, ValidationError
+from crmkit import ConfigError, FrozenClock, NotFoundError, PermissionDeniedError, ValidationError
 from crmkit_installments.config import PIPELINE
 from crmkit_installments.service import Installments
 
@@ -136,12 +136,10 @@ def test_record_rules_apply(make_crm: MakeCrm, clock: FrozenClock) -> None:
     mia, max_ = user(crm, "mia"), user(crm, "max")
     deal, plan = sold(crm, mia.id)
     theirs = Installments(crm, max_.id)
-    with pytest.raises(PermissionDeniedError):
-        theirs.plan(deal.id)
-    with pytest.raises(PermissionDeniedError):
-        theirs.record_payment(deal.id, "10.00")
-    with pytest.raises(PermissionDeniedError):
-        theirs.create_plan(deal.id, payments=2, replace=True)
+    for call in (lambda: theirs.plan(deal.id), lambda: theirs.record_payment(deal.id, "10.00"),
+                 lambda: theirs.create_plan(deal.id, payments=2, replace=True)):
+        with pytest.raises(NotFoundError, match=f"deal {deal.id} does not exist"):  # as if it were not there
+            call()
     payment = Installments(crm, mia.id).record_payment(deal.id, "10.00")
     with pytest.raises(PermissionDeniedError, match="reverse"):  # managers record, heads reverse
         Installments(crm, mia.id).reverse_payment(payment.id, reason="typo")
