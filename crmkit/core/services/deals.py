@@ -226,8 +226,8 @@ class DealService(Service[Deal]):
 
     def _move(self, tx: Any, row: Row[Any], current: Stage, target: Stage, version: int | None,
               reason: str | None, reason_text: str | None) -> Deal:
-        if target.id == row.stage_id:
-            if version is not None and version != row.version:
+        if target.id == row.stage_id:  # nothing to move, but a stale version is still a conflict
+            if version is not None and check_id(version, "version") != row.version:
                 self._bump(tx, row, {}, version)  # raises the conflict
             return self._record(row)
         values: dict[str, Any] = {
