@@ -29,9 +29,8 @@ def _all(page_of: Any) -> list[Any]:
 
 STATEMENTS = 7_500
 """At most this many SQL statements for the whole demo (6 047 on SQLite, 4 995 on PostgreSQL when
-written): a deterministic bound
-on its cost that a query per row in a loop would break, where a wall time flakes on a busy machine
-(the timing of a start-up lives in bench/)."""
+written): a deterministic bound on its cost that a query per row in a loop would break, where a
+wall time flakes on a busy machine (the timing of a start-up lives in bench/)."""
 
 
 @contextmanager
