@@ -181,3 +181,41 @@ def crm_event_committed(crm: Crm, event: Event) -> Any:
     exponential backoff; it never rolls back or loses the committed write and
     never stops delivery to other plugins. The return value is ignored.
     """
+
+
+# -- personal data (in the export's or the erasure's transaction) ---------------------------
+
+if TYPE_CHECKING:  # pragma: no cover
+    from typing import Mapping
+
+    from .personal_data import DataSubject
+
+
+@hookspec
+def crm_personal_data_export(tx: Tx, subject: DataSubject) -> Mapping[str, Any] | None:
+    """Add the plugin's data about a person to their export (``PrivacyService.export_contact``).
+
+    :param tx: the export's open transaction; read with ``tx.conn``, write nothing.
+    :param subject: who: ``contact_id``, the cards about them (``lead_ids``, ``deal_ids``,
+        ``task_ids``) and how they are known (``names``, ``phones`` in E.164, ``emails``; past ones too).
+    :return: ``{"<plugin name>": JSON-ready data}`` (records through ``crmkit.to_dict``) or ``None``;
+        it appears under ``plugins`` in the export. Two plugins returning the same key fail the export.
+
+    Called once per export, all results collected. Raising fails the export (nothing is logged).
+    """
+
+
+@hookspec
+def crm_personal_data_erase(tx: Tx, subject: DataSubject) -> Mapping[str, int] | None:
+    """Erase the plugin's data about a person (``PrivacyService.erase_contact``).
+
+    :param tx: the erasure's open transaction; change the plugin's rows with ``tx.conn``, emit no events.
+    :param subject: as for ``crm_personal_data_export``, plus ``subject.scrub(value)`` (text or JSON
+        with every mention of the person replaced by ``"[erased]"``) and ``subject.erase_text(*texts)``
+        (exact texts the core then erases from its cards and the event log, e.g. a recording URL).
+    :return: ``{"<table>": rows changed}`` for the erasure's log entry, or ``None``.
+
+    Called once per erasure, before the core erases its own rows. Keep business facts (amounts,
+    dates, states, links to cards); clear or scrub what identifies the person. Raising rolls the
+    whole erasure back: nothing is half-erased.
+    """

@@ -27,7 +27,9 @@ from .limits import server_limits
 from .errors import JSON_TYPE, crm_error_handler, dumps, error_response, http_exception_handler, server_error_handler
 from .middleware import ASGIApp, BodyLimit, Receive, Scope, Send
 from .operation import Operation
-from .resources import companies, contacts, deals, forms, leads, notes, pipelines, tasks, timeline, tokens, users
+from .resources import (
+    companies, contacts, deals, forms, leads, notes, pipelines, privacy, tasks, timeline, tokens, users,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.app import Crm
@@ -45,7 +47,7 @@ def operations(crm: "Crm", clock: "Clock") -> list[Operation]:
                   response={"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
                   public=True, inline=True),
     ]
-    for module in (leads, contacts, companies, deals, tasks, notes, timeline, pipelines, users, tokens):
+    for module in (leads, contacts, privacy, companies, deals, tasks, notes, timeline, pipelines, users, tokens):
         ops += module.operations(crm)
     ops += forms.operations(crm, clock)
     return ops

@@ -9,6 +9,7 @@ from ..output import Column, card, done, emit_json, emit_page
 from ..params import custom_option, filter_option, json_option, page_options, pairs
 from ..params import filters as make_filters
 from ..state import CliState, pass_state
+from .privacy import erase_contact, export_contact
 
 
 def columns(state: CliState) -> list[Column]:
@@ -85,3 +86,7 @@ def create(first_name: str, last_name: str, phones: tuple[str, ...], emails: tup
         custom=pairs(custom, "--custom"),
     )
     done(f"Created contact {contact.id}: {contact.name}", contact, as_json=as_json or state.json)
+
+
+contacts.add_command(export_contact)
+contacts.add_command(erase_contact)

@@ -29,6 +29,7 @@ from crmkit import (
 from . import __version__
 from .config import CONTROL_PIPELINE, NAME, PAID_OFF, PIPELINE, config
 from .control import activate, check_plans
+from .privacy import crm_personal_data_erase, crm_personal_data_export  # noqa: F401  (hook implementations)
 from .records import money
 from .service import MANAGE, REVERSE
 from .tables import metadata, plans

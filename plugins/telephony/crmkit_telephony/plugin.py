@@ -14,6 +14,7 @@ from . import config, hookspecs
 from .providers.asterisk import AsteriskProvider
 from .providers.generic import GenericProvider
 from .providers.twilio import TwilioProvider
+from .privacy import crm_personal_data_erase, crm_personal_data_export  # noqa: F401  (hook implementations)
 from .schema import metadata
 
 if TYPE_CHECKING:  # pragma: no cover
