@@ -21,7 +21,9 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 
 from ..core.auth import TokenCache
 from ..core.errors import ConfigError, CrmError
-from . import idempotency, openapi
+from . import apidocs, idempotency, openapi
+from .cors import cors_middleware
+from .routing import path_routes
 from .endpoint import ServicesCache, authenticate, make_endpoint
 from .limits import server_limits
 from .errors import JSON_TYPE, crm_error_handler, dumps, error_response, http_exception_handler, server_error_handler
@@ -79,18 +81,21 @@ def create_app(
         return Response(doc, media_type=JSON_TYPE)
 
     routes: list[BaseRoute] = [Route(f"{PREFIX}/openapi.json", openapi_json, methods=["GET"], name="openapi")]
+    routes += apidocs.routes(crm, PREFIX, sorted({op.path.strip("/").split("/", 1)[0] for op in ops}),
+                             sorted(plugin_routes))
     services = ServicesCache(crm, token_cache_seconds)
-    routes += [Route(PREFIX + op.path, make_endpoint(op, crm, tokens_cache, services), methods=[op.method],
-                     name=op.operation_id) for op in ops]
+    routes += path_routes(PREFIX, [(op, make_endpoint(op, crm, tokens_cache, services)) for op in ops])
     for name, prs in plugin_routes.items():
         open_routes = [r for r in prs if getattr(r, PUBLIC_FLAG, False)]
         guarded = _Authenticated(Router(routes=[r for r in prs if not getattr(r, PUBLIC_FLAG, False)]), tokens_cache)
         routes.append(Mount(f"{PREFIX}/{name}", routes=[*open_routes, Mount("", app=guarded)], name=f"plugin_{name}"))
+    middleware = [Middleware(
+        BodyLimit, max_bytes=limits.max_body_bytes if max_body_bytes is None else max_body_bytes,
+        timeout=limits.body_timeout_seconds if body_timeout_seconds is None else body_timeout_seconds)]
+    if limits.cors_origins:  # outermost: a preflight is answered before anything reads a body
+        middleware.insert(0, cors_middleware(limits.cors_origins))
     app = Starlette(
-        debug=debug, routes=routes,
-        middleware=[Middleware(
-            BodyLimit, max_bytes=limits.max_body_bytes if max_body_bytes is None else max_body_bytes,
-            timeout=limits.body_timeout_seconds if body_timeout_seconds is None else body_timeout_seconds)],
+        debug=debug, routes=routes, middleware=middleware,
         exception_handlers={HTTPException: http_exception_handler, CrmError: crm_error_handler,
                             Exception: server_error_handler},
     )
