@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 DEMO   ?= demo
 # Every plugin distribution in plugins/ (installed, not enabled: crmkit.toml enables them).
 PLUGINS := $(foreach p,$(wildcard plugins/*/pyproject.toml),-e $(dir $(p)))
+# setuptools warns on every editable install ("be careful with folders named like your
+# package"): the warning is about running from a checkout, which is what we do; keep it out.
+PIP    := PYTHONWARNINGS=ignore $(BIN)/pip
 
 .PHONY: demo test install install-test bench clean
 
@@ -13,10 +16,10 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[postgres]' $(PLUGINS)
+	$(PIP) install --quiet -e '.[postgres]' $(PLUGINS)
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[postgres,test,bench]' -e tests/plugins/crmkit-testplugins $(PLUGINS)
+	$(PIP) install --quiet -e '.[postgres,test,bench]' -e tests/plugins/crmkit-testplugins $(PLUGINS)
 
 # Install, (re)create the demo deployment (window company, SQLite), print an API token
 # for its admin and serve it at http://127.0.0.1:8000/api/v1/ until Ctrl-C.
