@@ -14,6 +14,7 @@ from .commands.deals import deals
 from .commands.demo import demo
 from .commands.events import events
 from .commands.leads import leads
+from .commands.search import search
 from .commands.serve import serve
 from .commands.setup import init, plugins
 from .commands.tasks import tasks
@@ -23,7 +24,7 @@ from .root import cli
 from .state import CliState, pass_state
 
 for _command in (init, demo, plugins, leads, contacts, companies, deals, tasks, notes, timeline, users, pipelines,
-                 events, worker, serve, db):
+                 events, worker, serve, db, search):
     cli.add_command(_command)
 
 

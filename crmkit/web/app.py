@@ -30,7 +30,7 @@ from .errors import JSON_TYPE, crm_error_handler, dumps, error_response, http_ex
 from .middleware import ASGIApp, BodyLimit, Receive, Scope, Send
 from .operation import Operation
 from .resources import (
-    companies, contacts, deals, forms, leads, notes, pipelines, privacy, tasks, timeline, tokens, users,
+    companies, contacts, deals, forms, leads, notes, pipelines, privacy, search, tasks, timeline, tokens, users,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,7 +49,8 @@ def operations(crm: "Crm", clock: "Clock") -> list[Operation]:
                   response={"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
                   public=True, inline=True),
     ]
-    for module in (leads, contacts, privacy, companies, deals, tasks, notes, timeline, pipelines, users, tokens):
+    for module in (leads, contacts, privacy, companies, deals, tasks, notes, timeline, pipelines, users, tokens,
+                   search):
         ops += module.operations(crm)
     ops += forms.operations(crm, clock)
     return ops

@@ -11,6 +11,7 @@ from .contacts import ContactService
 from .deals import DealService
 from .leads import LeadService
 from .notes import NoteService
+from .search import SearchService
 from .tasks import TaskService
 from .timeline import TimelineService
 from .users import UserService
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Services", "UserService", "LeadService", "ContactService", "CompanyService", "DealService",
-    "TaskService", "NoteService", "TimelineService",
+    "TaskService", "NoteService", "TimelineService", "SearchService",
 ]
 
 
@@ -72,3 +73,8 @@ class Services:
     @cached_property
     def timeline(self) -> TimelineService:
         return TimelineService(self.crm, self.actor_id, self.access)
+
+    @cached_property
+    def search(self) -> SearchService:
+        """``services.search(q)``: cards by name, phone or e-mail, within the record rules."""
+        return SearchService(self.crm, self.actor_id, self.access)
