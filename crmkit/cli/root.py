@@ -8,6 +8,7 @@ or when the help lists commands; a plugin installed but not enabled adds none.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -15,6 +16,8 @@ import click
 
 from .. import __version__
 from ..core.errors import CrmError
+from ..core.hookcall import call_hook
+from ..core.hooktrace import ENV as TRACE_ENV
 from .errors import report
 from .state import CliState, get_state
 
@@ -61,7 +64,7 @@ def plugin_commands(group: click.Group, state: CliState) -> dict[str, click.Comm
         if state.has_config() and state.settings().plugins:
             crm = state.crm
             collector = click.Group(name=group.name, help=group.help)
-            crm.pm.hook.crm_register_commands(cli=collector, crm=crm)
+            call_hook(crm.pm, "crm_register_commands", cli=collector, crm=crm)
             commands = dict(collector.commands)
         state.plugin_commands = commands
     return state.plugin_commands
@@ -73,11 +76,30 @@ def plugin_commands(group: click.Group, state: CliState) -> dict[str, click.Comm
 @click.option("--as", "user", metavar="EMAIL", envvar="CRMKIT_USER",
               help="Act as this user (by e-mail) [env CRMKIT_USER; default: the system].")
 @click.option("--json", "json", is_flag=True, help="Print JSON for every command (for scripts).")
+@click.option("--trace-hooks", "trace_hooks", is_flag=True,
+              help=f"Log every hook call (plugin, hook, duration, outcome) to stderr [env {TRACE_ENV}=1].")
 @click.version_option(__version__, prog_name="crmkit")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, user: str | None, json: bool) -> None:
+def cli(ctx: click.Context, config: str | None, user: str | None, json: bool, trace_hooks: bool) -> None:
     """crmkit: a plugin-based CRM. Run commands against the deployment in ./crmkit.toml.
 
     Start with `crmkit demo` (a ready deployment with demo data) or `crmkit init`.
     """
+    if trace_hooks:
+        _trace_this_invocation(ctx)
     get_state(ctx)
+
+
+def _trace_this_invocation(ctx: click.Context) -> None:
+    """Every deployment this invocation starts traces its hooks (processes it starts too, e.g.
+    ``serve --workers``); the environment is given back when the command ends."""
+    before = os.environ.get(TRACE_ENV)
+    os.environ[TRACE_ENV] = "1"
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop(TRACE_ENV, None)
+        else:
+            os.environ[TRACE_ENV] = before
+
+    ctx.call_on_close(restore)

@@ -27,10 +27,11 @@ _KEY = "crmkit.state"
 class CliState:
     """What one ``crmkit`` invocation works on."""
 
-    def __init__(self, config: Path, user: str | None, json: bool) -> None:
+    def __init__(self, config: Path, user: str | None, json: bool, *, trace_hooks: bool = False) -> None:
         self.config = config
         self.user = user
         self.json = json
+        self.trace_hooks = trace_hooks
         self._crm: Crm | None = None
         self._services: Services | None = None
         self._user_names: dict[int, str] | None = None
@@ -46,7 +47,7 @@ class CliState:
     def crm(self) -> Crm:
         """The deployment named by ``--config`` (started on first use)."""
         if self._crm is None:
-            self._crm = Crm.from_config(self.config)
+            self._crm = Crm.from_config(self.config, trace_hooks=True if self.trace_hooks else None)
         return self._crm
 
     @property
@@ -96,7 +97,7 @@ def get_state(ctx: click.Context) -> CliState:
         params = root.params
         config = params.get("config") or os.environ.get("CRMKIT_CONFIG") or DEFAULT_CONFIG
         user = params.get("user") or os.environ.get("CRMKIT_USER") or None
-        state = CliState(Path(config), user, bool(params.get("json")))
+        state = CliState(Path(config), user, bool(params.get("json")), trace_hooks=bool(params.get("trace_hooks")))
         root.meta[_KEY] = state
         root.call_on_close(state.close)
     return state

@@ -13,23 +13,25 @@ import threading
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Sequence, cast
+from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Mapping, Sequence
 
 import attrs
 from sqlalchemy import Engine, MetaData, Table
 
-from . import automation, defaults, schema
+from . import automation, default_jobs, defaults, hooktrace, schema
 from .access import Access, collect_roles
 from .auth import SecurityStamp
 from .clock import Clock, SystemClock
 from .customfields import CustomFieldRegistry
 from .db import make_engine
 from .dispatcher import Dispatcher
-from .errors import ConfigError, NotFoundError, ValidationError
+from .errors import ConfigError, NotFoundError, PluginError, ValidationError
+from .hookcall import call_hook, results
 from .jobs import PeriodicJob
 from .migrations import prepare_schema
 from .pipelines import PipelineSpec, merge_pipelines
-from .plugins import build_plugin_manager, load_enabled, order_by_requirements, plugin_info
+from .plugin_settings import SettingsProblems, parse_all
+from .plugins import build_plugin_manager, plugin_info, resolve
 from .records import LostReason, Pipeline, Stage
 from .settings import Settings
 from .sync import load_all_stages, load_lost_reasons, load_pipelines, sync_lost_reasons, sync_pipelines
@@ -48,6 +50,8 @@ class Crm:
     :param clock: the time source (inject a ``FrozenClock`` in tests).
     :param engine: an existing SQLAlchemy engine (else one is made from settings).
     :param event_log: write the event log (turn off only to measure its cost).
+    :param trace_hooks: log every hook call to the ``crmkit.hooks`` logger (default: the env var
+        ``CRMKIT_TRACE_HOOKS``; see :mod:`crmkit.core.hooktrace`).
     """
 
     def __init__(
@@ -59,6 +63,7 @@ class Crm:
         engine: Engine | None = None,
         event_log: bool = True,
         setup: bool = True,
+        trace_hooks: bool | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
@@ -66,23 +71,27 @@ class Crm:
         self._tx_local = threading.local()
         self._access_cache: dict[int | None, tuple[Access, float, int]] = {}
         self._plugin_state: dict[str, dict[str, Any]] = {}
-        loaded = load_enabled(self.settings.plugins)
-        if plugins:
-            loaded = order_by_requirements({plugin_info(p).name: p for p in [*loaded, *plugins]})
-        self.plugins: list[Any] = loaded
-        self.pm = build_plugin_manager(loaded, defaults=[defaults, automation])
+        enabled = resolve(self.settings.plugins, plugins)
+        self.plugins: list[Any] = list(enabled.plugins)
+        self.auto_enabled: Mapping[str, tuple[str, ...]] = enabled.auto
+        """Glue plugins that switched themselves on, with the plugins that pulled each in."""
+        self.pm = build_plugin_manager(self.plugins, defaults=[defaults, default_jobs, automation],
+                                       trace=hooktrace.wanted(trace_hooks))
+        self._settings_of = _plugin_settings(self.plugins, self.settings)
         self._impl_cache: dict[str, bool] = {}
         self.engine = engine or make_engine(self.settings.database_url())
         self.security = SecurityStamp(self, check_seconds=self.SECURITY_CHECK_SECONDS)
         """Tells the caches of tokens, roles and services when to forget (see :class:`SecurityStamp`)."""
         self.write_gate = WriteGate(self.engine.dialect.name == "sqlite")
-        hook = self.pm.hook
-        self.metadatas: list[MetaData] = _metadatas(hook.crm_register_tables(crm=self))
-        self.custom_fields = CustomFieldRegistry(f for group in hook.crm_register_custom_fields(crm=self) for f in group or ())
-        self.pipeline_specs = merge_pipelines(group or () for group in reversed(hook.crm_register_pipelines(crm=self)))
+        pm = self.pm
+        self.metadatas: list[MetaData] = _metadatas(results(pm, "crm_register_tables", crm=self))
+        self.custom_fields = CustomFieldRegistry(f for group in results(pm, "crm_register_custom_fields", crm=self)
+                                                 for f in group or ())
+        self.pipeline_specs = merge_pipelines(reversed(list(results(pm, "crm_register_pipelines", crm=self))))
         self._specs = {p.key: p for p in self.pipeline_specs}
         self.jobs: list[PeriodicJob] = self._collect_jobs()
-        self.roles = collect_roles(hook.crm_register_roles(crm=self), hook.crm_register_permissions(crm=self))
+        self.roles = collect_roles(list(results(pm, "crm_register_roles", crm=self)),
+                                   list(results(pm, "crm_register_permissions", crm=self)))
         automation.check_rules(self)
         self.dispatcher = Dispatcher(self)
         self._pipelines: dict[str, Pipeline] = {}
@@ -167,12 +176,12 @@ class Crm:
     # -- plugins ----------------------------------------------------------------
 
     def _collect_jobs(self) -> list[PeriodicJob]:
-        """Plugins' periodic jobs, each named ``<plugin>.<job>``."""
+        """Periodic jobs, each named ``<plugin>.<job>`` (the core's defaults: ``core.<job>``)."""
         jobs: dict[str, PeriodicJob] = {}
-        for impl in self.pm.hook.crm_register_periodic_jobs.get_hookimpls():
-            result = cast("Iterable[PeriodicJob] | None", impl.function(*[self for _ in impl.argnames]))
-            for job in result or ():
-                prefix = f"{impl.plugin_name}."
+        for plugin, result in call_hook(self.pm, "crm_register_periodic_jobs", crm=self):
+            owner = default_jobs.OWNER if plugin.startswith("crmkit.") else plugin
+            for job in result:
+                prefix = f"{owner}."
                 name = job.name if job.name.startswith(prefix) else prefix + job.name
                 if name in jobs:
                     raise ConfigError(f"periodic job {name} is registered twice")
@@ -187,8 +196,18 @@ class Crm:
         return cached
 
     def plugin_settings(self, name: str) -> Any:
-        """The ``[settings.<name>]`` table of crmkit.toml (empty if absent)."""
+        """The raw ``[settings.<name>]`` table of crmkit.toml (empty if absent). A plugin reads its
+        own settings with :meth:`settings_of`, parsed and checked once at start."""
         return self.settings.for_plugin(name)
+
+    def settings_of(self, name: str) -> Any:
+        """The settings of enabled plugin ``name``: what its ``PluginInfo(settings=...)`` made of
+        ``[settings.<name>]`` when this ``Crm`` started (a read-only mapping of the table when the
+        plugin declares no schema). Parsed once: call it as often as you like."""
+        try:
+            return self._settings_of[name]
+        except KeyError:
+            raise PluginError(f"plugin {name} is not enabled in this deployment") from None
 
     def plugin_state(self, name: str) -> dict[str, Any]:
         """A dict a plugin may keep per deployment (caches, clients); gone with the ``Crm``."""
@@ -253,9 +272,17 @@ class Crm:
 _SERVICE_NAMES = frozenset({"users", "leads", "contacts", "companies", "deals", "tasks", "notes", "timeline"})
 
 
-def _metadatas(results: Iterable[Any]) -> list[MetaData]:
+def _plugin_settings(plugins: Sequence[Any], settings: Settings) -> dict[str, Any]:
+    """Each enabled plugin's parsed settings; every problem of every plugin in one ``ConfigError``."""
+    parsed, problems = parse_all(((plugin_info(p).name, plugin_info(p).settings) for p in plugins), settings)
+    if problems:
+        raise SettingsProblems(problems)
+    return parsed
+
+
+def _metadatas(registered: Iterable[Any]) -> list[MetaData]:
     out: list[MetaData] = []
-    for result in results:
+    for result in registered:
         if result is None:
             continue
         if isinstance(result, MetaData):

@@ -83,7 +83,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._subscribers: dict[str, Callable[..., Any]] = {}
         for impl in crm.pm.hook.crm_event_committed.get_hookimpls():
-            self._subscribers[impl.plugin_name] = _caller(impl)
+            self._subscribers[impl.plugin_name] = _caller(crm.pm, impl)
 
     @property
     def subscribers(self) -> Sequence[str]:
@@ -316,11 +316,9 @@ def _event_of(row: Any) -> Event:
     )
 
 
-def _caller(impl: Any) -> Callable[..., Any]:
-    names = tuple(impl.argnames)
-    function = impl.function
+def _caller(pm: Any, impl: Any) -> Callable[..., Any]:
+    """``call(crm=..., event=...)``: one plugin's ``crm_event_committed``, called through pluggy
+    (:mod:`crmkit.core.hookcall`: it gets the arguments it names; hook tracing sees it)."""
+    from .hookcall import impl_caller
 
-    def call(**kwargs: Any) -> Any:
-        return function(*[kwargs[n] for n in names])
-
-    return call
+    return impl_caller(getattr(pm.hook, HOOK), impl)

@@ -14,20 +14,22 @@ Installed but not enabled: the module is not even imported.
 from __future__ import annotations
 
 import importlib.metadata
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import attrs
 import pluggy
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from . import hookspecs
+from . import hooktrace, hookspecs
 from .errors import PluginError
 
 API_VERSION = "1.0"
 """The version of the hook API. Minor bumps only add; plugins declare a range."""
 
 ENTRY_POINT_GROUP = "crmkit.plugins"
+GLUE_GROUP = "crmkit.glue"
+"""Glue plugins list themselves here too (the same name and target as in ``crmkit.plugins``)."""
 
 
 @attrs.frozen
@@ -43,6 +45,13 @@ class PluginInfo:
     :param migrations: the package (``"crmkit_myplugin.migrations"``) or directory whose ``versions/``
         folder holds the plugin's alembic revisions: its own branch, labelled with its name (see
         docs/writing-plugins.md). ``None``: no migrations (its tables are created when missing, never altered).
+    :param auto_enable: a glue plugin's sides: it switches itself on when every plugin named here
+        is enabled (and is off otherwise), as if listed in ``plugins = [...]``. The distribution also
+        lists it in the entry-point group ``crmkit.glue`` (so the host finds glue plugins without
+        importing every installed plugin).
+    :param settings: the schema of ``[settings.<name>]``: an attrs class (each key a field, its type
+        and validators checked) or a callable ``parse(table, settings) -> object``. The host checks it
+        at start and ``crmkit config check``; the plugin reads the result with ``crm.settings_of(name)``.
     """
 
     name: str
@@ -52,6 +61,8 @@ class PluginInfo:
     hookspecs: Any = None
     description: str = ""
     migrations: Any = None
+    auto_enable: tuple[str, ...] = ()
+    settings: Any = None
 
 
 @attrs.frozen
@@ -62,18 +73,27 @@ class InstalledPlugin:
     target: str
 
 
-def installed_plugins() -> dict[str, InstalledPlugin]:
-    """Every plugin installed in this environment, by name (nothing is imported)."""
+def _scan() -> tuple[dict[str, importlib.metadata.EntryPoint], set[str]]:
+    """The installed plugins' entry points by name, and the names listed as glue: one scan of the
+    environment's metadata (a scan costs milliseconds; a start does exactly one)."""
+    eps = importlib.metadata.entry_points()
+    plugins = {ep.name: ep for ep in eps.select(group=ENTRY_POINT_GROUP)}
+    return plugins, {ep.name for ep in eps.select(group=GLUE_GROUP)}
+
+
+def _installed(eps: Mapping[str, importlib.metadata.EntryPoint]) -> dict[str, InstalledPlugin]:
     found: dict[str, InstalledPlugin] = {}
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for name, ep in eps.items():
         dist = ep.dist
-        found[ep.name] = InstalledPlugin(
-            name=ep.name,
-            distribution=dist.name if dist else "?",
-            version=dist.version if dist else "?",
-            target=ep.value,
+        found[name] = InstalledPlugin(
+            name=name, distribution=dist.name if dist else "?", version=dist.version if dist else "?", target=ep.value,
         )
     return found
+
+
+def installed_plugins() -> dict[str, InstalledPlugin]:
+    """Every plugin installed in this environment, by name (nothing is imported)."""
+    return _installed(_scan()[0])
 
 
 def _describe_installed(installed: dict[str, InstalledPlugin]) -> str:
@@ -108,43 +128,109 @@ def check_api(info: PluginInfo) -> None:
         )
 
 
-def load_enabled(enabled: Sequence[str]) -> list[Any]:
-    """Import the enabled plugins by entry point, in dependency order.
+def glue_names() -> set[str]:
+    """Installed plugins listed in the entry-point group ``crmkit.glue`` (nothing is imported)."""
+    eps, glue = _scan()
+    return {name for name in glue if name in eps}
 
-    Raises :class:`PluginError` naming what is installed and what is wrong.
+
+@attrs.frozen
+class Enabled:
+    """The plugins of a deployment: ``plugins`` in load order (requirements first); ``auto`` maps
+    each glue plugin switched on by itself to the plugins that pulled it in."""
+
+    plugins: tuple[Any, ...]
+    auto: Mapping[str, tuple[str, ...]]
+
+
+def resolve(listed: Sequence[str], extra: Sequence[Any] = ()) -> Enabled:
+    """Import the listed plugins by entry point (``extra``: plugin objects given in-process), switch
+    on every installed glue plugin whose sides are all enabled, check API ranges and requirements
+    and order them. Raises :class:`PluginError` naming what is installed and what is wrong.
+
+    A glue plugin (``PluginInfo(auto_enable=...)``, listed in the group ``crmkit.glue``) that is not
+    listed is imported to read its ``plugin_info``; it is registered only when it switches on.
     """
-    installed = installed_plugins()
-    unknown = [n for n in enabled if n not in installed]
+    eps, glue = _scan()
+    installed = _installed(eps)
+    unknown = [n for n in listed if n not in installed]
     if unknown:
         raise PluginError(
             f"plugin(s) {', '.join(unknown)} enabled in crmkit.toml but not installed; {_describe_installed(installed)}"
         )
     modules: dict[str, Any] = {}
-    for name in enabled:
-        try:
-            module = _load_entry_point(name)
-        except Exception as exc:  # an import error in the plugin itself
-            raise PluginError(f"plugin {name} ({installed[name].target}) failed to import: {exc}") from exc
-        info = plugin_info(module)
-        if info.name != name:
-            raise PluginError(f"entry point {name!r} loads a plugin that calls itself {info.name!r}")
-        modules[name] = module
-    return order_by_requirements(modules, installed)
+    for name in listed:
+        modules[name] = _import(eps[name])
+    for plugin in extra:
+        modules[plugin_info(plugin).name] = plugin
+    auto = _switch_on_glue(modules, [eps[n] for n in sorted(glue) if n in eps and n not in modules])
+    return Enabled(tuple(order_by_requirements(modules, installed)), auto)
 
 
-def order_by_requirements(modules: dict[str, Any], installed: dict[str, InstalledPlugin] | None = None) -> list[Any]:
-    """Check API ranges and requirements; return plugins with requirements first."""
+def load_enabled(enabled: Sequence[str]) -> list[Any]:
+    """The plugins :func:`resolve` enables for ``plugins = enabled``, in load order."""
+    return list(resolve(enabled).plugins)
+
+
+def _import(ep: importlib.metadata.EntryPoint) -> Any:
+    name = ep.name
+    try:
+        module = ep.load()
+    except Exception as exc:  # an import error in the plugin itself
+        raise PluginError(f"plugin {name} ({ep.value}) failed to import: {exc}") from exc
+    info = plugin_info(module)
+    if info.name != name:
+        raise PluginError(f"entry point {name!r} loads a plugin that calls itself {info.name!r}")
+    return module
+
+
+def _switch_on_glue(modules: dict[str, Any], candidates: Sequence[importlib.metadata.EntryPoint]) -> dict[str, tuple[str, ...]]:
+    """Add to ``modules`` each glue plugin (of ``candidates``) whose sides are all enabled (glue of glue too)."""
+    if not candidates or not modules:  # no plugin enabled: no glue can switch on, none is imported
+        return {}
+    infos: dict[str, tuple[Any, PluginInfo]] = {}
+    for ep in candidates:
+        module = _import(ep)
+        infos[ep.name] = (module, plugin_info(module))
+    auto: dict[str, tuple[str, ...]] = {}
+    changed = True
+    while changed:
+        changed = False
+        for name, (module, info) in infos.items():
+            sides = _sides(info)
+            if name not in modules and sides and all(s in modules for s in sides):
+                modules[name] = module
+                auto[name] = sides
+                changed = True
+    return auto
+
+
+def _sides(info: PluginInfo) -> tuple[str, ...]:
+    sides = info.auto_enable
+    if isinstance(sides, str) or not all(isinstance(s, str) for s in sides):
+        raise PluginError(f"plugin {info.name}: auto_enable must be a tuple of plugin names, got {sides!r}")
+    return tuple(sides)
+
+
+def order_by_requirements(modules: dict[str, Any], installed: Mapping[str, InstalledPlugin] | None = None) -> list[Any]:
+    """Check API ranges and requirements (a glue plugin requires its sides); return plugins with
+    requirements first."""
     installed = installed if installed is not None else installed_plugins()
     infos = {name: plugin_info(m) for name, m in modules.items()}
+    needs: dict[str, tuple[str, ...]] = {}
     for info in infos.values():
         check_api(info)
-        for req in info.requires:
+        sides = _sides(info)
+        needs[info.name] = tuple(dict.fromkeys((*info.requires, *sides)))
+        for req in needs[info.name]:
             if req in infos:
                 continue
             if req in installed:
                 why = f"{req} is installed but not enabled: add it to plugins in crmkit.toml"
             else:
                 why = f"{req} is not installed; {_describe_installed(installed)}"
+            if req in sides and req not in info.requires:
+                raise PluginError(f"plugin {info.name} glues {' and '.join(sides)} together: {why}")
             raise PluginError(f"plugin {info.name} requires plugin {req}: {why}")
     ordered: list[Any] = []
     state: dict[str, int] = {}
@@ -155,7 +241,7 @@ def order_by_requirements(modules: dict[str, Any], installed: dict[str, Installe
         if state.get(name) == 1:
             raise PluginError(f"plugins require each other in a cycle: {' -> '.join(chain + (name,))}")
         state[name] = 1
-        for req in infos[name].requires:
+        for req in needs[name]:
             visit(req, chain + (name,))
         state[name] = 2
         ordered.append(modules[name])
@@ -165,11 +251,11 @@ def order_by_requirements(modules: dict[str, Any], installed: dict[str, Installe
     return ordered
 
 
-def build_plugin_manager(plugins: Iterable[Any], *, defaults: Iterable[Any] = ()) -> pluggy.PluginManager:
+def build_plugin_manager(plugins: Iterable[Any], *, defaults: Iterable[Any] = (), trace: bool = False) -> pluggy.PluginManager:
     """A fresh PluginManager (one per Crm: nothing leaks between deployments or tests).
 
     ``defaults`` are the core's own implementations, registered first so that
-    real plugins run before them.
+    real plugins run before them. ``trace``: log every hook call (:mod:`crmkit.core.hooktrace`).
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -195,4 +281,6 @@ def build_plugin_manager(plugins: Iterable[Any], *, defaults: Iterable[Any] = ()
         name = pm.get_name(plugin) if plugin is not None else "?"
         known = ", ".join(sorted(n for n in dir(pm.hook) if not n.startswith("_")))
         raise PluginError(f"plugin {name} implements a hook that does not exist: {exc}. Known hooks: {known}") from None
+    if trace:
+        hooktrace.trace(pm)
     return pm

@@ -92,6 +92,9 @@ class Settings:
         settings_tbl = data.get("settings", {})
         if not isinstance(settings_tbl, dict):
             raise ConfigError("crmkit.toml: [settings] must be a table of per-plugin tables")
+        for key, table in settings_tbl.items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"crmkit.toml: settings.{key} must be a table ([settings.{key}]), got {table!r:.60}")
         return cls(
             name=str(data.get("name", "crmkit")),
             database=env.get("CRMKIT_DATABASE_URL") or str(data.get("database", DEFAULT_DATABASE)),

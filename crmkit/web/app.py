@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 
 from ..core.auth import TokenCache
 from ..core.errors import ConfigError, CrmError
+from ..core.hookcall import call_hook
 from . import apidocs, idempotency, openapi
 from .cors import cors_middleware
 from .routing import path_routes
@@ -113,11 +114,9 @@ def _plugin_routes(crm: "Crm", ops: Sequence[Operation]) -> dict[str, list[BaseR
     """Each enabled plugin's routes, by plugin name (refusing names that shadow the core's)."""
     taken = {op.path.strip("/").split("/", 1)[0] for op in ops} | {"openapi.json"}
     out: dict[str, list[BaseRoute]] = {}
-    for impl in crm.pm.hook.crm_register_routes.get_hookimpls():
-        routes = impl.function(crm=crm)
+    for name, routes in reversed(call_hook(crm.pm, "crm_register_routes", crm=crm)):  # in load order
         if not routes:
             continue
-        name = impl.plugin_name
         if name in taken:
             raise ConfigError(f"plugin {name}: its routes would shadow the core's /api/v1/{name}/; rename the plugin")
         routes = list(routes)
