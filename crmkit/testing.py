@@ -12,12 +12,23 @@ Fixtures:
   deployment loads them, each with its own plugin manager;
 * ``crm`` -- ``make_crm()`` with no plugins.
 
-Passwords are hashed at ``crmkit.core.auth.TEST_COST`` (N=2**10) while it is loaded.
+Helpers:
+
+* :func:`template` -- the default deployment (crmkit.toml of ``crmkit init``) as a dict;
+* :func:`auth_headers` -- ``{"Authorization": "Bearer ..."}`` for a user, to call the API;
+* :func:`check_plugin` -- the conformance check a plugin's own tests run.
+
+Passwords are hashed at a low test cost (N=2**10) while it is loaded.
 
 A plugin's tests then read::
 
+    from crmkit.testing import check_plugin
+
     def test_my_hook(make_crm):
         crm = make_crm(plugins=["myplugin"], settings={"myplugin": {"option": 1}})
+
+    def test_conforms(db_url):
+        check_plugin("myplugin", db_url)
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ import tomllib
 import uuid
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import quote
 
 import pytest
@@ -40,6 +51,8 @@ from .core.settings import Settings
 
 POSTGRES_ENV = "CRMKIT_TEST_POSTGRES_URL"
 MakeCrm = Callable[..., Crm]
+
+__all__ = ["MakeCrm", "POSTGRES_ENV", "auth_headers", "check_plugin", "clock", "crm", "db_url", "make_crm", "template"]
 
 
 def template() -> dict[str, Any]:
@@ -107,3 +120,36 @@ def make_crm(db_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[MakeCr
 def crm(make_crm: MakeCrm) -> Crm:
     """The window company of the template, no plugins."""
     return make_crm()
+
+
+def auth_headers(crm: Crm, user_id: int, *, name: str = "tests") -> dict[str, str]:
+    """Request headers carrying a new API token of ``user_id`` (``{"Authorization": "Bearer ..."}``)."""
+    _, secret = auth.create_token(crm, user_id, name)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def check_plugin(name: str, database: str, *, settings: Mapping[str, Any] | None = None,
+                 deployment: Mapping[str, Any] | None = None) -> None:
+    """Fail (``AssertionError``, one line per problem) unless plugin ``name``, installed by entry point,
+    conforms to crmkit's plugin contract on ``database`` (give the ``db_url`` fixture):
+
+    * its ``api`` range contains this crmkit's API and has an upper bound;
+    * its own hookspecs have docstrings and are prefixed with its name;
+    * it imports only crmkit's public API (``crmkit``, ``crmkit.events``, ``crmkit.web``,
+      ``crmkit.cli``, ``crmkit.testing``);
+    * disabled, it is not imported and leaves no hook, table, route, command, job, pipeline,
+      custom field or permission; enabled, it starts and its new tables carry its name as prefix;
+    * its migrations downgrade to base and upgrade back to head with no drift from its models;
+    * a glue plugin (``auto_enable``) is listed in the entry-point group ``crmkit.glue`` and
+      switches on with its sides.
+
+    :param settings: its ``[settings.<name>]`` table, if it needs one to start.
+    :param deployment: other crmkit.toml keys (over the default template), e.g. other plugins'
+        ``settings``.
+    """
+    __tracebackhide__ = True
+    from ._conformance import problems
+
+    found = problems(name, database, settings=settings, deployment=deployment)
+    if found:
+        raise AssertionError(f"plugin {name} does not conform:\n" + "\n".join(f"- {p}" for p in found))

@@ -11,6 +11,10 @@ Three kinds, one naming scheme:
   from the event log to each plugin separately; an exception is recorded and
   retried with backoff and never touches the committed write.
 
+An implementation takes any subset of a hook's arguments, by name
+(``def crm_register_routes():`` is fine): crmkit calls every hook through pluggy
+(:mod:`crmkit.core.hookcall`). ``CRMKIT_TRACE_HOOKS=1`` logs each call.
+
 The long documentation of each hook, with examples, is docs/hooks.md; a test
 keeps both in step. A plugin may publish its own hookspecs (prefixed with its
 name) through ``PluginInfo(hookspecs=...)``.
@@ -98,7 +102,8 @@ def crm_register_periodic_jobs(crm: Crm) -> Iterable[PeriodicJob] | None:
     """Declare periodic jobs run by ``crmkit worker``.
 
     :return: ``PeriodicJob(name, every, run)`` objects; ``run(crm, now)`` is called
-        when the job is due. Job names are prefixed with the plugin name.
+        when the job is due. Job names are prefixed with the plugin name (the core's
+        own job arrives through this hook too: ``core.overdue_tasks``).
     """
 
 
@@ -106,7 +111,8 @@ def crm_register_periodic_jobs(crm: Crm) -> Iterable[PeriodicJob] | None:
 def crm_register_routes(crm: Crm) -> Iterable[BaseRoute] | None:
     """Declare Starlette routes, mounted under ``/api/v1/<plugin>/``.
 
-    :return: Starlette ``Route``/``Mount`` objects.
+    :return: Starlette ``Route``/``Mount`` objects. Raise :class:`crmkit.CrmError` subclasses from a
+        handler (``crmkit.web.BadGateway``/``ServiceUnavailable`` for 502/503) for a JSON error.
     """
 
 
@@ -175,7 +181,7 @@ def crm_event_committed(crm: Crm, event: Event) -> Any:
         delivery is at least once).
 
     The dispatcher calls each plugin's implementation separately, in log order
-    (directly, not through pluggy's hook caller, so that one plugin's failure is
+    (through pluggy, one plugin at a time, so that one plugin's failure is
     isolated: ``tryfirst``/``trylast`` and hook wrappers do not apply to this hook).
     An exception is recorded (``crmkit events failures``) and retried with
     exponential backoff; it never rolls back or loses the committed write and

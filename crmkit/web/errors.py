@@ -56,6 +56,26 @@ class TooManyRequests(CrmError):
     status = 429
 
 
+class BadGateway(CrmError):
+    """502: a service the request needs (a provider's API, a PBX) failed or could not be reached.
+    The message is shown to the caller: keep the detail for the log."""
+
+    code = "bad_gateway"
+    status = 502
+
+
+class ServiceUnavailable(CrmError):
+    """503: the deployment cannot serve this now (e.g. a provider is not configured)."""
+
+    code = "service_unavailable"
+    status = 503
+
+
+UPSTREAM_STATUSES = frozenset({502, 503, 504})
+"""A :class:`CrmError` with one of these statuses is answered with it, its code and message (a plugin
+route chose it); any other 5xx is a generic 500 whose detail goes only to the log."""
+
+
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "payload_too_large",
                415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests"}
@@ -80,7 +100,7 @@ def error_body(status: int, code: str, message: str, field: str | None = None) -
 
 
 def error_response(exc: CrmError, headers: Mapping[str, str] | None = None) -> Response:
-    status = exc.status if 400 <= exc.status < 500 else 500
+    status = exc.status if 400 <= exc.status < 500 or exc.status in UPSTREAM_STATUSES else 500
     hdrs = dict(headers or {})
     if status == 401:
         hdrs.setdefault("WWW-Authenticate", "Bearer")
@@ -97,7 +117,7 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
 
 async def crm_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CrmError)
-    if exc.status >= 500:
+    if exc.status >= 500 and exc.status not in UPSTREAM_STATUSES:
         log.error("server error on %s %s: %s", request.method, request.url.path, exc.message)
         return Response(error_body(500, "internal_error", "internal server error"), 500, media_type=JSON_TYPE)
     return error_response(exc)

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from ...core.events import Event
+from ...events import NOTE_ADDED
 from ..output import done, emit_json, emit_page, fmt, table
 from ..params import json_option, page_options
 from ..state import pass_state
@@ -33,7 +34,7 @@ def add_note(entity: str, entity_id: int, body: str, as_json: bool) -> None:
 
 def describe(event: Event) -> str:
     """An event's changes (or note body) as one short line."""
-    if event.type == "note.added":
+    if event.type == NOTE_ADDED:
         return str(event.data.get("body", ""))
     parts = [f"{field}: {fmt(_plain(c.get('before')))} -> {fmt(_plain(c.get('after')))}"
              if c.get("before") is not None else f"{field}={fmt(_plain(c.get('after')))}"

@@ -1,0 +1,72 @@
+"""The event types the core emits, as constants (public: ``from crmkit import events``).
+
+    from crmkit import events
+
+    @hookimpl
+    def crm_on_events(tx, events_):
+        for event in events_:
+            if event.type == events.DEAL_STAGE_CHANGED and event.data.get("to_kind") == "won":
+                ...
+
+Every type is ``<entity>.<what happened>``. A plugin's own events are prefixed with the
+plugin's name (``installments.payment_recorded``) and declared as constants in the plugin.
+:data:`CORE_TYPES` holds every type below.
+"""
+
+from __future__ import annotations
+
+from .core.events import Event
+
+USER_CREATED = "user.created"
+USER_UPDATED = "user.updated"
+USER_PASSWORD_CHANGED = "user.password_changed"
+USER_TOKEN_CREATED = "user.token_created"
+USER_TOKEN_REVOKED = "user.token_revoked"
+
+LEAD_CREATED = "lead.created"
+LEAD_UPDATED = "lead.updated"
+LEAD_STAGE_CHANGED = "lead.stage_changed"
+LEAD_REJECTED = "lead.rejected"
+LEAD_CONVERTED = "lead.converted"
+LEAD_SHARED = "lead.shared"
+
+CONTACT_CREATED = "contact.created"
+CONTACT_UPDATED = "contact.updated"
+CONTACT_POSSIBLE_DUPLICATE = "contact.possible_duplicate"
+CONTACT_SHARED = "contact.shared"
+CONTACT_EXPORTED = "contact.exported"
+"""A person's data was exported (``data``: ``format``; the export itself is not logged)."""
+CONTACT_ERASED = "contact.erased"
+"""A person was erased (``data``: ``reason``, ``rows`` changed per table)."""
+
+COMPANY_CREATED = "company.created"
+COMPANY_UPDATED = "company.updated"
+COMPANY_SHARED = "company.shared"
+
+DEAL_CREATED = "deal.created"
+DEAL_UPDATED = "deal.updated"
+DEAL_STAGE_CHANGED = "deal.stage_changed"
+"""``changes``: ``stage`` (and ``pipeline``, ``status`` when they change); ``data``: ``pipeline``,
+``from_pipeline``, ``from_kind``/``to_kind`` (open, won, lost) and, when lost, ``reason``,
+``reason_text``, ``reason_label``."""
+DEAL_COPIED = "deal.copied"
+DEAL_SHARED = "deal.shared"
+
+TASK_CREATED = "task.created"
+TASK_UPDATED = "task.updated"
+TASK_COMPLETED = "task.completed"
+TASK_CANCELLED = "task.cancelled"
+TASK_REASSIGNED = "task.reassigned"
+TASK_OVERDUE = "task.overdue"
+"""Emitted once per late open task by the core's periodic job ``core.overdue_tasks``."""
+TASK_SHARED = "task.shared"
+
+NOTE_ADDED = "note.added"
+
+CORE_TYPES: frozenset[str] = frozenset(
+    value for name, value in list(globals().items()) if name.isupper() and isinstance(value, str)
+)
+"""Every event type the core emits."""
+
+__all__ = sorted(name for name, value in list(globals().items())
+                 if name.isupper() and isinstance(value, str)) + ["CORE_TYPES", "Event"]
