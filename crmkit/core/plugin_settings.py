@@ -16,6 +16,7 @@ without a schema gets its table as a read-only mapping.
 
 from __future__ import annotations
 
+import re
 import typing
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType, UnionType
@@ -118,7 +119,13 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _message(exc: BaseException) -> str:
-    return exc.message if isinstance(exc, ConfigError) else str(exc)
+    """The reason, without attrs' repetition of the key (``'days' must be >= 1: 0`` -> ``must be >= 1, got 0``)."""
+    text = exc.message if isinstance(exc, ConfigError) else str(exc)
+    found = _ATTRS_BOUND.match(text)
+    return f"must be {found['bound']}, got {found['value']}" if found else text
+
+
+_ATTRS_BOUND = re.compile(r"^'\w+' must be (?P<bound>[<>=!]=? ?\S+): (?P<value>.+)$")
 
 
 def _show(value: Any) -> str:

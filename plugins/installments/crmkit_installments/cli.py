@@ -16,9 +16,9 @@ from .service import Installments
 
 
 def _state() -> Any:
-    from crmkit.cli.state import pass_state  # the CLI's --as / --json / --config of this invocation
+    from crmkit.cli import invocation  # the CLI's --as / --json / --config of this invocation
 
-    return pass_state()
+    return invocation()
 
 
 def _service() -> Installments:

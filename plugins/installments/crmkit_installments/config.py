@@ -1,13 +1,12 @@
-"""The plugin's names and its ``[settings.installments]``, checked at start."""
+"""The plugin's names and its ``[settings.installments]`` (checked by crmkit at start: ``PluginInfo(settings=Config)``)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import attrs
 
-from crmkit import ConfigError, Crm, PipelineSpec, StageSpec
+from crmkit import Crm, PipelineSpec, StageSpec
 
 NAME = "installments"
 PIPELINE = "installment_control"
@@ -23,18 +22,21 @@ CONTROL_PIPELINE = PipelineSpec(key=PIPELINE, name="Installment control", origin
     StageSpec(WRITTEN_OFF, "Written off", "lost"),
 ))
 
-_DEFAULTS: dict[str, int] = {"due_soon_days": 3, "check_every_minutes": 60, "task_due_hours": 24}
+_WHOLE = [attrs.validators.ge(0), attrs.validators.le(10_000)]
 
 
 @attrs.frozen
 class Config:
-    """``due_soon_days``: how early an upcoming payment counts as due soon (and is reminded);
-    ``check_every_minutes``: how often the worker reviews the plans;
-    ``task_due_hours``: when an overdue task is due after it is created."""
+    """``[settings.installments]``, checked by crmkit when the deployment starts (``PluginInfo(settings=Config)``).
 
-    due_soon_days: int = 3
-    check_every_minutes: int = 60
-    task_due_hours: int = 24
+    ``due_soon_days``: how early an upcoming payment counts as due soon (and is reminded);
+    ``check_every_minutes``: how often the worker reviews the plans (at least 1);
+    ``task_due_hours``: when an overdue task is due after it is created.
+    All are whole numbers from 0 to 10000."""
+
+    due_soon_days: int = attrs.field(default=3, validator=_WHOLE)
+    check_every_minutes: int = attrs.field(default=60, validator=[attrs.validators.ge(1), attrs.validators.le(10_000)])
+    task_due_hours: int = attrs.field(default=24, validator=_WHOLE)
 
     @property
     def every(self) -> timedelta:
@@ -42,18 +44,9 @@ class Config:
 
 
 def config(crm: Crm) -> Config:
-    """The deployment's settings of this plugin (``ConfigError`` naming a bad key)."""
-    raw: Any = crm.plugin_settings(NAME)
-    unknown = sorted(set(raw) - set(_DEFAULTS))
-    if unknown:
-        raise ConfigError(f"settings.{NAME}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_DEFAULTS))})")
-    values = {**_DEFAULTS, **raw}
-    for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
-            raise ConfigError(f"settings.{NAME}.{key}: expected a whole number from 0 to 10000, got {value!r}")
-    if values["check_every_minutes"] < 1:
-        raise ConfigError(f"settings.{NAME}.check_every_minutes: must be at least 1")
-    return Config(**values)
+    """The deployment's settings of this plugin (parsed and checked once, when the deployment started)."""
+    found: Config = crm.settings_of(NAME)
+    return found
 
 
 def local_date(crm: Crm, when: datetime) -> date:

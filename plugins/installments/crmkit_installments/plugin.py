@@ -25,9 +25,10 @@ import crmkit
 from crmkit import (
     Crm, Event, PeriodicJob, Permission, PipelineSpec, Tx, ValidationError, hookimpl,
 )
+from crmkit.events import DEAL_STAGE_CHANGED
 
 from . import __version__
-from .config import CONTROL_PIPELINE, NAME, PAID_OFF, PIPELINE, config
+from .config import CONTROL_PIPELINE, NAME, PAID_OFF, PIPELINE, Config, config
 from .control import activate, check_plans
 from .privacy import crm_personal_data_erase, crm_personal_data_export  # noqa: F401  (hook implementations)
 from .records import money
@@ -35,7 +36,7 @@ from .service import MANAGE, REVERSE
 from .tables import metadata, plans
 
 plugin_info = crmkit.PluginInfo(
-    name=NAME, version=__version__, api=">=1.0,<2", migrations="crmkit_installments.migrations",
+    name=NAME, version=__version__, api=">=1.0,<2", migrations="crmkit_installments.migrations", settings=Config,
     description="Installment plans on deals, the Installment control pipeline, payments, overdue tasks, aging.",
 )
 
@@ -43,18 +44,17 @@ _STATUS = {"won": "paid_off", "lost": "written_off", "open": "active"}
 
 
 @hookimpl
-def crm_register_tables(crm: Crm) -> MetaData:
-    config(crm)  # a bad [settings.installments] stops the start, with the key named
+def crm_register_tables() -> MetaData:
     return metadata
 
 
 @hookimpl
-def crm_register_pipelines(crm: Crm) -> list[PipelineSpec]:
+def crm_register_pipelines() -> list[PipelineSpec]:
     return [CONTROL_PIPELINE]
 
 
 @hookimpl
-def crm_register_permissions(crm: Crm) -> list[Permission]:
+def crm_register_permissions() -> list[Permission]:
     return [Permission(MANAGE, roles=("admin", "head", "manager"), description="put plans on deals, record payments"),
             Permission(REVERSE, roles=("admin", "head"), description="reverse recorded payments")]
 
@@ -65,21 +65,21 @@ def crm_register_periodic_jobs(crm: Crm) -> list[PeriodicJob]:
 
 
 @hookimpl
-def crm_register_routes(crm: Crm) -> Iterable[Any]:
+def crm_register_routes() -> Iterable[Any]:
     from .web import routes
 
     return routes()
 
 
 @hookimpl
-def crm_register_commands(cli: click.Group, crm: Crm) -> None:
+def crm_register_commands(cli: click.Group) -> None:
     from .cli import group
 
     cli.add_command(group)
 
 
 def _stage_changed(event: Event) -> bool:
-    return event.type == "deal.stage_changed" and event.entity_type == "deal"
+    return event.type == DEAL_STAGE_CHANGED and event.entity_type == "deal"
 
 
 @hookimpl

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from sqlalchemy import Connection, Row, delete, insert, or_, select, update
 
 from crmkit import (
-    ConflictError, Crm, Money, NotFoundError, ValidationError, schema,
+    ConflictError, Crm, Money, NotFoundError, ValidationError, check_text, schema,
 )
 
 from .config import NAME, PIPELINE, local_date
@@ -40,21 +40,6 @@ def parse_date(value: Any, field: str) -> date:
         except ValueError:
             pass
     raise ValidationError(f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field)
-
-
-def _text(value: Any, field: str, max_length: int, *, required: bool = False) -> str:
-    if not isinstance(value, str) or "\x00" in value:
-        raise ValidationError(f"{field}: expected text", field=field)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: no database stores it
-        raise ValidationError(f"{field}: is not valid Unicode text", field=field) from None
-    text: str = value.strip()
-    if required and not text:
-        raise ValidationError(f"{field}: is required", field=field)
-    if len(text) > max_length:
-        raise ValidationError(f"{field}: longer than {max_length} characters", field=field)
-    return text
 
 
 def _new_id(result: Any) -> int:
@@ -222,7 +207,8 @@ class Installments:
                 raise ValidationError(f"paid_on: {day} is in the future", field="paid_on")
             payment_id = _new_id(tx.conn.execute(insert(payments).values(
                 plan_id=plan.id, amount_minor=paid.minor_units, paid_on=day,
-                method=_text(method, "method", 40, required=True), reference=_text(reference, "reference", 120),
+                method=check_text(method, "method", max_length=40, required=True),
+                reference=check_text(reference, "reference", max_length=120),
                 recorded_by=self.actor_id, recorded_at=tx.now,
             )))
             changes = reallocate(tx.conn, plan.id, tx.now)
@@ -239,7 +225,7 @@ class Installments:
         re-allocated oldest item first, and the control deal moves back if need be."""
         self._write(REVERSE, "reverse installment payments")
         ident = _id(payment_id, "payment_id")
-        why = _text(reason, "reason", 300, required=True)
+        why = check_text(reason, "reason", max_length=300, required=True, multiline=True)
         with self.crm.transaction(self.actor_id) as tx:
             row = tx.conn.execute(select(payments).where(payments.c.id == ident)).first()
             if row is None:

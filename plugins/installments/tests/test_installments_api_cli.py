@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from crmkit import FrozenClock
 from crmkit.cli import cli
-from crmkit.core import auth
+from crmkit.testing import auth_headers
 from crmkit.web import create_app
 
 from installments_support import MakeCrm, enabled, user
@@ -21,8 +21,7 @@ BASE = "/api/v1/installments"
 def test_api(make_crm: MakeCrm, clock: FrozenClock) -> None:
     crm = enabled(make_crm, clock)
     admin, mia = user(crm, "ada", role="admin"), user(crm, "mia")
-    as_admin = {"Authorization": f"Bearer {auth.create_token(crm, admin.id, 't')[1]}"}
-    as_mia = {"Authorization": f"Bearer {auth.create_token(crm, mia.id, 't')[1]}"}
+    as_admin, as_mia = auth_headers(crm, admin.id), auth_headers(crm, mia.id)
     deal = crm.as_user(mia.id).deals.create(title="Windows", amount="1200.00")
     with TestClient(create_app(crm)) as client:
         assert client.get(f"{BASE}/plans/{deal.id}").status_code == 401

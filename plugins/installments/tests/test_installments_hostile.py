@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from crmkit import FrozenClock, ValidationError
-from crmkit.core import auth
+from crmkit.testing import auth_headers
 from crmkit.web import create_app
 from crmkit_installments.reports import aging, cash_in
 from crmkit_installments.service import Installments
@@ -30,8 +30,7 @@ def world(make_crm: MakeCrm, clock: FrozenClock) -> Iterator[tuple[Any, TestClie
     fresh = crm.as_user(admin.id).deals.create(title="Fresh", amount="1200.00")
     deal, _ = sold(crm, admin.id)
     payment = Installments(crm, admin.id).record_payment(deal.id, "10.00")
-    headers = {"Authorization": f"Bearer {auth.create_token(crm, admin.id, 't')[1]}"}
-    with TestClient(create_app(crm), headers=headers) as client:
+    with TestClient(create_app(crm), headers=auth_headers(crm, admin.id)) as client:
         yield crm, client, fresh.id, deal.id, payment.id
 
 

@@ -7,8 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from crmkit import ConflictError, FrozenClock, ValidationError
-from crmkit.core.worker import Worker
+from crmkit import ConflictError, FrozenClock, ValidationError, Worker
 from crmkit_installments.config import OVERDUE_RULE
 from crmkit_installments.service import Installments
 

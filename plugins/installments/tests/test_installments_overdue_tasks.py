@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from crmkit import FrozenClock, Task
-from crmkit.core.worker import Worker
+from crmkit import FrozenClock, Task, Worker
 from crmkit_installments.config import OVERDUE_RULE
 
 from installments_support import MakeCrm, control_stage, enabled, event_types, sold, user

@@ -18,7 +18,7 @@ from installments_support import MakeCrm, control_stage, enabled, event_types, s
 def test_disabled_plugin_adds_no_tables_pipeline_jobs_routes_or_commands(make_crm: MakeCrm) -> None:
     from starlette.testclient import TestClient
 
-    from crmkit.core import auth
+    from crmkit.testing import auth_headers
     from crmkit.web import create_app
 
     crm = make_crm()
@@ -31,8 +31,7 @@ def test_disabled_plugin_adds_no_tables_pipeline_jobs_routes_or_commands(make_cr
     crm.pm.hook.crm_register_commands(cli=cli, crm=crm)
     assert "installments" not in cli.commands
     admin = crm.users.create(email="ada@windows.example", name="Ada", role="admin")
-    _, secret = auth.create_token(crm, admin.id, "t")
-    with TestClient(create_app(crm), headers={"Authorization": f"Bearer {secret}"}) as client:
+    with TestClient(create_app(crm), headers=auth_headers(crm, admin.id)) as client:
         assert client.get("/api/v1/installments/reports/aging").status_code == 404
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from crmkit import Crm, FrozenClock
-from crmkit.core.worker import Worker
+from crmkit import Crm, FrozenClock, Worker
 from crmkit_installments.config import OVERDUE_RULE, PIPELINE
 from crmkit_installments.service import Installments
 
