@@ -9,7 +9,7 @@ PLUGINS := $(foreach p,$(wildcard plugins/*/pyproject.toml),-e $(dir $(p)))
 # package"): the warning is about running from a checkout, which is what we do; keep it out.
 PIP    := PYTHONWARNINGS=ignore $(BIN)/pip
 
-.PHONY: demo test install install-test bench clean
+.PHONY: demo demo-reset test install install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,19 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(PIP) install --quiet -e '.[postgres,test,bench]' -e tests/plugins/crmkit-testplugins $(PLUGINS)
 
-# Install, (re)create the demo deployment (window company, SQLite), print an API token
-# for its admin and serve it at http://127.0.0.1:8000/api/v1/ until Ctrl-C.
+# Install, create the demo deployment (window company, SQLite) unless ./demo holds one
+# (your edits to it stay; `make demo-reset` starts over), print an API token for its admin
+# and serve it at http://127.0.0.1:8000/ until Ctrl-C.
 demo: install
-	$(BIN)/crmkit demo $(DEMO) --force
+	@if [ -f $(DEMO)/crmkit.toml ]; then \
+	    echo "Using the existing ./$(DEMO) (make demo-reset recreates it with fresh demo data)"; \
+	else $(BIN)/crmkit demo $(DEMO); fi
 	@echo "API token for olivia.grant@brightwindows.example (admin):"
 	@$(BIN)/crmkit --config $(DEMO)/crmkit.toml users token olivia.grant@brightwindows.example --name demo | tail -1
 	$(BIN)/crmkit --config $(DEMO)/crmkit.toml serve
+
+demo-reset: install
+	$(BIN)/crmkit demo $(DEMO) --force
 
 # Install the test dependencies and run the whole suite (PostgreSQL too when
 # CRMKIT_TEST_POSTGRES_URL is set, as .ci/run does).

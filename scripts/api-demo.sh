@@ -40,14 +40,9 @@ step() { printf '\n== %s\n' "$*"; }
 show() { printf '$ %s\n' "$*"; }
 
 # -- a deployment with a website form --------------------------------------------------------
-step "crmkit demo (a deployment with demo data) and a form in its crmkit.toml"
+step "crmkit demo (a deployment with demo data; its crmkit.toml declares the contact_us form)"
 "$CRMKIT" demo "$WORK/demo" >/dev/null
-cat >>"$WORK/demo/crmkit.toml" <<'EOF'
-
-[settings.forms.contact_us]
-source = "web_form"
-utm_source = "site"
-EOF
+grep -A3 '^\[settings.forms.contact_us\]' "$WORK/demo/crmkit.toml"
 export CRMKIT_CONFIG="$WORK/demo/crmkit.toml"
 
 step "crmkit users token (the secret is shown once)"

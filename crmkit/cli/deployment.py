@@ -35,9 +35,11 @@ def render(*, name: str | None = None, database: str | None = None) -> str:
     return text
 
 
-def write_config(directory: Path, *, name: str | None = None, database: str | None = None) -> Path:
-    """Write ``directory/crmkit.toml`` readable by its owner only (0600: it holds secrets); refuse to
-    overwrite one. A directory made here is the owner's only too (0700)."""
+def write_config(directory: Path, *, name: str | None = None, database: str | None = None,
+                 extra: str = "") -> Path:
+    """Write ``directory/crmkit.toml`` (the template, then ``extra``) readable by its owner only
+    (0600: it holds secrets); refuse to overwrite one. A directory made here is the owner's only
+    too (0700)."""
     if directory.exists() and not directory.is_dir():
         raise ValidationError(f"{directory} exists and is not a directory")
     path = directory / CONFIG_NAME
@@ -45,7 +47,7 @@ def write_config(directory: Path, *, name: str | None = None, database: str | No
         raise ValidationError(f"{path} already exists; not overwriting it (edit it, or pick another directory)")
     if not directory.exists():
         directory.mkdir(mode=0o700, parents=True)
-    write_private(path, render(name=name, database=database).encode("utf-8"))
+    write_private(path, (render(name=name, database=database) + extra).encode("utf-8"))
     return path
 
 

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 
 from ..core.clock import FrozenClock
 from ..core.errors import ConfigError
-from .data import COMPANY_NAME, DAYS, DOMAIN, STAFF
+from .data import COMPANY_NAME, CONFIG_EXTRA, DAYS, DOMAIN, STAFF
 from .story import Demo
 from .summary import DemoSummary, summarize
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.app import Crm
 
-__all__ = ["COMPANY_NAME", "DAYS", "DOMAIN", "STAFF", "DemoSummary", "seed", "summarize"]
+__all__ = ["COMPANY_NAME", "CONFIG_EXTRA", "DAYS", "DOMAIN", "STAFF", "DemoSummary", "seed", "summarize"]
 
 
 def seed(crm: "Crm", *, now: datetime | None = None, seed: int = 42) -> DemoSummary:

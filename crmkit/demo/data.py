@@ -32,6 +32,15 @@ COMPANIES: tuple[tuple[str, str, str], ...] = (  # name, address, e-mail domain
     ("Riverside Apartments HOA", "300 River Rd, Renton, WA 98057", "riversidehoa.example"),
 )
 CHANNELS = ("web_form", "call", "email", "messenger")
+
+# What the demo's crmkit.toml holds beyond the template: the website form of README's curl session.
+CONFIG_EXTRA = """
+# The website's contact form: POST /api/v1/forms/contact_us (no token) captures a lead.
+[settings.forms.contact_us]
+title = "Website request"
+source = "web_form"
+utm_source = "website"
+"""
 LEAD_TITLES: Mapping[str, str] = {
     "web_form": "Web form: quote for {n} windows",
     "call": "Call: replace {n} old windows",

@@ -32,7 +32,7 @@ def demo(directory: Path, force: bool, database: str | None, seed: int) -> None:
                 f"{directory} already holds a deployment ({config}); use --force to recreate it, or another DIRECTORY"
             )
         _remove(config)
-    path = write_config(directory, name=demo_data.COMPANY_NAME, database=database)
+    path = write_config(directory, name=demo_data.COMPANY_NAME, database=database, extra=demo_data.CONFIG_EXTRA)
     create_sqlite_file(Settings.load(path).database_url())  # 0600, as the config
     now = datetime.now(timezone.utc)
     with open_upgraded(Settings.load(path), clock=FrozenClock(now)) as crm:
