@@ -51,6 +51,9 @@ GENERIC: dict[str, Spec] = {
         {"event": "ringing", "occurred_at": at(0), **IN},
         {"event": "answered", "occurred_at": at(8), "extension": "102"},
         {"event": "ended", "occurred_at": at(98), "result": "answered", "duration": 88}],
+    "answered by another extension": [{"event": "ringing", "occurred_at": at(0), **IN, "extension": "101"},
+                                      {"event": "answered", "occurred_at": at(5), "extension": "102"},
+                                      {"event": "ended", "occurred_at": at(50), "extension": "102"}],
     "missed": [{"event": "ringing", "occurred_at": at(0), **IN, "extension": "101"},
                {"event": "ended", "occurred_at": at(25), "result": "missed", "hangup_cause": "caller hung up"}],
     "missed, result not reported": [{"event": "ringing", "occurred_at": at(0), **IN},
@@ -120,7 +123,7 @@ def ami(event: str, seconds: int, uid: str = "{ID}", **fields: str) -> dict[str,
 
 
 def to_agent(event: str, seconds: int, **fields: str) -> dict[str, Any]:
-    return ami(event, seconds, DestChannel="PJSIP/101-00000002", DestCallerIDNum="101", **fields)
+    return ami(event, seconds, **{"DestChannel": "PJSIP/101-00000002", "DestCallerIDNum": "101", **fields})
 
 
 def to_trunk(event: str, seconds: int, **fields: str) -> dict[str, Any]:
@@ -132,6 +135,7 @@ def hangup(seconds: int, cause: str, text: str, **fields: str) -> dict[str, Any]
     return ami("Hangup", seconds, **{"Cause": cause, "Cause-txt": text, **fields})
 
 
+SECOND = {"DestChannel": "PJSIP/102-00000005", "DestCallerIDNum": "102"}  # Dial(PJSIP/101&PJSIP/102)
 OUT_CHANNEL = {"Channel": "PJSIP/101-00000003", "CallerIDNum": "101", "Exten": "{P}"}
 ASTERISK: dict[str, Spec] = {
     "answered": [ami("Newchannel", 0), to_agent("DialBegin", 2),
@@ -146,6 +150,14 @@ ASTERISK: dict[str, Spec] = {
                        hangup(10, "16", "Normal Clearing")],
     "busy": [ami("Newchannel", 0), to_agent("DialBegin", 1), to_agent("DialEnd", 3, DialStatus="BUSY"),
              hangup(4, "17", "User busy")],
+    "agent unavailable": [ami("Newchannel", 0), to_agent("DialBegin", 1),
+                          to_agent("DialEnd", 1, DialStatus="CHANUNAVAIL"), hangup(2, "16", "Normal Clearing")],
+    "ring group answered": [ami("Newchannel", 0), to_agent("DialBegin", 1), to_agent("DialBegin", 1, **SECOND),
+                            to_agent("DialEnd", 6, DialStatus="ANSWER", **SECOND),
+                            to_agent("DialEnd", 6, DialStatus="CANCEL"), hangup(66, "16", "Normal Clearing")],
+    "ring group, one busy": [ami("Newchannel", 0), to_agent("DialBegin", 1), to_agent("DialBegin", 1, **SECOND),
+                             to_agent("DialEnd", 1, DialStatus="BUSY"),
+                             to_agent("DialEnd", 6, DialStatus="ANSWER", **SECOND), hangup(66, "16", "Normal Clearing")],
     "outbound answered": [ami("Newchannel", 0, **OUT_CHANNEL), to_trunk("DialBegin", 1),
                           to_trunk("DialEnd", 7, DialStatus="ANSWER"),
                           hangup(67, "16", "Normal Clearing", **OUT_CHANNEL)],
@@ -314,8 +326,9 @@ def test_twilio_callback_order_does_not_change_the_call(make_crm: MakeCrm, clock
 @EXAMPLES
 @given(drawn=arrivals(ASTERISK))
 @example(drawn=("answered", False, [6, 0, 1, 2, 3, 4, 5]))  # the Hangup first
-@example(drawn=("busy", True, [3, 2, 1, 0]))  # the Hangup before the DialEnd that says busy
+@example(drawn=("agent unavailable", True, [3, 2, 1, 0]))  # the Hangup (cause 16) before the DialEnd that says why
 @example(drawn=("outbound answered", False, [2, 3, 1, 0]))  # the answer before the caller's channel
+@example(drawn=("ring group, one busy", False, [5, 3, 4, 0, 1, 2]))  # busy and answered both after the Hangup
 def test_asterisk_ami_order_does_not_change_the_call(make_crm: MakeCrm, clock: FrozenClock,
                                                      drawn: tuple[str, bool, list[int]]) -> None:
     check(make_crm, clock, "asterisk", drawn)
