@@ -162,8 +162,13 @@ def on_events(tx: Tx, events: Sequence[Event]) -> None:
     for event in made:
         if rule is None or event.data.get("rule") != rule:
             continue
-        rows = tx.conn.execute(select(calls).where(
-            c.lead_id == event.data["entity_id"], c.phone.is_not(None), c.routed_by.is_not(None)).order_by(c.id)).all()
+        lead_id = event.data["entity_id"]  # its calls: those this transaction put on it (by primary key)
+        ids = [e.data["call"] for e in tx.events
+               if e.type == "telephony.call_started" and e.entity_type == "lead" and e.entity_id == lead_id]
+        if not ids:
+            continue
+        rows = tx.conn.execute(select(calls).where(c.id.in_(ids), c.lead_id == lead_id, c.phone.is_not(None))
+                               .order_by(c.id)).all()
         for row in rows:
             call = CallRecord.from_row(row)
             if call.answered_at is not None:

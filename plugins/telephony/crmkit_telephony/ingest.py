@@ -28,7 +28,7 @@ from . import callbacks, config
 from .callbacks import CALLBACK_RULE
 from .events import CallEvent, CallRecord
 from .merge import is_party, merged
-from .routing import extension_user, find_links, phone_or_none
+from .routing import NOBODY, extension_user, find_links, phone_or_none
 from .schema import calls
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,7 +57,7 @@ def ingest(crm: "Crm", event: CallEvent) -> Ingested:
         changes = {k: v for k, v in merged(before, event).items() if v != row._mapping[k]}
         routed_now = row.routed_by is None and is_party(event)
         if routed_now:
-            changes.update(_route(tx, cfg, event))
+            changes.update(_route(tx, cfg, row, event))
         elif is_party(event):
             changes.update(_fill_parties(tx, cfg, row, event))
         extension = changes.get("extension", row.extension)
@@ -99,10 +99,12 @@ def _parties(cfg: config.TelephonySettings, event: CallEvent) -> dict[str, Any]:
             "phone": phone_or_none(outside, cfg.region)}
 
 
-def _route(tx: Tx, cfg: config.TelephonySettings, event: CallEvent) -> dict[str, Any]:
+def _route(tx: Tx, cfg: config.TelephonySettings, row: Any, event: CallEvent) -> dict[str, Any]:
     """Who is calling (the first event that says so): numbers, cards, responsible; a lead for an unknown
     caller of an incoming call."""
     values = _parties(cfg, event)
+    if any(row._mapping[k] is not None for k in _LINKS):  # logged before routing was recorded: keep its cards
+        return {**values, "routed_by": row.routed_by or NOBODY}
     links = find_links(tx.conn, cfg, values["phone"], extension_user(tx.conn, cfg, event.extension))
     values.update(responsible_id=links.responsible_id, routed_by=links.routed_by, contact_id=links.contact_id,
                   deal_id=links.deal_id, lead_id=links.lead_id)

@@ -224,3 +224,18 @@ def test_naive_times_are_refused() -> None:
 
     with pytest.raises(crmkit.ValidationError, match="timezone-aware"):
         event(FrozenClock(), "c1", "ringing", at=datetime(2026, 1, 5, 9, 0))
+
+
+def test_a_call_logged_before_routing_was_recorded_keeps_its_cards(make_crm: MakeCrm, clock: FrozenClock) -> None:
+    """A database from before ``routed_by`` marked routing (a call nobody was responsible for left it
+    empty): the call's next event with its numbers must not route it again (no second lead)."""
+    crm = telephony_crm(make_crm, round_robin=False)
+    lead = crm.leads.create(title="Call from a hidden number", source="call")
+    with crm.engine.begin() as conn:
+        conn.execute(calls.insert().values(
+            provider="generic", call_id="old-1", direction="inbound", status="ringing", lead_id=lead.id,
+            started_at=clock.now(), created_at=clock.now(), updated_at=clock.now()))
+    clock.advance(seconds=20)
+    call = feed(crm, clock, "old-1", "ended", direction="inbound", from_number="anonymous").call
+    assert (call.lead_id, call.status, call.result) == (lead.id, "ended", "missed")
+    assert crm.leads.count() == 1
