@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .commands.cards import notes, pipelines, timeline
 from .commands.companies import companies
+from .commands.config import config
 from .commands.contacts import contacts
 from .commands.db import db
 from .commands.deals import deals
@@ -24,7 +25,7 @@ from .root import cli
 from .state import CliState, pass_state
 
 for _command in (init, demo, plugins, leads, contacts, companies, deals, tasks, notes, timeline, users, pipelines,
-                 events, worker, serve, db, search):
+                 events, worker, serve, db, config, search):
     cli.add_command(_command)
 
 

@@ -47,7 +47,10 @@ def call_hook(pm: pluggy.PluginManager, name: str, /, **kwargs: Any) -> list[tup
     _check_arguments(hook, kwargs)
     first = bool(hook.spec and hook.spec.opts.get("firstresult"))
     out: list[tuple[str, Any]] = []
-    for impl in _impls(hook):
+    impls = _impls(hook)
+    if not impls:  # still one (empty) call: hook tracing shows that nothing implements it
+        hook._hookexec(hook.name, [], kwargs, False)
+    for impl in impls:
         result = call_impl(hook, impl, kwargs)
         if result is not None:
             out.append((impl.plugin_name, result))

@@ -71,10 +71,14 @@ def parse(name: str, schema: Any, table: Mapping[str, Any], settings: Any) -> tu
 
 
 def _named(plugin: str, message: str) -> str:
-    """``message`` naming the plugin's section (plugins' own messages often name it already)."""
-    if f"settings.{plugin}" in message:
-        return message if message.startswith("crmkit.toml") else f"crmkit.toml: {message}"
-    return f"{where(plugin)} {message}"
+    """``message`` in the host's form, ``crmkit.toml [settings.<plugin>] <key>: <reason>`` (a plugin's
+    own ``settings.<plugin>.<key>: <reason>`` is rewritten to it)."""
+    found = re.match(rf"^(?:crmkit\.toml:? )?\[?settings\.{re.escape(plugin)}\]?(?:\.(?P<key>[^:\s]+))?:?\s*(?P<reason>.*)$",
+                     message, re.DOTALL)
+    if found is None:
+        return f"{where(plugin)}: {message}"
+    key = found["key"]
+    return f"{where(plugin)} {key}: {found['reason']}" if key else f"{where(plugin)}: {found['reason']}"
 
 
 def _attrs(cls: type, table: Any, at: str, prefix: str) -> tuple[Any, list[str]]:

@@ -167,6 +167,14 @@ def resolve(listed: Sequence[str], extra: Sequence[Any] = ()) -> Enabled:
     return Enabled(tuple(order_by_requirements(modules, installed)), auto)
 
 
+def auto_enabled(listed: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The glue plugins that switch on for ``plugins = listed`` (with the plugins that pull each in),
+    importing only the glue plugins, not the listed ones (``crmkit plugins``)."""
+    eps, glue = _scan()
+    present = {name: None for name in listed if name in eps}
+    return _switch_on_glue(present, [eps[n] for n in sorted(glue) if n in eps and n not in present])
+
+
 def load_enabled(enabled: Sequence[str]) -> list[Any]:
     """The plugins :func:`resolve` enables for ``plugins = enabled``, in load order."""
     return list(resolve(enabled).plugins)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ...core.migrations import open_upgraded
-from ...core.plugins import installed_plugins
+from ...core.errors import CrmError
+from ...core.plugins import InstalledPlugin, auto_enabled, installed_plugins
 from ...core.settings import Settings
 from ..deployment import create_sqlite_file, write_config
 from ..output import emit_json, table
@@ -39,26 +41,47 @@ def init(directory: Path, database: str | None, name: str | None) -> None:
 @click.command("plugins")
 @json_option
 def plugins(as_json: bool) -> None:
-    """Installed plugins, their versions, and which the deployment enables."""
+    """Installed plugins, their versions, and how the deployment enables each: listed in crmkit.toml,
+    auto (a glue plugin switched on by the plugins it bridges), or not at all."""
     state = pass_state()
-    enabled: set[str] | None = set(state.settings().plugins) if state.has_config() else None
-    rows = [
-        {"name": p.name, "version": p.version, "distribution": p.distribution, "target": p.target,
-         "enabled": (p.name in enabled) if enabled is not None else None}
-        for p in sorted(installed_plugins().values(), key=lambda p: p.name)
-    ]
+    listed: list[str] | None = list(state.settings().plugins) if state.has_config() else None
+    auto: dict[str, tuple[str, ...]] = {}
+    if listed:
+        try:
+            auto = auto_enabled(listed)
+        except CrmError as exc:
+            click.echo(f"Warning: glue plugins not resolved: {exc.message}", err=True)
+    rows = [_row(p, listed, auto) for p in sorted(installed_plugins().values(), key=lambda p: p.name)]
     if as_json or state.json:
-        emit_json({"config": str(state.config) if enabled is not None else None, "plugins": rows})
+        emit_json({"config": str(state.config) if listed is not None else None, "plugins": rows})
         return
     table(rows, [
         ("plugin", lambda r: r["name"]), ("version", lambda r: r["version"]),
-        ("distribution", lambda r: r["distribution"]),
-        ("enabled", lambda r: "-" if r["enabled"] is None else ("yes" if r["enabled"] else "no")),
+        ("distribution", lambda r: r["distribution"]), ("enabled", _shown),
     ])
-    if enabled is None:
+    if listed is None:
         click.echo(f"(no deployment at {state.config}: enabled plugins unknown; use --config)")
     else:
-        missing = sorted(enabled - {r["name"] for r in rows})
+        missing = sorted(set(listed) - {r["name"] for r in rows})
         if missing:
             click.echo(f"Enabled but not installed: {', '.join(missing)}")
 
+
+def _row(p: InstalledPlugin, listed: list[str] | None, auto: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """``status``: ``listed`` (in crmkit.toml), ``auto`` (``auto_enabled_by`` names the plugins that
+    pulled it in), ``installed`` (not enabled), or None without a deployment."""
+    if listed is None:
+        status = None
+    else:
+        status = "listed" if p.name in listed else "auto" if p.name in auto else "installed"
+    return {"name": p.name, "version": p.version, "distribution": p.distribution, "target": p.target,
+            "enabled": None if status is None else status != "installed", "status": status,
+            "auto_enabled_by": list(auto.get(p.name, ()))}
+
+
+def _shown(row: dict[str, Any]) -> str:
+    if row["status"] is None:
+        return "-"
+    if row["status"] == "auto":
+        return f"auto ({', '.join(row['auto_enabled_by'])})"
+    return "yes" if row["status"] == "listed" else "no"

@@ -1,0 +1,1 @@
+"""The glue of ``club`` and ``bar`` (a member's bar tab): on when both are enabled, off otherwise."""

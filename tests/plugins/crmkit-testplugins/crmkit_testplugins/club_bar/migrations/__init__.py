@@ -1,0 +1,1 @@
+"""The ``club_bar`` glue plugin's alembic branch."""
