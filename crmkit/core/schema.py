@@ -31,6 +31,11 @@ def _stamps() -> list[Column[object]]:
     ]
 
 
+def _archived() -> Column[object]:
+    """When the card was archived (hidden from lists by default); NULL while it is active."""
+    return Column("archived_at", UTCDateTime)
+
+
 def _utm() -> list[Column[str]]:
     """The advertising channel that brought a lead (copied to its deal): channel reports."""
     return [Column(f"utm_{k}", String(200)) for k in ("source", "medium", "campaign", "term", "content")]
@@ -92,6 +97,7 @@ companies = Table(
     Column("responsible_id", ForeignKey(users.c.id)),
     Column("custom", JSON, nullable=False, default=dict),
     *_stamps(),
+    _archived(),
 )
 
 contacts = Table(
@@ -105,6 +111,7 @@ contacts = Table(
     Column("emails", JSON, nullable=False, default=list),
     Column("custom", JSON, nullable=False, default=dict),
     *_stamps(),
+    _archived(),
 )
 
 # Look-up tables: a normalized phone or e-mail -> the contact (callers, repeat leads, imports).
@@ -141,6 +148,7 @@ leads = Table(
     Column("closed_at", UTCDateTime),
     Column("custom", JSON, nullable=False, default=dict),
     *_stamps(),
+    _archived(),
     Index("ix_crm_leads_status", "status"),
 )
 
@@ -165,6 +173,7 @@ deals = Table(
     Column("closed_at", UTCDateTime),
     Column("custom", JSON, nullable=False, default=dict),
     *_stamps(),
+    _archived(),
     Index("ix_crm_deals_stage", "stage_id"),
     Index("ix_crm_deals_pipeline_status", "pipeline_id", "status"),
     Index("ix_crm_deals_responsible", "responsible_id", "created_at"),
@@ -197,6 +206,7 @@ tasks = Table(
     Column("overdue_at", UTCDateTime),  # when the worker saw it overdue and emitted task.overdue
     Column("custom", JSON, nullable=False, default=dict),
     *_stamps(),
+    _archived(),
     Index("ix_crm_tasks_assignee_status_due", "assignee_id", "status", "due_at"),
     Index("ix_crm_tasks_rule", "rule", "entity_type", "entity_id"),
     Index("ix_crm_tasks_entity", "entity_type", "entity_id"),
@@ -277,6 +287,31 @@ processed_events = Table(
     "crm_processed_events", metadata,
     Column("consumer", String(100), primary_key=True),
     Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+)
+
+# Documents on cards (crmkit.core.services.files): the metadata here, the content in the file storage
+# under ``storage_key`` (a random name; the original name is only metadata).
+files = Table(
+    "crm_files", metadata, _id(),
+    Column("entity_type", String(20), nullable=False),
+    Column("entity_id", Integer, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("storage_key", String(200), nullable=False, unique=True),
+    Column("uploaded_by", ForeignKey(users.c.id)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_crm_files_entity", "entity_type", "entity_id", "id"),
+)
+
+# Each user's task calendar feed (crmkit.core.calendar): the secret of its URL, stored hashed like a token.
+calendar_feeds = Table(
+    "crm_calendar_feeds", metadata,
+    Column("user_id", ForeignKey(users.c.id, ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 CARD_TABLES = {"lead": leads, "contact": contacts, "company": companies, "deal": deals, "task": tasks}
