@@ -225,3 +225,69 @@ def crm_personal_data_erase(tx: Tx, subject: DataSubject) -> Mapping[str, int] |
     dates, states, links to cards); clear or scrub what identifies the person. Raising rolls the
     whole erasure back: nothing is half-erased.
     """
+
+
+# -- the web UI (registration, when the web app starts) -------------------------------------
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..ui.contrib import CardAction, CardPanel, MenuEntry, TimelineRenderer, UiPage
+
+
+@hookspec
+def crm_register_ui_menu(crm: Crm) -> Iterable[MenuEntry] | None:
+    """Add links to the web UI's main menu.
+
+    :return: ``crmkit.ui.MenuEntry(label, path, permission=None, order=100)`` objects; an entry
+        with a ``permission`` shows only to users holding it.
+
+    Called once when the web app starts, all results collected.
+    """
+
+
+@hookspec
+def crm_register_ui_panels(crm: Crm) -> Iterable[CardPanel] | None:
+    """Add panels to card pages (a deal's calls, its installment schedule).
+
+    :return: ``crmkit.ui.CardPanel(key, title, render, entities=("deal",))`` objects;
+        ``render(ctx, entity, card)`` returns the panel's body (escaped unless ``Markup``), or
+        ``None`` for no panel on this card. It runs for every view of the card: raising makes
+        the page an error page.
+
+    Called once when the web app starts, all results collected.
+    """
+
+
+@hookspec
+def crm_register_ui_actions(crm: Crm) -> Iterable[CardAction] | None:
+    """Add actions (a button and a small form) to card pages ("Record payment", "Call").
+
+    :return: ``crmkit.ui.CardAction(key, label, run, entities=("deal",), fields=(...))`` objects;
+        ``run(ctx, entity, card, values)`` does the action through services (one command, one
+        transaction) and returns a message; a ``CrmError`` it raises is shown to the user.
+
+    Called once when the web app starts, all results collected.
+    """
+
+
+@hookspec
+def crm_register_ui_timeline(crm: Crm) -> Iterable[TimelineRenderer] | None:
+    """Render the plugin's own events in card timelines.
+
+    :return: ``crmkit.ui.TimelineRenderer(event_type, render)`` objects (``"telephony.*"`` for a
+        prefix); ``render(ctx, event)`` returns the entry's body. Events without a renderer show
+        their type and data.
+
+    Called once when the web app starts, all results collected.
+    """
+
+
+@hookspec
+def crm_register_ui_pages(crm: Crm) -> Iterable[UiPage] | None:
+    """Add whole pages at ``/p/<plugin>/<path>``, with the plugin's own templates.
+
+    :return: ``crmkit.ui.UiPage(plugin, path, title, handler, templates=folder)`` objects;
+        ``handler(ctx)`` returns the page's body (``ctx.render("<plugin>/page.html", ...)``) or
+        a Starlette response. The page needs a logged-in user; a POST needs the CSRF token.
+
+    Called once when the web app starts, all results collected.
+    """

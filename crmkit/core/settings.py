@@ -22,7 +22,7 @@ DEFAULT_DATABASE = "sqlite:///crmkit.db"
 TOP_LEVEL_KEYS: frozenset[str] = frozenset({
     "name", "database", "default_region", "default_currency", "plugins",
     "lost_reasons", "pipelines", "custom_fields", "settings", "sales_pipeline", "lead_pipeline",
-    "timezone", "next_contact_field",
+    "timezone", "next_contact_field", "ui",
 })
 """Every key crmkit.toml may have at its top level."""
 
@@ -50,6 +50,8 @@ class Settings:
     timezone: str = "UTC"
     next_contact_field: str = "next_contact_date"
     plugin_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    ui: Mapping[str, Any] = attrs.field(factory=dict)
+    """The ``[ui]`` table (the web UI's brand and language), checked by :mod:`crmkit.ui.config`."""
     base_dir: Path = attrs.field(factory=Path.cwd)
 
     @classmethod
@@ -109,6 +111,7 @@ class Settings:
             timezone=_timezone(data.get("timezone", "UTC")),
             next_contact_field=str(data.get("next_contact_field", "next_contact_date")),
             plugin_settings={str(k): dict(v) for k, v in settings_tbl.items()},
+            ui=_ui_table(data.get("ui", {})),
             base_dir=base_dir or Path.cwd(),
         )
 
@@ -127,6 +130,12 @@ class Settings:
 
     def for_plugin(self, name: str) -> Mapping[str, Any]:
         return self.plugin_settings.get(name, {})
+
+
+def _ui_table(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError("crmkit.toml: [ui] must be a table (the web UI's brand and language)")
+    return dict(value)
 
 
 def _timezone(value: Any) -> str:

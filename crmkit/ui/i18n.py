@@ -1,0 +1,90 @@
+"""Languages: gettext catalogs (Babel) and locale-aware dates, numbers and money.
+
+The catalogs are ``crmkit/ui/locale/<lang>/LC_MESSAGES/messages.po``, compiled in memory when
+the UI starts (no build step, no .mo files to keep in step). ``make i18n`` extracts the
+strings of the Python code and the templates into ``messages.pot`` and updates the catalogs
+(``scripts/ui-i18n.sh``).
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import io
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+
+from ..core.money import Money
+from .config import LOCALES
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
+@functools.lru_cache(maxsize=None)
+def translations(locale: str) -> gettext.NullTranslations:
+    """The compiled catalog of ``locale`` (English: the source strings)."""
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if locale == "en" or not po.is_file():
+        return gettext.NullTranslations()
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def pick(wanted: str | None, default: str) -> str:
+    """The language to use: ``wanted`` (the user's choice) if it is one we have, else ``default``."""
+    return wanted if wanted in LOCALES else default
+
+
+class Formatter:
+    """Strings, dates, numbers and money in one locale and the deployment's timezone."""
+
+    def __init__(self, locale: str, tz: ZoneInfo) -> None:
+        self.locale = locale
+        self.babel = Locale.parse(locale)
+        self.tz = tz
+        self._t = translations(locale)
+
+    def gettext(self, message: str, **values: Any) -> str:
+        text = self._t.gettext(message)
+        return text % values if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        text = self._t.ngettext(singular, plural, n)
+        return text % {"num": n, **values}
+
+    def datetime(self, value: datetime | None, fmt: str = "short") -> str:
+        if value is None:
+            return ""
+        return format_datetime(value, fmt, tzinfo=self.tz, locale=self.babel)
+
+    def date(self, value: date | datetime | None, fmt: str = "medium") -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).date()
+        return format_date(value, fmt, locale=self.babel)
+
+    def ago(self, delta: timedelta) -> str:
+        return format_timedelta(delta, granularity="minute", threshold=1.0, locale=self.babel)
+
+    def money(self, value: Money | None) -> str:
+        if value is None:
+            return ""
+        return format_currency(value.amount, value.currency, locale=self.babel)
+
+    def number(self, value: int | Decimal | float) -> str:
+        return format_decimal(value, locale=self.babel)

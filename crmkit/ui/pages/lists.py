@@ -1,0 +1,67 @@
+"""List views of leads, contacts, companies, deals and tasks: sortable, filterable (custom fields
+too, ``c_<name>``), paginated with the services' cursors (the API's)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from starlette.responses import Response
+
+from ...core.errors import CrmError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..context import PageContext, UiState
+
+Column = tuple[str, str, Callable[[Any], Any], str | None]  # key, label, value, link
+LISTS: dict[str, dict[str, Any]] = {
+    "deals": {"entity": "deal", "filters": ("status", "source", "responsible_id"),
+              "columns": (("title", "Title", "title", True), ("stage", "Stage", "stage", False),
+                          ("amount", "Amount", "amount", False), ("status", "Status", "status", False),
+                          ("created_at", "Created", "created_at", False))},
+    "leads": {"entity": "lead", "filters": ("status", "source", "responsible_id"),
+              "columns": (("title", "Title", "title", True), ("name", "Name", "name", False),
+                          ("phone", "Phone", "phone", False), ("status", "Status", "status", False),
+                          ("created_at", "Created", "created_at", False))},
+    "contacts": {"entity": "contact", "filters": ("responsible_id",),
+                 "columns": (("last_name", "Name", "name", True), ("phones", "Phones", "phones", False),
+                             ("emails", "E-mails", "emails", False), ("created_at", "Created", "created_at", False))},
+    "companies": {"entity": "company", "filters": ("responsible_id",),
+                  "columns": (("name", "Name", "name", True), ("address", "Address", "address", False),
+                              ("created_at", "Created", "created_at", False))},
+    "tasks": {"entity": "task", "filters": ("status", "assignee_id"),
+              "columns": (("title", "Title", "title", False), ("due_at", "Due", "due_at", False),
+                          ("status", "Status", "status", False), ("created_at", "Created", "created_at", False))},
+}
+
+
+def list_page(ctx: "PageContext") -> Response:
+    plural = ctx.request.url.path.strip("/")
+    spec = LISTS[plural]
+    entity = spec["entity"]
+    assert ctx.services is not None
+    service = getattr(ctx.services, plural)
+    q = ctx.request.query_params
+    filters: dict[str, Any] = {}
+    for name in spec["filters"]:
+        if q.get(name):
+            filters[name] = q[name]
+    customs = ctx.crm.custom_fields.fields(entity) if entity != "task" else {}
+    for name in customs:
+        if q.get(f"c_{name}"):
+            filters[name] = q[f"c_{name}"]
+    order = q.get("order") or "-id"
+    error = ""
+    try:
+        page = service.list(filters, order=order, limit=50, cursor=q.get("cursor") or None)
+    except CrmError as exc:
+        page, error = service.list(limit=50, order="-id"), exc.message
+    sortable = set(service.sortable)
+    columns = [{"key": key, "label": ctx._(label), "attr": attr, "link": link, "sortable": key in sortable}
+               for key, label, attr, link in spec["columns"]]
+    return ctx.page("list.html", plural=plural, entity=entity, items=page.items, next_cursor=page.next_cursor,
+                    columns=columns, order=order, query=dict(q), filters=spec["filters"], customs=customs,
+                    error=error)
+
+
+def routes(ui: "UiState") -> list[tuple[str, Any, tuple[str, ...], bool]]:
+    return [(f"/{plural}", list_page, ("GET",), True) for plural in LISTS]
