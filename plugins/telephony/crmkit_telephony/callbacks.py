@@ -3,7 +3,7 @@
 A missed incoming call needs someone to call back. The task for it is, in this order of choice,
 the number's open call-back task (rule ``telephony.callback:<number>``), else the open task the
 lead pipeline's call-back rule put on the caller's lead (``settings.telephony.callback_task_rule``;
-by default the first task rule of the lead pipeline's first stage: the template's "Call back: ..."),
+by default the first task rule of the stage new leads land in: the template's "Call back: ..."),
 else a new telephony task. So a missed call from a new caller, whose lead already got "Call back"
 from its stage, gets no second task.
 

@@ -135,7 +135,8 @@ def _effects(tx: Tx, cfg: config.TelephonySettings, before: Any, after: Any) -> 
     call = CallRecord.from_row(after)
     routed = after.routed_by is not None
     was_routed = before is not None and before["routed_by"] is not None
-    if routed and not was_routed:
+    linked_late = was_routed and any(after._mapping[k] for k in _LINKS) and not any(before[k] for k in _LINKS)
+    if (routed and not was_routed) or linked_late:  # linked late: a number learned after routing (_fill_parties)
         _emit(tx, call, "telephony.call_started")
     if routed and call.recording_url and (not was_routed or call.recording_url != before["recording_url"]):
         _emit(tx, call, "telephony.recording_added")
