@@ -316,3 +316,30 @@ def test_non_ascii_names_are_erased_from_json_and_text(crm: Crm) -> None:
     hits, _ = scan(crm.engine, ["Żaneta", "Głąbińska", "+48601234567", "601234567", "601-234-567"])
     assert hits == []
     assert crm.notes.list(entity_type="deal", entity_id=other.id).items[0].body == "Poleciła nas [erased], tel. [erased]"
+
+
+def test_data_put_back_on_an_erased_card_can_be_erased_again(crm: Crm) -> None:
+    person = crm.contacts.create(first_name="Petra", last_name="Privat", phones=["202-555-0187"])
+    PrivacyService(crm, None).erase_contact(person.id)
+    with pytest.raises(ConflictError, match="erased already"):
+        PrivacyService(crm, None).erase_contact(person.id)
+    crm.contacts.update(person.id, {"first_name": "Petra", "last_name": "Privat", "emails": ["pp@example.org"]})
+    types = [e.type for e in crm.timeline.all(limit=100)]
+    PrivacyService(crm, None).erase_contact(person.id)
+    hits, _ = scan(crm.engine, ["Petra", "Privat", "pp@example.org", "2025550187"])
+    assert hits == []
+    assert [e.type for e in crm.timeline.all(limit=100)] == [*types, "contact.erased"]  # the log keeps its shape
+    assert len(crm.timeline.all(type="contact.erased").items) == 2
+
+
+def test_a_name_that_is_also_a_word_leaves_stages_and_statuses_alone(crm: Crm) -> None:
+    """The surname Won, on the person's own won deal: the title loses it, the deal stays won."""
+    person = crm.contacts.create(first_name="Min-jun", last_name="Won", phones=["202-555-0187"])
+    deal = crm.deals.create(title="Won: terrace door", amount="800.00", contact_id=person.id)
+    crm.deals.win(deal.id)
+    before = [(e.type, e.changes.get("stage"), e.changes.get("status")) for e in crm.timeline.of("deal", deal.id)]
+    PrivacyService(crm, None).erase_contact(person.id)
+    after = crm.deals.get(deal.id)
+    assert (after.title, after.stage, after.status) == ("[erased]: terrace door", "won", "won")
+    assert [(e.type, e.changes.get("stage"), e.changes.get("status")) for e in crm.timeline.of("deal", deal.id)] \
+        == before

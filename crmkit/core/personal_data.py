@@ -33,13 +33,16 @@ _SEP = r"[\s.\-/()]*"  # what may stand between the digits of a written phone nu
 MIN_WORD = 2  # a first or last name alone shorter than this is not looked for
 
 
-def phone_pattern(e164: str) -> str:
-    """A regular expression for ``e164`` written in any common way (see the module doc)."""
+def phone_pattern(e164: str) -> str | None:
+    """A regular expression for ``e164`` written in any common way (see the module doc); ``None``
+    for text that is not a phone number."""
     try:
         parsed = phonenumbers.parse(e164, None)
         country, national = str(parsed.country_code), phonenumbers.national_significant_number(parsed)
     except phonenumbers.NumberParseException:
         country, national = "", re.sub(r"\D", "", e164)
+    if len(national) < 3:
+        return None
     body = _SEP.join(national)
     prefix = rf"(?:(?:(?:\+|00){_SEP})?{country}{_SEP}|0{_SEP})?" if country else ""
     return rf"(?<!\d){prefix}\(?{body}(?!\d)"
@@ -50,23 +53,38 @@ def name_pattern(name: str) -> str:
     return r"(?<!\w)" + r"[\s,]+".join(re.escape(w) for w in name.split()) + r"(?!\w)"
 
 
+_KEYWORD = re.compile(r"[a-z0-9_.:#+-]*")
+"""A value such as ``won``, ``new`` or ``call``: a stage, a status, a source -- never a single name's mention."""
+
+
 class Matcher:
-    """Finds and replaces mentions of names, phones, e-mails and exact texts (one regular expression)."""
+    """Finds and replaces mentions of a person in text and JSON-like data.
+
+    ``emails``, ``texts``, ``phones`` and ``names`` (full names) are looked for everywhere;
+    ``words`` (a first or last name alone) only in text that is not a lower-case keyword, so
+    that the surname Won leaves a deal's ``won`` stage alone."""
 
     def __init__(self, *, names: Iterable[str] = (), phones: Iterable[str] = (), emails: Iterable[str] = (),
-                 texts: Iterable[str] = (), record: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
+                 texts: Iterable[str] = (), words: Iterable[str] = (),
+                 record: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self._record = record
-        exact = sorted({t for t in (*emails, *texts) if t}, key=len, reverse=True)
-        people = sorted({" ".join(n.split()) for n in names if n.strip()}, key=len, reverse=True)
-        parts = [re.escape(t) for t in exact] + [phone_pattern(p) for p in sorted(set(phones)) if p]
-        parts += [name_pattern(n) for n in people]
-        self._regex = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        exact = sorted({t for t in (*emails, *texts) if t and t.strip()}, key=len, reverse=True)
+        parts = [re.escape(t) for t in exact]
+        parts += [p for p in (phone_pattern(n) for n in sorted(set(phones))) if p is not None]
+        parts += [name_pattern(n) for n in _longest_first(names)]
+        self._strong = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        singles = _longest_first(words)
+        self._weak = re.compile("|".join(name_pattern(w) for w in singles), re.IGNORECASE) if singles else None
 
     def text(self, value: str) -> str:
         """``value`` with every mention replaced by :data:`PLACEHOLDER`."""
-        if self._regex is None or not value:
+        if not value:
             return value
-        return self._regex.sub(PLACEHOLDER, value)
+        if self._strong is not None:
+            value = self._strong.sub(PLACEHOLDER, value)
+        if self._weak is not None and not _KEYWORD.fullmatch(value):
+            value = self._weak.sub(PLACEHOLDER, value)
+        return value
 
     def value(self, value: Any) -> Any:
         """Text, or JSON-like data (dicts, lists) walked through, with every mention replaced."""
@@ -82,6 +100,11 @@ class Matcher:
     def found(self, value: Any) -> bool:
         """Whether ``value`` (text or JSON-like data) mentions anything this matcher looks for."""
         return bool(self.value(value) != value)
+
+
+def _longest_first(names: Iterable[str]) -> list[str]:
+    cleaned = {" ".join(n.split()) for n in names}
+    return sorted((n for n in cleaned if n and PLACEHOLDER not in n), key=len, reverse=True)
 
 
 def json_text(value: str, matcher: Matcher) -> str:
@@ -128,9 +151,9 @@ class DataSubject:
         default) or anywhere (full names, phones, e-mails, :meth:`erase_text` texts)."""
         found = self._cache.get(on_their_cards)
         if found is None:
-            names = (*self.names, *self.words) if on_their_cards else self.names
-            found = self._cache[on_their_cards] = Matcher(names=names, phones=self.phones, emails=self.emails,
-                                                          texts=self.texts, record=self._record)
+            found = self._cache[on_their_cards] = Matcher(
+                names=self.names, phones=self.phones, emails=self.emails, texts=self.texts,
+                words=self.words if on_their_cards else (), record=self._record)
         return found
 
     def _record(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +169,7 @@ class DataSubject:
                 record.get("id") == self.contact_id or _any(record.get("phones"), self.phones)
                 or _any(record.get("emails"), self.emails)))
             if theirs:
-                empty = {"first_name": PLACEHOLDER, "last_name": "", "phones": [], "emails": [], "birthday": None,
+                empty: dict[str, Any] = {"first_name": PLACEHOLDER, "last_name": "", "phones": [], "emails": [], "birthday": None,
                          "custom": {}}
                 return {**record, **{k: v for k, v in empty.items() if k in record}}
         name = record.get("name")

@@ -12,6 +12,7 @@ does, step by step: :meth:`PrivacyService.erase_contact` and :mod:`.privacy_eras
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -22,7 +23,7 @@ from .. import schema
 from ..access import Access
 from ..errors import ConflictError, PluginError
 from ..events import Event, to_json_value
-from ..personal_data import DataSubject, known_names
+from ..personal_data import PLACEHOLDER, DataSubject, known_names
 from ..records import to_dict
 from ..unit_of_work import transaction
 from .base import check_text
@@ -86,7 +87,8 @@ class PrivacyService:
         the text and JSON of their cards, notes, tasks and events becomes ``[erased]``, and so do their
         full names, phones and e-mails anywhere else in the core's tables. Amounts, stages and dates
         stay. One event, ``contact.erased``, records who erased whom, when, the ``reason`` and the row
-        counts -- without the erased data. Erasing a contact twice is a :class:`ConflictError`.
+        counts -- without the erased data. Erasing an erased contact again is a :class:`ConflictError`,
+        unless someone put personal data on its card since (that is then erased).
         """
         from .privacy_erase import erase_cards, sweep
 
@@ -94,8 +96,8 @@ class PrivacyService:
         with transaction(self.crm, self.actor_id) as tx:
             row = self._contact(tx.conn, id)
             e = schema.events.c
-            if tx.conn.scalar(select(e.id).where(e.entity_type == "contact", e.entity_id == row.id,
-                                                 e.type == ERASED).limit(1)) is not None:
+            if _blank(row) and tx.conn.scalar(select(e.id).where(
+                    e.entity_type == "contact", e.entity_id == row.id, e.type == ERASED).limit(1)) is not None:
                 raise ConflictError(f"contact {row.id} was erased already", field="id")
             subject = collect(tx.conn, row)
             rows: dict[str, int] = {}
@@ -107,6 +109,12 @@ class PrivacyService:
             why = subject.scrub(why)
             tx.emit(ERASED, "contact", row.id, data={"reason": why, "rows": rows})
             return Erasure(contact_id=row.id, erased_at=tx.now, reason=why, rows=rows)
+
+
+def _blank(contact: Row[Any]) -> bool:
+    """Whether the contact card holds nothing personal (as an erasure leaves it)."""
+    return (contact.first_name == PLACEHOLDER and not contact.last_name and not contact.phones
+            and not contact.emails and contact.birthday is None and not contact.custom)
 
 
 def _merge(into: dict[str, Any], result: Any, hook: str, convert: Any, *, add: bool = False) -> None:
@@ -172,8 +180,16 @@ def collect(conn: Connection, contact: Row[Any]) -> DataSubject:
                                                       ("deal", deal_ids)])
     task_ids = tuple(conn.scalars(select(t.id).where(on_cards).order_by(t.id)))
     return DataSubject(contact_id=contact.id, lead_ids=lead_ids, deal_ids=deal_ids, task_ids=task_ids,
-                       names=tuple(sorted(names)), phones=tuple(sorted(phones)), emails=tuple(sorted(emails)),
-                       words=tuple(sorted(words - names)))
+                       names=_clean(names), phones=tuple(sorted(p for p in phones if _E164.fullmatch(p))),
+                       emails=_clean(e for e in emails if "@" in e), words=_clean(words - names))
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{5,14}")
+
+
+def _clean(values: Iterable[str]) -> tuple[str, ...]:
+    """Known values, without what an earlier erasure left in their place."""
+    return tuple(sorted({v for v in values if v.strip() and PLACEHOLDER not in v}))
 
 
 def _past(conn: Connection, entity: str, ids: list[int]) -> Iterable[tuple[Any, Any, set[str], set[str]]]:

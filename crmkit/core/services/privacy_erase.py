@@ -21,7 +21,7 @@ import json
 from itertools import product
 from typing import Any, Callable
 
-from sqlalchemy import JSON, ColumnElement, String, Table, Text, cast, delete, func, or_, select, update
+from sqlalchemy import JSON, ColumnElement, Table, Text, cast, delete, func, or_, select, update
 from sqlalchemy.sql.schema import Column
 
 from .. import schema
@@ -97,9 +97,25 @@ def sweep(tx: Tx, subject: DataSubject) -> dict[str, int]:
     return counts
 
 
+_UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+SCRUBBED: dict[str, tuple[str, ...]] = {
+    "crm_leads": ("title", "name", "company_name", "phone", "email", "lost_reason_text", "custom", *_UTM),
+    "crm_deals": ("title", "lost_reason_text", "custom", *_UTM),
+    "crm_companies": ("name", "address", "custom"),
+    "crm_tasks": ("title", "description", "rule", "custom"),
+    "crm_notes": ("body",),
+    "crm_events": ("payload",),
+    "crm_event_failures": ("last_error",),
+    "crm_jobs": ("last_error",),
+}
+"""The columns of the core's tables that may hold what people write about a person: free text and
+JSON. Keys, statuses, stages, types and currencies are not scrubbed (a person called Won keeps
+the deal's ``won`` status)."""
+
+
 def text_columns(table: Table) -> list[Column[Any]]:
-    """The columns of ``table`` that hold text or JSON (not its primary key)."""
-    return [c for c in table.c if isinstance(c.type, (String, JSON)) and not c.primary_key]
+    """The columns of ``table`` that are scrubbed (see :data:`SCRUBBED`)."""
+    return [table.c[name] for name in SCRUBBED.get(table.name, ())]
 
 
 def scrub_rows(tx: Tx, table: Table, where: ColumnElement[bool], matcher: Matcher, *,
