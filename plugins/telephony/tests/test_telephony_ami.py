@@ -138,7 +138,11 @@ def test_click_to_call_through_asterisk_originate(make_crm: MakeCrm, clock: Froz
         anna = token_for(crm, user(crm, "anna@windows.example"))
         stranger = crm.contacts.create(first_name="Other", phones=["+12025550199"])
         r = client.post("/api/v1/telephony/click-to-call", json={"contact_id": stranger.id}, headers=anna)
-        assert r.status_code == 403  # record rules: Anna cannot call a contact she cannot see
+        missing = client.post("/api/v1/telephony/click-to-call", json={"contact_id": 999_999}, headers=anna)
+        # record rules: Anna cannot call a contact she cannot see, told exactly as for one that does not exist
+        assert (r.status_code, missing.status_code) == (404, 404)
+        assert r.json()["error"] == {"code": "not_found", "message": f"contact {stranger.id} does not exist"}
+        assert missing.json()["error"] == {"code": "not_found", "message": "contact 999999 does not exist"}
         r = client.post("/api/v1/telephony/click-to-call", json={"contact_id": contact.id}, headers=anna)
         assert r.status_code == 202, r.text
         call = r.json()["call"]
