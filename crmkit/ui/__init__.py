@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from .app import routes
 from .context import PageContext
 from .contrib import ActionField, CardAction, CardPanel, MenuEntry, TimelineRenderer, UiPage
 
 __all__ = ["ActionField", "CardAction", "CardPanel", "Markup", "MenuEntry", "PageContext", "TimelineRenderer",
-           "UiPage", "escape", "routes"]
+           "UiPage", "escape"]

@@ -21,7 +21,6 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 
 from ..core.auth import TokenCache
 from ..core.errors import ConfigError, CrmError
-from ..ui.app import routes as ui_routes
 from ..core.hookcall import call_hook
 from . import apidocs, idempotency, openapi
 from .cors import cors_middleware
@@ -92,6 +91,8 @@ def create_app(
         open_routes = [r for r in prs if getattr(r, PUBLIC_FLAG, False)]
         guarded = _Authenticated(Router(routes=[r for r in prs if not getattr(r, PUBLIC_FLAG, False)]), tokens_cache)
         routes.append(Mount(f"{PREFIX}/{name}", routes=[*open_routes, Mount("", app=guarded)], name=f"plugin_{name}"))
+    from ..ui.app import routes as ui_routes  # here: crmkit.ui imports crmkit.web's helpers
+
     routes += ui_routes(crm)  # the web UI at / (crmkit.ui), after the API's routes
     middleware = [Middleware(
         BodyLimit, max_bytes=limits.max_body_bytes if max_body_bytes is None else max_body_bytes,

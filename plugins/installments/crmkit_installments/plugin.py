@@ -34,6 +34,7 @@ from .privacy import crm_personal_data_erase, crm_personal_data_export  # noqa: 
 from .records import money
 from .service import MANAGE, REVERSE
 from .tables import metadata, plans
+from .ui import crm_register_ui_actions, crm_register_ui_panels, crm_register_ui_timeline  # noqa: F401  (web UI)
 
 plugin_info = crmkit.PluginInfo(
     name=NAME, version=__version__, api=">=1.0,<2", migrations="crmkit_installments.migrations", settings=Config,

@@ -16,6 +16,7 @@ from .providers.generic import GenericProvider
 from .providers.twilio import TwilioProvider
 from .privacy import crm_personal_data_erase, crm_personal_data_export  # noqa: F401  (hook implementations)
 from .schema import metadata
+from .ui import crm_register_ui_actions, crm_register_ui_panels, crm_register_ui_timeline  # noqa: F401  (web UI)
 
 if TYPE_CHECKING:  # pragma: no cover
     from crmkit import Crm, Event, Tx
