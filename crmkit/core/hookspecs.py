@@ -291,3 +291,24 @@ def crm_register_ui_pages(crm: Crm) -> Iterable[UiPage] | None:
 
     Called once when the web app starts, all results collected.
     """
+
+
+# -- documents on cards (registration, asked once per Crm when a file is first stored or read) -----
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .files import FileStorage
+
+
+@hookspec(firstresult=True)
+def crm_register_file_storage(crm: Crm) -> FileStorage | None:
+    """Keep the contents of documents on cards somewhere else than the deployment's folder.
+
+    :param crm: the deployment (``crm.settings_of(<plugin>)`` for the store's address and keys).
+    :return: an object with ``put(key, source)``, ``get(key) -> binary file`` and ``delete(key)``
+        (:class:`crmkit.core.files.FileStorage`), or ``None`` to leave it to the next plugin and
+        finally to the core's folder storage (``[settings.files] folder``).
+
+    Stops at the first non-``None`` result. Called once per ``Crm``, the first time a file is
+    stored, read or removed; the methods are then called from worker threads, outside database
+    transactions. Raising there fails that command only.
+    """

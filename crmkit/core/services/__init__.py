@@ -9,6 +9,7 @@ from ..access import Access
 from .companies import CompanyService
 from .contacts import ContactService
 from .deals import DealService
+from .files import FileService
 from .leads import LeadService
 from .notes import NoteService
 from .search import SearchService
@@ -18,10 +19,11 @@ from .users import UserService
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..app import Crm
+    from ..calendar import CalendarService
 
 __all__ = [
     "Services", "UserService", "LeadService", "ContactService", "CompanyService", "DealService",
-    "TaskService", "NoteService", "TimelineService", "SearchService",
+    "TaskService", "NoteService", "TimelineService", "SearchService", "FileService",
 ]
 
 
@@ -78,3 +80,15 @@ class Services:
     def search(self) -> SearchService:
         """``services.search(q)``: cards by name, phone or e-mail, within the record rules."""
         return SearchService(self.crm, self.actor_id, self.access)
+
+    @cached_property
+    def files(self) -> FileService:
+        """Documents on cards: ``add``, ``of`` (a card's), ``get``, ``open``, ``remove``."""
+        return FileService(self.crm, self.actor_id, self.access)
+
+    @cached_property
+    def calendar(self) -> "CalendarService":
+        """The acting user's task calendar feed: ``rotate`` (a new secret URL), ``revoke``."""
+        from ..calendar import CalendarService
+
+        return CalendarService(self.crm, self.actor_id, self.access)

@@ -193,6 +193,28 @@ class Service(Generic[R]):
         with self._read() as conn:
             return self._record(self._row(conn, id))
 
+    # -- archive, restore, delete (crmkit.core.services.archive) -------------------
+
+    def archive(self, id: int, *, version: int | None = None) -> R:
+        """Archive a card: hidden from lists unless they ask for ``archived=true`` or ``any``; still in
+        reports and timelines and reachable by id. Emits ``<entity>.archived``."""
+        from .archive import set_archived
+
+        return set_archived(self, id, True, version)  # type: ignore[no-any-return]
+
+    def restore(self, id: int, *, version: int | None = None) -> R:
+        """Bring an archived card back into the lists. Emits ``<entity>.restored``."""
+        from .archive import set_archived
+
+        return set_archived(self, id, False, version)  # type: ignore[no-any-return]
+
+    def delete(self, id: int) -> dict[str, Any]:
+        """Delete a card for good (admins: ``cards.delete``); its events stay. Emits ``<entity>.deleted``.
+        See :mod:`crmkit.core.services.archive` for what goes with it and what is refused."""
+        from .archive import delete_card
+
+        return delete_card(self, id)
+
     def _bump(self, tx: Tx, row: Row[Any], values: Mapping[str, Any], version: int | None) -> None:
         """Write ``values`` if the card is still at ``version`` (optimistic concurrency)."""
         if version is not None:
@@ -278,6 +300,9 @@ class Service(Generic[R]):
         return None
 
     def _apply_filters(self, query: Select[Any], filters: Mapping[str, Any]) -> Select[Any]:
+        from .archive import filter_archived
+
+        query, filters = filter_archived(self.table, query, filters)  # archived cards only when asked for
         customs = self.crm.custom_fields.fields(self.entity) if self.entity in ("lead", "contact", "company", "deal", "task") else {}
         for key, value in filters.items():
             name, _, op = key.partition("__")
