@@ -1,10 +1,11 @@
 """crmkit: a plugin-based CRM framework and SDK.
 
-The public API is what this module exports (``__all__``), plus four public modules:
+The public API is what this module exports (``__all__``), plus five public modules:
 
 * :mod:`crmkit.events` -- the core's event types as constants (``events.DEAL_STAGE_CHANGED``);
 * :mod:`crmkit.web` -- the app factory and what plugin routes use: authentication helpers,
   ``read_json_body``, the HTTP errors (``BadRequest``, ..., ``BadGateway``, ``ServiceUnavailable``);
+* :mod:`crmkit.ui` -- what a plugin adds to the web UI (menu entries, card panels and actions);
 * :mod:`crmkit.cli` -- the ``crmkit`` group and ``invocation()`` for plugin commands;
 * :mod:`crmkit.testing` -- pytest fixtures (``make_crm``, ``crm``, ``clock``, ``db_url``),
   ``auth_headers`` and the conformance check ``check_plugin``.

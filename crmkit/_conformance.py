@@ -106,16 +106,30 @@ def _hookspecs(info: PluginInfo) -> list[str]:
     return out
 
 
-def _imports(module: Any) -> list[str]:
-    top = module.__name__.split(".", 1)[0]
-    spec = importlib.util.find_spec(top)
+def _own(module: Any) -> tuple[str, list[Path]]:
+    """The plugin's own code: ``(the module prefix it lives under, its files)``. Its top-level package,
+    unless another installed plugin's entry point is in that package too (a package of test plugins):
+    then only its own module (or the subpackage holding it)."""
+    name = module.__name__
+    top = name.split(".", 1)[0]
+    others = [p.target.split(":", 1)[0] for p in installed_plugins().values()
+              if p.target.split(":", 1)[0] != name]
+    unit = top
+    if any(o == top or o.startswith(top + ".") for o in others):
+        unit = name.rsplit(".", 1)[0] if name.count(".") > 1 else name
+    spec = importlib.util.find_spec(unit)
     if spec is None:
-        return []
-    locations = list(spec.submodule_search_locations or ())
-    if locations:
-        root = Path(locations[0])
-        return private_imports(python_files(root), root=root.parent)
-    return private_imports([Path(spec.origin)]) if spec.origin else []
+        return unit, []
+    if spec.submodule_search_locations:
+        return unit, python_files(Path(list(spec.submodule_search_locations)[0]))
+    return unit, [Path(spec.origin)] if spec.origin else []
+
+
+def _imports(module: Any) -> list[str]:
+    unit, files = _own(module)
+    top = importlib.util.find_spec(unit.split(".", 1)[0])
+    base = Path(list(top.submodule_search_locations)[0]).parent if top and top.submodule_search_locations else None
+    return private_imports(files, root=base)
 
 
 def _glue(info: PluginInfo) -> list[str]:
@@ -171,8 +185,8 @@ class _Run:
         return Crm(Settings.from_dict(self.data(plugins, self.database), base_dir=self.base, environ={}))
 
     def not_imported(self, module: Any) -> list[str]:
-        """Disabled, in a new process: the plugin's package is never imported."""
-        top = module.__name__.split(".", 1)[0]
+        """Disabled, in a new process: the plugin's code is never imported."""
+        top, _ = _own(module)
         script = (
             "import json, sys\n"
             "from crmkit import Crm, Settings\n"

@@ -136,7 +136,7 @@ def check_plugin(name: str, database: str, *, settings: Mapping[str, Any] | None
     * its ``api`` range contains this crmkit's API and has an upper bound;
     * its own hookspecs have docstrings and are prefixed with its name;
     * it imports only crmkit's public API (``crmkit``, ``crmkit.events``, ``crmkit.web``,
-      ``crmkit.cli``, ``crmkit.testing``);
+      ``crmkit.ui``, ``crmkit.cli``, ``crmkit.testing``);
     * disabled, it is not imported and leaves no hook, table, route, command, job, pipeline,
       custom field or permission; enabled, it starts and its new tables carry its name as prefix;
     * its migrations downgrade to base and upgrade back to head with no drift from its models;

@@ -1,8 +1,8 @@
 """The public API's edge: which crmkit imports a plugin may use, and a checker that finds the others.
 
 Public: ``crmkit`` (the names in ``crmkit.__all__``) and the modules ``crmkit.events``,
-``crmkit.web``, ``crmkit.cli`` and ``crmkit.testing`` (the names in their ``__all__``). Anything
-else (``crmkit.core.*``, ``crmkit.web.errors``, ``crmkit.cli.state``, ...) is internal.
+``crmkit.web``, ``crmkit.ui``, ``crmkit.cli`` and ``crmkit.testing`` (the names in their ``__all__``).
+Anything else (``crmkit.core.*``, ``crmkit.web.errors``, ``crmkit.cli.state``, ...) is internal.
 
 :func:`private_imports` reads Python files with :mod:`ast` (nothing is imported or run) and
 reports every ``import``/``from ... import`` of an internal module or name, and every attribute
@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
-PUBLIC_MODULES = ("crmkit", "crmkit.events", "crmkit.web", "crmkit.cli", "crmkit.testing")
+PUBLIC_MODULES = ("crmkit", "crmkit.events", "crmkit.web", "crmkit.ui", "crmkit.cli", "crmkit.testing")
 
 
 @lru_cache(maxsize=None)

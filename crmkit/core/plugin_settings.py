@@ -124,7 +124,10 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def _message(exc: BaseException) -> str:
     """The reason, without attrs' repetition of the key (``'days' must be >= 1: 0`` -> ``must be >= 1, got 0``)."""
-    text = exc.message if isinstance(exc, ConfigError) else str(exc)
+    if isinstance(exc, ConfigError):
+        text = exc.message
+    else:  # attrs' validators raise (message, attribute, ...): the message
+        text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
     found = _ATTRS_BOUND.match(text)
     return f"must be {found['bound']}, got {found['value']}" if found else text
 
@@ -138,9 +141,12 @@ def _show(value: Any) -> str:
 
 
 def _value(value: Any, tp: Any, at: str, key: str) -> tuple[Any, list[str]]:
-    """``(value converted to tp, problems)``."""
-    if attrs.has(tp) and isinstance(tp, type):
-        return _attrs(tp, value, at, key + ".")
+    """``(value converted to tp, problems)``; a sub-table for an attrs class (``Channel | None`` too)
+    is checked key by key."""
+    nested = [t for t in (typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, UnionType) else (tp,))
+              if isinstance(t, type) and attrs.has(t)]
+    if nested and (isinstance(value, Mapping) or nested == [tp]):
+        return _attrs(nested[0], value, at, key + ".")
     ok, converted, expected = _check(value, tp)
     if ok:
         return converted, []
@@ -153,6 +159,8 @@ def _check(value: Any, tp: Any) -> tuple[bool, Any, str]:
     args = typing.get_args(tp)
     if tp is Any or tp is object:
         return True, value, "anything"
+    if isinstance(tp, type) and attrs.has(tp):  # a sub-table is checked by _value; anything else is wrong
+        return False, None, "a table"
     if origin in (typing.Union, UnionType):
         expected = []
         for member in args:
