@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
-from .i18n import LANGUAGE_NAMES, Formatter
+from .i18n import LANGUAGE_NAMES, Formatter, N_
 
 if TYPE_CHECKING:  # pragma: no cover
     from starlette.requests import Request
@@ -24,8 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 TEMPLATES = Path(__file__).parent / "templates"
 ENTITY_NAMES = {  # the default labels, translated through the catalogs
-    "lead": ("Lead", "Leads"), "contact": ("Contact", "Contacts"), "company": ("Company", "Companies"),
-    "deal": ("Deal", "Deals"), "task": ("Task", "Tasks"),
+    "lead": (N_("Lead"), N_("Leads")), "contact": (N_("Contact"), N_("Contacts")),
+    "company": (N_("Company"), N_("Companies")), "deal": (N_("Deal"), N_("Deals")), "task": (N_("Task"), N_("Tasks")),
 }
 
 
@@ -51,6 +51,8 @@ class UiState:
     sessions: Any
     limiter: Any
     asset_version: str = ""
+    extras: dict[str, Any] = attrs.field(factory=dict)
+    """Per-deployment state of the pages (e.g. the failed logins of :mod:`crmkit.ui.pages.auth`)."""
 
 
 @attrs.define

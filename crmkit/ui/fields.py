@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 import attrs
 
 from ..core.errors import ValidationError
+from .i18n import N_
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import PageContext
@@ -24,9 +25,10 @@ CORE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {  # entity -> (name, inpu
                 ("responsible_id", "user")),
     "company": (("name", "text"), ("address", "textarea"), ("responsible_id", "user")),
 }
-LABELS = {"title": "Title", "amount": "Amount", "responsible_id": "Responsible", "name": "Name",
-          "company_name": "Company name", "phone": "Phone", "email": "E-mail", "first_name": "First name",
-          "last_name": "Last name", "phones": "Phones", "emails": "E-mails", "address": "Address"}
+LABELS = {"title": N_("Title"), "amount": N_("Amount"), "responsible_id": N_("Responsible"), "name": N_("Name"),
+          "company_name": N_("Company name"), "phone": N_("Phone"), "email": N_("E-mail"),
+          "first_name": N_("First name"), "last_name": N_("Last name"), "phones": N_("Phones"),
+          "emails": N_("E-mails"), "address": N_("Address")}
 _INPUT = {"text": "text", "integer": "number", "decimal": "text", "date": "date", "datetime": "datetime-local",
           "boolean": "checkbox", "choice": "select", "phone": "tel", "email": "email", "user": "user"}
 
@@ -127,7 +129,3 @@ def _users(ctx: "PageContext") -> tuple[tuple[str, str], ...]:
     page = ctx.services.users.list(active=True, limit=500, order="name")
     return tuple((str(u.id), u.name) for u in page.items)
 
-
-def amount_change(changes: dict[str, Any]) -> dict[str, Any]:
-    """``amount`` as the services take it (text, or None to clear)."""
-    return changes

@@ -27,6 +27,12 @@ from ..core.money import Money
 from .config import LOCALES
 
 LOCALE_DIR = Path(__file__).parent / "locale"
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogs without translating it here (it is translated where shown)."""
+    return message
+
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 
 

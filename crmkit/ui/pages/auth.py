@@ -1,11 +1,13 @@
 """Log in, log out, switch the language.
 
-Logins are rate-limited per client address and per account (:data:`PER_CLIENT`,
-:data:`PER_ACCOUNT` tries a minute); a wrong e-mail and a wrong password get the same answer.
+Logins are rate-limited: :data:`PER_CLIENT` attempts a minute per client address, and
+:data:`PER_ACCOUNT` failed attempts a minute per account (then even the right password waits);
+a wrong e-mail and a wrong password get the same answer.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -20,8 +22,30 @@ from ..sessions import LANG_COOKIE, Session, fingerprint
 if TYPE_CHECKING:  # pragma: no cover
     from ..context import PageContext, UiState
 
-PER_CLIENT = 10
+PER_CLIENT = 30
 PER_ACCOUNT = 5
+WINDOW = 60.0
+
+
+class Failures:
+    """Failed logins per account in the last :data:`WINDOW` seconds (in this process)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, account: str, now: float) -> float:
+        """Seconds until ``account`` may try again (0: now)."""
+        with self._lock:
+            recent = [t for t in self._seen.get(account, ()) if now - t < WINDOW]
+            self._seen[account] = recent
+            return WINDOW - (now - recent[0]) if len(recent) >= PER_ACCOUNT else 0.0
+
+    def add(self, account: str, now: float) -> None:
+        with self._lock:
+            if len(self._seen) > 100_000:
+                self._seen.clear()
+            self._seen.setdefault(account, []).append(now)
 
 
 def safe_next(value: Any) -> str:
@@ -47,13 +71,16 @@ def login(ctx: "PageContext") -> Response:
         account = normalize_email(email)
     except ValidationError:
         account = email.strip().lower()
-    wait = max(limiter.hit(("login-client", client), PER_CLIENT), limiter.hit(("login-account", account), PER_ACCOUNT))
+    failures = ctx.ui.extras.setdefault("login_failures", Failures())
+    now = ctx.crm.clock.now().timestamp()
+    wait = max(limiter.hit(("login-client", client), PER_CLIENT), failures.wait(account, now))
     if wait:
         message = ctx._("Too many attempts. Try again in %(seconds)s seconds.", seconds=int(wait) + 1)
         return ctx.page("login.html", status=429, headers={"Retry-After": str(int(wait) + 1)}, next=target,
                         email=email, error=message)
     user = auth.check_password(ctx.crm, account, ctx.form.get("password", "")[:auth.MAX_PASSWORD])
     if user is None:
+        failures.add(account, now)
         return ctx.page("login.html", status=401, next=target, email=email,
                         error=ctx._("The e-mail or the password is wrong."))
     found = ctx.ui.sessions.user_fingerprint(user.id)

@@ -99,11 +99,11 @@ def edit(ctx: "PageContext") -> Response:
     try:
         _service(ctx, entity).update(card.id, mine, version=int(version) if version.isdigit() else None)
     except ConflictError:
+        # what the card holds now, where it differs from what this user sent (their edit is not saved)
         theirs = {v.key: v.value for v in fields.views(ctx, entity, _service(ctx, entity).get(card.id))}
-        before = {v.key: v.value for v in views}
-        sent = {v.key: ctx.form.get(v.name, "") for v in views if v.name in ctx.form}
-        changed = [{"field": v.label, "theirs": theirs.get(v.key, ""), "yours": sent.get(v.key, "")}
-                   for v in views if theirs.get(v.key) != before.get(v.key)]
+        sent = {v.key: ctx.form.get(v.name, "").strip() for v in views if v.name in ctx.form}
+        changed = [{"field": v.label, "theirs": theirs.get(v.key, ""), "yours": sent[v.key]}
+                   for v in views if v.key in sent and theirs.get(v.key, "") != sent[v.key]]
         return show(ctx, conflict={"changed": changed}, status=409)
     except CrmError as exc:
         return show(ctx, message=exc.message, status=exc.status)

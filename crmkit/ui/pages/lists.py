@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from starlette.responses import Response
 
 from ...core.errors import CrmError
+from ..i18n import N_
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..context import PageContext, UiState
@@ -15,22 +16,22 @@ if TYPE_CHECKING:  # pragma: no cover
 Column = tuple[str, str, Callable[[Any], Any], str | None]  # key, label, value, link
 LISTS: dict[str, dict[str, Any]] = {
     "deals": {"entity": "deal", "filters": ("status", "source", "responsible_id"),
-              "columns": (("title", "Title", "title", True), ("stage", "Stage", "stage", False),
-                          ("amount", "Amount", "amount", False), ("status", "Status", "status", False),
-                          ("created_at", "Created", "created_at", False))},
+              "columns": (("title", N_("Title"), "title", True), ("stage", N_("Stage"), "stage", False),
+                          ("amount", N_("Amount"), "amount", False), ("status", N_("Status"), "status", False),
+                          ("created_at", N_("Created"), "created_at", False))},
     "leads": {"entity": "lead", "filters": ("status", "source", "responsible_id"),
-              "columns": (("title", "Title", "title", True), ("name", "Name", "name", False),
-                          ("phone", "Phone", "phone", False), ("status", "Status", "status", False),
-                          ("created_at", "Created", "created_at", False))},
+              "columns": (("title", N_("Title"), "title", True), ("name", N_("Name"), "name", False),
+                          ("phone", N_("Phone"), "phone", False), ("status", N_("Status"), "status", False),
+                          ("created_at", N_("Created"), "created_at", False))},
     "contacts": {"entity": "contact", "filters": ("responsible_id",),
-                 "columns": (("last_name", "Name", "name", True), ("phones", "Phones", "phones", False),
-                             ("emails", "E-mails", "emails", False), ("created_at", "Created", "created_at", False))},
+                 "columns": (("last_name", N_("Name"), "name", True), ("phones", N_("Phones"), "phones", False),
+                             ("emails", N_("E-mails"), "emails", False), ("created_at", N_("Created"), "created_at", False))},
     "companies": {"entity": "company", "filters": ("responsible_id",),
-                  "columns": (("name", "Name", "name", True), ("address", "Address", "address", False),
-                              ("created_at", "Created", "created_at", False))},
+                  "columns": (("name", N_("Name"), "name", True), ("address", N_("Address"), "address", False),
+                              ("created_at", N_("Created"), "created_at", False))},
     "tasks": {"entity": "task", "filters": ("status", "assignee_id"),
-              "columns": (("title", "Title", "title", False), ("due_at", "Due", "due_at", False),
-                          ("status", "Status", "status", False), ("created_at", "Created", "created_at", False))},
+              "columns": (("title", N_("Title"), "title", False), ("due_at", N_("Due"), "due_at", False),
+                          ("status", N_("Status"), "status", False), ("created_at", N_("Created"), "created_at", False))},
 }
 
 
