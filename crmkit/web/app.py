@@ -33,6 +33,7 @@ from .operation import Operation
 from .resources import (
     companies, contacts, deals, forms, leads, notes, pipelines, privacy, search, tasks, timeline, tokens, users,
 )
+from .resources import archive, calendar, file_transfer, files
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.app import Crm
@@ -54,6 +55,8 @@ def operations(crm: "Crm", clock: "Clock") -> list[Operation]:
                    search):
         ops += module.operations(crm)
     ops += forms.operations(crm, clock)
+    ops = archive.with_archived_filter(ops) + archive.operations(crm, ops)
+    ops += files.operations(crm) + calendar.operations(crm)
     return ops
 
 
@@ -77,7 +80,7 @@ def create_app(
     tokens_cache = TokenCache(crm, ttl=token_cache_seconds)
     ops = operations(crm, clock or crm.clock)
     plugin_routes = _plugin_routes(crm, ops)
-    doc = dumps(openapi.build(crm, ops, plugin_routes))
+    doc = dumps(files.document(openapi.build(crm, ops, plugin_routes)))
 
     async def openapi_json(request: Request) -> Response:
         return Response(doc, media_type=JSON_TYPE)
@@ -86,7 +89,10 @@ def create_app(
     routes += apidocs.routes(crm, PREFIX, sorted({op.path.strip("/").split("/", 1)[0] for op in ops}),
                              sorted(plugin_routes))
     services = ServicesCache(crm, token_cache_seconds)
-    routes += path_routes(PREFIX, [(op, make_endpoint(op, crm, tokens_cache, services)) for op in ops])
+    download = file_transfer.download_endpoint(crm, tokens_cache, services)  # not JSON: streamed
+    routes += path_routes(PREFIX, [(op, download if op.operation_id == files.DOWNLOAD else
+                                    make_endpoint(op, crm, tokens_cache, services)) for op in ops])
+    routes += calendar.routes()  # /calendar/<secret>.ics: no token, the secret is the key
     for name, prs in plugin_routes.items():
         open_routes = [r for r in prs if getattr(r, PUBLIC_FLAG, False)]
         guarded = _Authenticated(Router(routes=[r for r in prs if not getattr(r, PUBLIC_FLAG, False)]), tokens_cache)
@@ -94,7 +100,7 @@ def create_app(
     from ..ui.app import routes as ui_routes  # here: crmkit.ui imports crmkit.web's helpers
 
     routes += ui_routes(crm)  # the web UI at / (crmkit.ui), after the API's routes
-    middleware = [Middleware(
+    middleware = [Middleware(file_transfer.Uploads, crm=crm, tokens=tokens_cache), Middleware(
         BodyLimit, max_bytes=limits.max_body_bytes if max_body_bytes is None else max_body_bytes,
         timeout=limits.body_timeout_seconds if body_timeout_seconds is None else body_timeout_seconds)]
     if limits.cors_origins:  # outermost: a preflight is answered before anything reads a body
