@@ -1,4 +1,4 @@
-"""The plugin in the web UI: a deal's installment schedule, a "Record payment" action, and its
+"""The plugin in the web UI: a deal's installment schedule, a N_("Record payment") action, and its
 events in timelines (``crm_register_ui_*`` hooks; only public crmkit imports)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from crmkit import Crm, NotFoundError, hookimpl
-from crmkit.ui import ActionField, CardAction, CardPanel, Markup, PageContext, TimelineRenderer
+from crmkit.ui import N_, ActionField, CardAction, CardPanel, Markup, PageContext, TimelineRenderer
 
 from .records import Plan
 from .service import MANAGE, Installments
@@ -34,7 +34,7 @@ def schedule(ctx: PageContext, entity: str, card: Any) -> Any:
         for item in plan.items)
     table = Markup('<table class="compact schedule"><thead><tr><th scope="col">#</th><th scope="col">{}</th>'
                    '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>').format(
-        ctx._("Due"), ctx._("Amount"), ctx._("Paid"), rows)
+        ctx._("Due"), ctx._(N_("Amount")), ctx._("Paid"), rows)
     return head + table
 
 
@@ -61,15 +61,15 @@ def event(ctx: PageContext, event: Any) -> Any:
 
 @hookimpl
 def crm_register_ui_panels(crm: Crm) -> list[CardPanel]:
-    return [CardPanel("installments.schedule", "Installment plan", schedule, entities=("deal",))]
+    return [CardPanel("installments.schedule", N_("Installment plan"), schedule, entities=("deal",))]
 
 
 @hookimpl
 def crm_register_ui_actions(crm: Crm) -> list[CardAction]:
-    return [CardAction("installments.record_payment", "Record payment", record_payment, entities=("deal",),
-                       fields=(ActionField("amount", "Amount", "number", required=True),
-                               ActionField("paid_on", "Paid on", "date"),
-                               ActionField("method", "Method", "select", choices=tuple((m, m) for m in METHODS))),
+    return [CardAction("installments.record_payment", N_("Record payment"), record_payment, entities=("deal",),
+                       fields=(ActionField("amount", N_("Amount"), "number", required=True),
+                               ActionField("paid_on", N_("Paid on"), "date"),
+                               ActionField("method", N_("Method"), "select", choices=tuple((m, m) for m in METHODS))),
                        permission=MANAGE, available=_payable)]
 
 

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from sqlalchemy import select
 
 from crmkit import Crm, hookimpl
-from crmkit.ui import CardAction, CardPanel, Markup, PageContext, TimelineRenderer
+from crmkit.ui import N_, CardAction, CardPanel, Markup, PageContext, TimelineRenderer
 
 from .calls import CALL, click_to_call
 from .schema import calls
@@ -73,12 +73,12 @@ def call_event(ctx: PageContext, event: Any) -> Any:
 
 @hookimpl
 def crm_register_ui_panels(crm: Crm) -> list[CardPanel]:
-    return [CardPanel("telephony.calls", "Calls", calls_panel, entities=("deal", "contact", "lead"))]
+    return [CardPanel("telephony.calls", N_("Calls"), calls_panel, entities=("deal", "contact", "lead"))]
 
 
 @hookimpl
 def crm_register_ui_actions(crm: Crm) -> list[CardAction]:
-    return [CardAction("telephony.call", "Call", call, entities=("contact", "deal", "lead"), permission=CALL,
+    return [CardAction("telephony.call", N_("Call"), call, entities=("contact", "deal", "lead"), permission=CALL,
                        available=_callable)]
 
 
