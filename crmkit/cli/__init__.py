@@ -6,6 +6,8 @@ theirs through the ``crm_register_commands`` hook (see :mod:`crmkit.cli.root`).
 
 from __future__ import annotations
 
+from .commands import archive as _archive
+from .commands import calendar as _calendar
 from .commands.cards import notes, pipelines, timeline
 from .commands.companies import companies
 from .commands.config import config
@@ -13,6 +15,7 @@ from .commands.contacts import contacts
 from .commands.db import db
 from .commands.deals import deals
 from .commands.demo import demo
+from .commands.files import files
 from .commands.events import events
 from .commands.leads import leads
 from .commands.search import search
@@ -25,8 +28,10 @@ from .root import cli
 from .state import CliState, pass_state
 
 for _command in (init, demo, plugins, leads, contacts, companies, deals, tasks, notes, timeline, users, pipelines,
-                 events, worker, serve, db, config, search):
+                 events, worker, serve, db, config, search, files):
     cli.add_command(_command)
+_archive.attach({"leads": leads, "contacts": contacts, "companies": companies, "deals": deals, "tasks": tasks})
+_calendar.attach(users)
 
 
 def invocation() -> CliState:
