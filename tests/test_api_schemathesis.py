@@ -40,6 +40,8 @@ DEEP_EXAMPLES = 100
 MAX_EXAMPLES = DEEP_EXAMPLES if DEEP else 12
 STATEFUL_EXAMPLES, STATEFUL_STEPS = (100, 10) if DEEP else (5, 5)
 PLUGINS = ["example", "installments", "telephony"]
+TELEPHONY = {"generic": {"secret": "generic-webhook-secret-0123456789"},  # its webhooks check signatures
+             "twilio": {"auth_token": "12345", "webhook_url": "http://testserver/api/v1/telephony/webhooks/twilio"}}
 TALLY: Counter[str] = Counter()
 """What the runs of this session sent and got: ``requests``, ``5xx``, ``violations``, per mode."""
 
@@ -48,7 +50,8 @@ TALLY: Counter[str] = Counter()
 def seeded(make_crm: Any) -> Api:
     """A deployment with one card of each kind (id 1), so generated ids sometimes exist, and an
     installment plan on the won deal 1 (its control deal is 2)."""
-    api = build_api(make_crm(plugins=PLUGINS, settings={"forms": FORMS}), max_body_bytes=100_000)
+    api = build_api(make_crm(plugins=PLUGINS, settings={"forms": FORMS, "telephony": TELEPHONY}),
+                    max_body_bytes=100_000)
     crm = api.crm
     company = crm.companies.create(name="Acme")
     contact = crm.contacts.create(first_name="Dan", company_id=company.id)
