@@ -9,7 +9,8 @@ PLUGINS := $(foreach p,$(wildcard plugins/*/pyproject.toml),-e $(dir $(p)))
 # package"): the warning is about running from a checkout, which is what we do; keep it out.
 PIP    := PYTHONWARNINGS=ignore $(BIN)/pip
 
-.PHONY: demo demo-reset test install install-test bench clean
+.PHONY: demo demo-reset test install install-test bench clean i18n ui-vendor
+DEMO_PASSWORD ?= demo-password
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,10 @@ demo: install
 	else $(BIN)/crmkit demo $(DEMO); fi
 	@echo "API token for olivia.grant@brightwindows.example (admin):"
 	@$(BIN)/crmkit --config $(DEMO)/crmkit.toml users token olivia.grant@brightwindows.example --name demo | tail -1
+	@for who in olivia.grant anna.lee tom.baker; do \
+	    $(BIN)/crmkit --config $(DEMO)/crmkit.toml users set-password $$who@brightwindows.example --password $(DEMO_PASSWORD) >/dev/null; done
+	@echo "Web UI: http://127.0.0.1:8000/  log in as olivia.grant@brightwindows.example (admin), anna.lee@... (manager)"
+	@echo "        or tom.baker@... (measurer, try it on a phone) with the password $(DEMO_PASSWORD)"
 	$(BIN)/crmkit --config $(DEMO)/crmkit.toml serve
 
 demo-reset: install
@@ -45,3 +50,25 @@ bench: install-test
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache
+
+# The web UI's catalogs: extract the strings into crmkit/ui/locale/messages.pot and update ru
+# (then translate the new entries; the UI compiles the .po files when it starts).
+i18n: install-test
+	scripts/ui-i18n.sh
+
+# Refresh the web UI's vendored JavaScript (pinned versions) and the tests' axe-core from npm.
+HTMX_VERSION ?= 2.0.11
+SORTABLE_VERSION ?= 1.15.7
+AXE_VERSION ?= 4.14.1
+ui-vendor:
+	rm -rf .ui-vendor && mkdir .ui-vendor
+	cd .ui-vendor && npm pack --silent htmx.org@$(HTMX_VERSION) sortablejs@$(SORTABLE_VERSION) axe-core@$(AXE_VERSION) >/dev/null
+	cd .ui-vendor && for f in *.tgz; do mkdir -p $${f%.tgz} && tar xzf $$f -C $${f%.tgz}; done
+	cp .ui-vendor/htmx.org-$(HTMX_VERSION)/package/dist/htmx.min.js crmkit/ui/static/vendor/htmx-$(HTMX_VERSION).min.js
+	cp .ui-vendor/htmx.org-$(HTMX_VERSION)/package/LICENSE crmkit/ui/static/vendor/LICENSE.htmx
+	cp .ui-vendor/sortablejs-$(SORTABLE_VERSION)/package/Sortable.min.js crmkit/ui/static/vendor/Sortable-$(SORTABLE_VERSION).min.js
+	cp .ui-vendor/sortablejs-$(SORTABLE_VERSION)/package/LICENSE crmkit/ui/static/vendor/LICENSE.sortablejs
+	cp .ui-vendor/axe-core-$(AXE_VERSION)/package/axe.min.js tests/ui/vendor/axe-$(AXE_VERSION).min.js
+	cp .ui-vendor/axe-core-$(AXE_VERSION)/package/LICENSE tests/ui/vendor/LICENSE.axe-core
+	rm -rf .ui-vendor
+	@echo "Vendored; a new version's file name must also change in crmkit/ui/templates/base.html and tests/ui/conftest.py"
