@@ -14,6 +14,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ...core.errors import ConflictError, CrmError, NotFoundError, ValidationError
@@ -90,7 +91,10 @@ def columns(ctx: "PageContext", pipeline: "Pipeline", deals: list["Deal"]) -> li
             if deal.amount is not None:
                 sums[deal.amount.currency] += deal.amount.amount
         limit = ctx.ui.config.stall_limit(pipeline.key, stage.key)
-        out.append({"stage": stage, "count": len(cards),
+        options = Markup("").join(  # once per column: every card in it is at this stage
+            Markup('<option value="{}"{}>{}</option>').format(s.key, Markup(" selected") if s.key == stage.key else "",
+                                                              s.name) for s in pipeline.stages)
+        out.append({"stage": stage, "count": len(cards), "options": options,
                     "sums": [Money(v, c) for c, v in sorted(sums.items())],
                     "cards": [{"deal": d, "owner": names.get(d.responsible_id, ""),
                                "days": (now - d.stage_entered_at).days,
