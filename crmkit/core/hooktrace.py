@@ -36,7 +36,7 @@ def wanted(flag: bool | None) -> bool:
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to the current ``sys.stderr`` (a test runner or the CLI may swap it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

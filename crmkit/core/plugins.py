@@ -96,7 +96,7 @@ def installed_plugins() -> dict[str, InstalledPlugin]:
     return _installed(_scan()[0])
 
 
-def _describe_installed(installed: dict[str, InstalledPlugin]) -> str:
+def _describe_installed(installed: Mapping[str, InstalledPlugin]) -> str:
     if not installed:
         return "no crmkit plugins are installed"
     return "installed: " + ", ".join(f"{p.name} {p.version}" for p in sorted(installed.values(), key=lambda p: p.name))
