@@ -55,7 +55,8 @@ def _snapshot(db_url: str, columns: dict[str, list[str]] | None = None) -> dict[
             out: dict[str, Any] = {}
             for n in names:
                 cols = columns[n] if columns and n in columns else [c["name"] for c in inspect(conn).get_columns(n)]
-                rows = conn.execute(text(f'SELECT {", ".join(f'"{c}"' for c in cols)} FROM "{n}"'))
+                quoted = ", ".join(f'"{c}"' for c in cols)
+                rows = conn.execute(text(f'SELECT {quoted} FROM "{n}"'))
                 out[n] = (cols, sorted((tuple(r) for r in rows), key=repr))
             return out
     finally:
