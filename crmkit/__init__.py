@@ -38,6 +38,7 @@ from .core.records import (
 )
 from .core.services import Services
 from .core.services.base import MAX_PAGE, check_id, check_limit, check_text, id_cursor
+from .core.services.privacy import PrivacyService
 from .core.settings import Settings
 from .core.text import check_characters
 from .core.types import UTCDateTime
@@ -48,7 +49,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     # the deployment, its services and transactions
-    "Crm", "Services", "Settings", "Tx", "Worker",
+    "Crm", "Services", "PrivacyService", "Settings", "Tx", "Worker",
     # plugins: metadata, hooks, declarations
     "API_VERSION", "PluginInfo", "hookimpl", "hookspec", "PeriodicJob", "CustomField", "PipelineSpec", "StageSpec",
     "TaskRule", "PipelineAction", "Role", "Permission", "Access", "schema", "UTCDateTime",
