@@ -33,14 +33,26 @@ _SEP = r"[\s.\-/()]*"  # what may stand between the digits of a written phone nu
 MIN_WORD = 2  # a first or last name alone shorter than this is not looked for
 
 
+def _parts(e164: str) -> tuple[str, str]:
+    """(country code, national significant number) of an E.164 number (digits only if it is none)."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+        return str(parsed.country_code), phonenumbers.national_significant_number(parsed)
+    except phonenumbers.NumberParseException:
+        return "", re.sub(r"\D", "", e164)
+
+
+def national_number(e164: str) -> str | None:
+    """The digits every written form of ``e164`` contains in a row once separators are removed
+    (``2025550187`` of ``+12025550187``); ``None`` for text that is not a phone number."""
+    national = _parts(e164)[1]
+    return national if len(national) >= 3 else None
+
+
 def phone_pattern(e164: str) -> str | None:
     """A regular expression for ``e164`` written in any common way (see the module doc); ``None``
     for text that is not a phone number."""
-    try:
-        parsed = phonenumbers.parse(e164, None)
-        country, national = str(parsed.country_code), phonenumbers.national_significant_number(parsed)
-    except phonenumbers.NumberParseException:
-        country, national = "", re.sub(r"\D", "", e164)
+    country, national = _parts(e164)
     if len(national) < 3:
         return None
     body = _SEP.join(national)

@@ -18,14 +18,13 @@ per-row events: the erasure logs one event, without the data.
 from __future__ import annotations
 
 import json
-from itertools import product
 from typing import Any, Callable
 
-from sqlalchemy import JSON, ColumnElement, Table, Text, cast, delete, func, or_, select, update
+from sqlalchemy import JSON, ColumnElement, Table, Text, cast, delete, func, or_, select, tuple_, update
 from sqlalchemy.sql.schema import Column
 
 from .. import schema
-from ..personal_data import PLACEHOLDER, DataSubject, Matcher, json_text
+from ..personal_data import PLACEHOLDER, DataSubject, Matcher, json_text, national_number
 from ..unit_of_work import Tx
 from .privacy import on_their_cards
 
@@ -89,7 +88,7 @@ def sweep(tx: Tx, subject: DataSubject) -> dict[str, int]:
     targets.append((idempotency_keys, [idempotency_keys.c.response]))  # stored responses replayed to retries
     counts: dict[str, int] = {}
     for table, columns in targets:
-        where = mentioned(columns, subject)
+        where = mentioned(table, columns, subject)
         if where is not None:
             changed = scrub_rows(tx, table, where, anywhere, columns=columns)
             if changed:
@@ -165,43 +164,52 @@ def _erase_fields(payload: Any, fields: tuple[str, ...]) -> Any:
 # -- finding candidate rows in SQL ------------------------------------------------------------------
 
 
-def mentioned(columns: list[Column[Any]], subject: DataSubject) -> ColumnElement[bool] | None:
-    """A WHERE clause true for every row whose ``columns`` may mention the person: a superset, by
-    ``LIKE``, of each full name's words in order, each e-mail and erased text (as written, lower,
-    upper and title case; in JSON also ``\\u``-escaped), and each phone's last four digits (with or
-    without one character between them: ``0187``, ``01 87``, ``4-567``). ``None``: nothing to look for."""
-    patterns = _patterns(subject)
-    if not patterns or not columns:
+def mentioned(table: Table, columns: list[Column[Any]], subject: DataSubject) -> ColumnElement[bool] | None:
+    """A WHERE clause on ``table`` true for every row whose ``columns`` may mention the person: a
+    superset, by ``LIKE``, of each full name's words in order, each e-mail and erased text (as
+    written, lower, upper and title case; in JSON also ``\\u``-escaped), and each phone's national
+    number in the text without spaces, dots, dashes, slashes and brackets. ``None``: nothing to look for.
+
+    Each column is cast, lowered and stripped once per row, in a subquery (``OFFSET 0`` keeps the
+    planner from repeating that in every ``LIKE``)."""
+    words, numbers = _patterns(subject)
+    if not (words or numbers) or not columns:
         return None
-    conds = []
-    for col in columns:
-        expr = cast(col, Text) if isinstance(col.type, JSON) else col
-        conds += [func.lower(expr).like(p, escape="\\") for p in sorted({p.lower() for p in patterns})]
-        conds += [expr.like(p, escape="\\") for p in patterns if not p.isascii()]  # lower() may be ASCII-only
-    return or_(*conds)
+    keys = list(table.primary_key.columns)
+    texts = [cast(c, Text) if isinstance(c.type, JSON) else c for c in columns]
+    lowered = sorted({p.lower() for p in words})
+    exact = sorted(p for p in words if not p.isascii())  # lower() may fold ASCII only (SQLite)
+    inner = select(*keys, *(func.lower(t).label(f"l{i}") for i, t in enumerate(texts) if lowered),
+                   *(t.label(f"r{i}") for i, t in enumerate(texts) if exact),
+                   *(_stripped(t).label(f"s{i}") for i, t in enumerate(texts) if numbers)).offset(0).subquery()
+    conds: list[ColumnElement[bool]] = []
+    for i in range(len(texts)):
+        conds += [inner.c[f"l{i}"].like(p, escape="\\") for p in lowered]
+        conds += [inner.c[f"r{i}"].like(p, escape="\\") for p in exact]
+        conds += [inner.c[f"s{i}"].like(f"%{n}%") for n in numbers]
+    found = select(*(inner.c[k.name] for k in keys)).where(or_(*conds))
+    return keys[0].in_(found) if len(keys) == 1 else tuple_(*keys).in_(found)
 
 
-def _patterns(subject: DataSubject) -> set[str]:
+def _stripped(expr: Any) -> Any:
+    """``expr`` without the characters a written phone number has between its digits."""
+    for char in " -./()":
+        expr = func.replace(expr, char, "")
+    return expr
+
+
+def _patterns(subject: DataSubject) -> tuple[set[str], set[str]]:
+    """(``LIKE`` patterns of names, e-mails and texts; the phones' national numbers)."""
     pieces: list[list[str]] = [n.split() for n in subject.names]
     pieces += [[t] for t in (*subject.emails, *subject.texts) if t]
-    out: set[str] = set()
-    for words in pieces:
-        phrase = " ".join(words)
+    words: set[str] = set()
+    for parts in pieces:
+        phrase = " ".join(parts)
         for variant in {phrase, phrase.lower(), phrase.upper(), phrase.title()}:
             for form in (variant.split(), [json.dumps(w)[1:-1] for w in variant.split()]):
-                out.add("%" + "%".join(_escape(w) for w in form) + "%")
-    for phone in subject.phones:
-        last = _digits(phone)[-4:]
-        if len(last) == 4:
-            for gaps in product(("", "_"), repeat=3):
-                out.add("%" + "".join(d + g for d, g in zip(last, (*gaps, ""))) + "%")
-        elif last:
-            out.add(f"%{last}%")
-    return out
-
-
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+                words.add("%" + "%".join(_escape(w) for w in form) + "%")
+    numbers = {n for n in (national_number(p) for p in subject.phones) if n}
+    return words, numbers
 
 
 def _escape(text: str) -> str:
