@@ -9,12 +9,16 @@ What counts as a mention:
 
 * an e-mail address, case-insensitively, anywhere in the text;
 * a phone number in any common format: ``+14155550134``, ``14155550134``,
-  ``(415) 555-0134``, ``+1 415 555 0134``, ``0030 ...`` (its national number with or
-  without the country code or trunk prefix, spaces, dots, dashes, slashes, brackets);
+  ``(415) 555-0134``, ``+1 415 555 0134``, ``0049 30 ...``, ``030/...`` (its national number
+  with or without the country code or trunk prefix; spaces, dots, dashes, slashes, brackets);
 * a full name (first and last, either order, any spacing or a comma between them), as
   whole words, case-insensitively;
 * on the cards about the person only (their leads, deals, tasks, notes, events), also the
-  first name and the last name alone (two characters or more), as whole words.
+  first name and the last name alone (two characters or more), as whole words -- except in a
+  value that is a lower-case keyword (a stage ``won``, a source ``call``);
+* in JSON, a record of the person (an object with their ``first_name``/``last_name``, or a
+  lead-like object with their ``name``, ``phone`` or ``email``): its personal fields are
+  emptied as on the card itself (a stored API response keeps its shape).
 """
 
 from __future__ import annotations
