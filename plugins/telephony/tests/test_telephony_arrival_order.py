@@ -16,12 +16,12 @@ from __future__ import annotations
 import itertools
 import json
 from typing import Any, Callable
+from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from telephony_helpers import OFFICE, SECRET, TWILIO_TOKEN, TWILIO_URL, MakeCrm, telephony_crm
-from urllib.parse import urlencode
 
 from crmkit import Crm, FrozenClock
 from crmkit_telephony.listener import client_for
@@ -221,7 +221,7 @@ def deployment(make_crm: MakeCrm) -> Deployment:
 def run(d: Deployment, clock: FrozenClock, provider: str, name: str, known: bool, order: list[int]) -> dict[str, Any]:
     """Deliver the sequence ``name`` in ``order`` (indexes, repeats allowed) for a new number; the call's state."""
     n = next(_NUMBERS)
-    phone, call_id = f"+1202556{n:04d}", f"{provider[:3]}-{n}"
+    phone, call_id = f"+1{202 + n // 10_000}556{n % 10_000:04d}", f"{provider[:3]}-{n}"  # a number of its own
     crm = d.crm
     cards: dict[str, int] = {}
     if known:
