@@ -94,7 +94,8 @@ def _new_database(opts: Options, workdir: Path, backend: str) -> Result:
     """A brand-new empty database: ours creates and stamps it, the baseline creates it."""
     times: dict[str, list[float]] = {"ours": [], "baseline": []}
     seen: dict[str, Any] = {}
-    for i in range(opts.repeats):
+    repeats = _info_repeats(opts)
+    for i in range(repeats):
         for which in (("ours", "baseline") if i % 2 == 0 else ("baseline", "ours")):
             with fresh_db(backend, workdir) as db:
                 settings = _settings(db)
@@ -107,7 +108,7 @@ def _new_database(opts: Options, workdir: Path, backend: str) -> Result:
     o, b = statistics.median(times["ours"]), statistics.median(times["baseline"])
     return Result(name="9 start-up on a new empty database (create_all + stamp vs create_all)", backend=backend,
                   ours=o * 1000, baseline=b * 1000, unit="ms", ratio=o / b, target="info", passed=None,
-                  n=opts.repeats, note="ratio = ours/baseline time")
+                  n=repeats, note="ratio = ours/baseline time")
 
 
 def _settings(db: Db) -> Settings:
@@ -152,7 +153,8 @@ def _cold(opts: Options, workdir: Path) -> Result:
         Crm(Settings.load(config, environ={})).close()
         times: dict[str, list[float]] = {"ours": [], "baseline": []}
         alembic = False
-        for i in range(opts.repeats):
+        repeats = _info_repeats(opts)
+        for i in range(repeats):
             for which in (("ours", "baseline") if i % 2 == 0 else ("baseline", "ours")):
                 proc = subprocess.run([sys.executable, "-c", COLD, str(config), which], capture_output=True,
                                       text=True, timeout=120, check=True)
@@ -163,4 +165,9 @@ def _cold(opts: Options, workdir: Path) -> Result:
     o, b = statistics.median(times["ours"]), statistics.median(times["baseline"])
     return Result(name="9 cold start: new process, import crmkit, start (SQLite at head)", backend="sqlite",
                   ours=o * 1000, baseline=b * 1000, unit="ms", ratio=o / b, target="info", passed=None,
-                  n=opts.repeats, note="ours does not import alembic; ratio = ours/baseline time")
+                  n=repeats, note="ours does not import alembic; ratio = ours/baseline time")
+
+
+def _info_repeats(opts: Options) -> int:
+    """The info rows are slow per repeat (a new database, a new process): fewer in --quick."""
+    return 2 if opts.quick else opts.repeats
