@@ -5,12 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
-from .errors import ConfigError
+from .errors import ConfigError, CrmError
 
 WRITE_OPTION = "crmkit_write"
+
+
+class DatabaseUnavailable(CrmError):
+    """503: the database connection was lost (a restart, a failover, a killed backend) or cannot be
+    made. Whatever the command wrote was rolled back; the pool reconnects by itself (the lost
+    connections are dropped, new ones are checked before use), so a retry after
+    :attr:`retry_after` seconds works once the database is back."""
+
+    code = "database_unavailable"
+    status = 503
+    retry_after = 1
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -38,7 +50,22 @@ def _make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "handle_error", _unavailable)
+    return engine
+
+
+def _unavailable(context: ExceptionContext) -> None:
+    """A lost connection, or one that cannot be made, is :class:`DatabaseUnavailable` (a 503), not a
+    500: SQLAlchemy still invalidates the pool's connections, which are replaced on the next checkout."""
+    if context.is_pre_ping:  # the pool's own check before a checkout: it reconnects by itself
+        return
+    dbapi = context.dialect.dbapi
+    refused = (context.connection is None and dbapi is not None
+               and isinstance(context.original_exception, dbapi.OperationalError))
+    if context.is_disconnect or refused:
+        raise DatabaseUnavailable("the database is unavailable (its connection was lost); retry in a moment") \
+            from context.original_exception
 
 
 def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
