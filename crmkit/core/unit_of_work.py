@@ -127,6 +127,8 @@ class Tx:
             self._log(start, done)
             if self.crm.has_impls("crm_on_events"):
                 hook.crm_on_events(tx=self, events=self.events[start:done])
+        if len(self.events) == done:  # the last round caused nothing: MAX_ROUNDS rounds are allowed
+            return
         raise CrmError(
             f"plugins kept reacting to each other's events for {MAX_ROUNDS} rounds; "
             f"last events: {', '.join(e.type for e in self.events[done:][:5])}"
