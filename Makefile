@@ -9,7 +9,7 @@ PLUGINS := $(foreach p,$(wildcard plugins/*/pyproject.toml),-e $(dir $(p)))
 # package"): the warning is about running from a checkout, which is what we do; keep it out.
 PIP    := PYTHONWARNINGS=ignore $(BIN)/pip
 
-.PHONY: demo demo-reset test install install-test bench clean i18n ui-vendor
+.PHONY: demo demo-reset test install install-test install-deep test-deep coverage bench clean i18n ui-vendor
 DEMO_PASSWORD ?= demo-password
 
 $(BIN)/python:
@@ -47,6 +47,29 @@ test: install-test
 
 bench: install-test
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+install-deep: install-test
+	$(PIP) install --quiet -e '.[postgres,test,bench,deep]'
+
+# The suite's deep mode (docs/reliability.md): schemathesis with 100 examples per operation and long
+# stateful runs, field fuzz with 3000 examples, 50 SIGKILLs of a server under write load (SQLite),
+# 20 rounds of killed PostgreSQL connections (when CRMKIT_TEST_POSTGRES_URL is set), mutation testing.
+# Figures: bench/results/deep.json and bench/results/mutation.json.
+DEEP_OUT ?= bench/results/deep.json
+test-deep: install-deep
+	mkdir -p bench/results && rm -f $(DEEP_OUT)
+	CRMKIT_DEEP=1 CRMKIT_DEEP_REPORT=$(DEEP_OUT) $(BIN)/python -m pytest -p no:cacheprovider -q \
+	    tests/test_api_schemathesis.py tests/test_api_field_fuzz.py
+	$(BIN)/python scripts/crash_safety.py sqlite --kills 50 --out $(DEEP_OUT)
+	if [ -n "$$CRMKIT_TEST_POSTGRES_URL" ]; then \
+	    $(BIN)/python scripts/crash_safety.py postgres --kills 20 --database "$$CRMKIT_TEST_POSTGRES_URL" --out $(DEEP_OUT); fi
+	$(BIN)/python scripts/mutation.py --out bench/results/mutation.json
+
+# The suite under coverage. `coverage run` starts measuring before pytest loads crmkit.testing (a
+# pytest plugin, so crmkit is imported before pytest-cov would start): the core is counted whole.
+coverage: install-deep
+	$(BIN)/python -m coverage run --source=crmkit,crmkit_installments,crmkit_telephony -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m coverage report --skip-covered --sort=cover
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache
