@@ -14,14 +14,16 @@ import io
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import (
+    format_currency, format_decimal, get_currency_precision, get_currency_symbol, get_decimal_symbol, get_group_symbol,
+)
 
 from ..core.money import Money
 from .config import LOCALES
@@ -90,7 +92,47 @@ class Formatter:
     def money(self, value: Money | None) -> str:
         if value is None:
             return ""
-        return format_currency(value.amount, value.currency, locale=self.babel)
+        fast = money_format(self.locale, value.currency)
+        return fast(value.amount) if fast is not None else format_currency(value.amount, value.currency,
+                                                                           locale=self.babel)
 
     def number(self, value: int | Decimal | float) -> str:
         return format_decimal(value, locale=self.babel)
+
+
+@functools.lru_cache(maxsize=512)
+def money_format(locale: str, currency: str) -> Callable[[Decimal], str] | None:
+    """Babel's ``format_currency(value, currency, locale=locale)`` for a plain currency pattern, with
+    the pattern, symbols and precision looked up once (a board formats a thousand amounts); None when
+    the pattern is not plain (then Babel itself formats). Same steps as ``NumberPattern.apply``."""
+    loc = Locale.parse(locale)
+    pattern = loc.currency_formats["standard"]
+    group, point = get_group_symbol(loc), get_decimal_symbol(loc)
+    if (pattern.exp_prec or pattern.scale or "@" in pattern.pattern or not pattern.number_pattern
+            or any("¤¤¤" in fix for fix in (*pattern.prefix, *pattern.suffix))
+            or any(c in group + point for c in "'¤")):
+        return None
+    symbol = get_currency_symbol(currency, loc)
+    prefixes, suffixes = (tuple(fix.replace("¤¤", currency.upper()).replace("¤", symbol) for fix in fixes)
+                          for fixes in (pattern.prefix, pattern.suffix))
+    if any("'" in fix for fix in (*prefixes, *suffixes)):  # quoted text: Babel unquotes the whole string
+        return None
+    digits = get_currency_precision(currency)
+    quantum = Decimal(10) ** -digits
+    first, rest = pattern.grouping
+    min_int = pattern.int_prec[0]
+
+    def fmt(value: Decimal) -> str:
+        negative = int(value.is_signed())
+        whole, _, frac = f"{abs(value).normalize().quantize(quantum):f}".partition(".")
+        if len(whole) < min_int:
+            whole = "0" * (min_int - len(whole)) + whole
+        size, tail = first, ""
+        while len(whole) > size:
+            tail = group + whole[-size:] + tail
+            whole = whole[:-size]
+            size = rest
+        number = whole + tail + (point + frac.ljust(digits, "0") if digits else "")
+        return prefixes[negative] + number + suffixes[negative]
+
+    return fmt

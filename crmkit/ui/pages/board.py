@@ -12,20 +12,19 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 from markupsafe import Markup
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ...core.errors import ConflictError, CrmError, NotFoundError, ValidationError
 from ...core.money import Money
+from ...core.services.board import MAX_CARDS, BoardCard, board_cards
 from .. import fields
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...core.records import Deal, Pipeline
     from ..context import PageContext, UiState
-
-MAX_CARDS = 5000
 
 
 def pipeline_of(ctx: "PageContext", key: str) -> "Pipeline":
@@ -52,35 +51,42 @@ def board_filters(ctx: "PageContext") -> dict[str, Any]:
     return out
 
 
-def load(ctx: "PageContext", pipeline: "Pipeline") -> list["Deal"]:
-    """The open deals of ``pipeline`` the user sees, filtered (every page of the list)."""
+def load(ctx: "PageContext", pipeline: "Pipeline") -> list[BoardCard]:
+    """The open deals of ``pipeline`` the user sees, filtered (one query: :mod:`crmkit.core.services.board`)."""
     assert ctx.services is not None
-    filters = {**board_filters(ctx), "pipeline": pipeline.key, "status": "open"}
-    text = ctx.request.query_params.get("q", "").strip().lower()
-    deals: list[Deal] = []
-    cursor = None
-    while len(deals) < MAX_CARDS:
-        page = ctx.services.deals.list(filters, limit=500, cursor=cursor)
-        deals += [d for d in page.items if not text or text in d.title.lower()]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    return deals
+    return board_cards(ctx.services.deals, pipeline.key, board_filters(ctx),
+                       text=ctx.request.query_params.get("q", ""), limit=MAX_CARDS)
 
 
-def etag(deals: list["Deal"]) -> str:
+def etag(deals: Sequence[BoardCard]) -> str:
     digest = hashlib.sha256()
     for d in deals:
         digest.update(f"{d.id}:{d.version};".encode())
     return f'"{digest.hexdigest()[:20]}"'
 
 
-def columns(ctx: "PageContext", pipeline: "Pipeline", deals: list["Deal"]) -> list[dict[str, Any]]:
+class CardView(NamedTuple):
+    """What a card of the board shows, ready for the template."""
+
+    id: int
+    title: str
+    version: int
+    stage: str
+    money: str
+    """The amount in the user's language ("" without one)."""
+    owner: str
+    label: str
+    """The move form's label ("Move <title> to")."""
+    stalled: str
+    """The stalled badge ("Stalled: 5 days"), "" when the card is within its stage's norm."""
+
+
+def columns(ctx: "PageContext", pipeline: "Pipeline", deals: list[BoardCard]) -> list[dict[str, Any]]:
     now = ctx.crm.clock.now()
-    by_stage: dict[str, list[Any]] = defaultdict(list)
+    money, stalled = ctx.fmt.money, ctx._("Stalled")
+    by_stage: dict[str, list[BoardCard]] = defaultdict(list)
     for deal in deals:
         by_stage[deal.stage].append(deal)
-    names = {u.id: u.name for u in ctx.services.users.list(limit=500).items} if ctx.services else {}
     out = []
     for stage in pipeline.stages:
         if stage.kind != "open":
@@ -90,16 +96,19 @@ def columns(ctx: "PageContext", pipeline: "Pipeline", deals: list["Deal"]) -> li
         for deal in cards:
             if deal.amount is not None:
                 sums[deal.amount.currency] += deal.amount.amount
-        limit = ctx.ui.config.stall_limit(pipeline.key, stage.key)
+        limit = ctx.ui.config.stall_limit(pipeline.key, stage.key) * 86400
         options = Markup("").join(  # once per column: every card in it is at this stage
             Markup('<option value="{}"{}>{}</option>').format(s.key, Markup(" selected") if s.key == stage.key else "",
                                                               s.name) for s in pipeline.stages)
+        views = []
+        for d in cards:
+            age = now - d.stage_entered_at
+            badge = (f'{stalled}: {ctx.ngettext("%(num)s day", "%(num)s days", age.days)}'
+                     if age.total_seconds() > limit else "")
+            views.append(CardView(d.id, d.title, d.version, d.stage, money(d.amount) if d.amount else "", d.owner,
+                                  ctx._("Move %(title)s to", title=d.title), badge))
         out.append({"stage": stage, "count": len(cards), "options": options,
-                    "sums": [Money(v, c) for c, v in sorted(sums.items())],
-                    "cards": [{"deal": d, "owner": names.get(d.responsible_id, ""),
-                               "days": (now - d.stage_entered_at).days,
-                               "stalled": (now - d.stage_entered_at).total_seconds() > limit * 86400}
-                              for d in cards]})
+                    "sums": [Money(v, c) for c, v in sorted(sums.items())], "cards": views})
     return out
 
 
