@@ -17,6 +17,8 @@ the API's two pages and with the deals the data set made open in that pipeline.
 from __future__ import annotations
 
 import re
+import statistics
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -144,39 +146,46 @@ def run(opts: Options, workdir: Path, backend: str) -> list[Result]:
             board_req = [("GET", f"/board/{pipeline}", headers_of([("cookie", login(driver, app))]), b"")]
             api_h = headers_of([("authorization", f"Bearer {secret}")])
             listing = f"/api/v1/deals?pipeline={pipeline}&status=open&limit=500"
+            # the API's pages, their cursors read once: timed are the requests, not the client's parsing
+            pages, cursor = [listing], driver.run(app, [("GET", listing, api_h, b"")], _ok)[0].json()["next_cursor"]
+            if cursor is not None:
+                pages.append(f"{listing}&cursor={cursor}")
+            api_req = [("GET", path, api_h, b"") for path in pages]
+            cpu: dict[str, list[float]] = {"board": [], "api": []}
 
-            def board() -> list[tuple[int, int, str]]:
-                html = driver.run(app, board_req, _ok)[0].body.decode()
-                return [(int(i), int(v), s) for i, v, s in CARD.findall(html)]
+            def board() -> list[Response]:
+                started = time.process_time()  # the whole process: the handler's worker thread too
+                out = driver.run(app, board_req, _ok)
+                cpu["board"].append(time.process_time() - started)
+                return out
 
-            def api() -> list[tuple[int, int, str]]:
-                seen: list[tuple[int, int, str]] = []
-                cursor = None
-                for _ in range(2):
-                    path = listing + (f"&cursor={cursor}" if cursor else "")
-                    page = driver.run(app, [("GET", path, api_h, b"")], _ok)[0].json()
-                    seen += [(d["id"], d["version"], d["stage"]) for d in page["items"]]
-                    cursor = page["next_cursor"]
-                    if cursor is None:
-                        break
-                return seen
+            def api() -> list[Response]:
+                started = time.process_time()
+                out = driver.run(app, api_req, _ok)
+                cpu["api"].append(time.process_time() - started)
+                return out
 
             o_t, b_t, o_out, b_out = compare(board, api, repeats=repeats, warmup=opts.warmup)
-            same("cards on the board (no card twice)", len(o_out), len(set(o_out)))
-            same("deals on the board vs the API's two pages (id, version, stage)", sorted(o_out), sorted(b_out))
-            same("deals on the board vs the open deals of the pipeline", set(o_out), expected)
+            shown = [(int(i), int(v), s) for i, v, s in CARD.findall(o_out[0].body.decode())]
+            listed = [(d["id"], d["version"], d["stage"]) for r in b_out for d in r.json()["items"]]
+            same("API pages (the last one has no next cursor)", b_out[-1].json()["next_cursor"], None)
+            same("cards on the board (no card twice)", len(shown), len(set(shown)))
+            same("deals on the board vs the API's pages (id, version, stage)", sorted(shown), sorted(listed))
+            same("deals on the board vs the open deals of the pipeline", set(shown), expected)
+            o_cpu, b_cpu = (statistics.median(cpu[k][opts.warmup:]) for k in ("board", "api"))
         finally:
             driver.close()
             crm.close()
     ratio = o_t / b_t
-    note = ("admin, logged in by the form; ratio = board/API time; API: limit=500, two pages"
-            if n > 500 else "admin, logged in by the form; ratio = board/API time; API: limit=500, one page")
+    pages_note = "two pages" if n > 500 else "one page"
+    cpu_note = f"CPU time of the process: board {o_cpu * 1000:.1f} ms, API {b_cpu * 1000:.1f} ms ({o_cpu / b_cpu:.2f}x)"
     return [
         Result(name=f"10 board of {n:,} open deals vs the JSON API listing them", backend=backend,
                ours=o_t * 1000, baseline=b_t * 1000, unit="ms", ratio=ratio, target="<= 2x API (time)",
-               passed=ratio <= 2.0, n=n, note=note),
+               passed=ratio <= 2.0, n=n,
+               note=f"admin, logged in by the form; API: limit=500, {pages_note}; ratio = board/API time; {cpu_note}"),
         Result(name=f"10 board of {n:,} open deals, server time", backend=backend, ours=o_t * 1000, unit="ms",
                target="<= 300 ms" if backend == "sqlite" else "info (<= 300 ms on SQLite)",
                passed=(o_t <= 0.300) if backend == "sqlite" and not opts.quick else None, n=n,
-               note="in-process ASGI (no socket); median of the alternating runs"),
+               note=f"in-process ASGI (no socket), median of the alternating runs; {cpu_note}"),
     ]
