@@ -100,12 +100,14 @@ def touch_everywhere(crm: Crm, clock: FrozenClock, client: TestClient) -> dict[s
     crm.deals.win(deal.id)
     payment = plans.record_payment(deal.id, "500.00", method="transfer", reference=f"Transfer from {FIRST} {LAST}")
     plans.reverse_payment(payment.id, reason=f"bounced; {FIRST} pays by card, {EMAIL}")
+    passport = crm.system.files.add("contact", contact["id"], b"%PDF-1.4 passport scan", name=f"{FIRST} {LAST} passport.pdf")
+    contract = crm.system.files.add("deal", deal.id, b"%PDF-1.4 the contract", name=f"{LAST.lower()}-contract.pdf")
     other = crm.contacts.create(first_name="Olga", last_name="Other", phones=[OTHER_PHONE], emails=["olga@example.org"])
     other_deal = crm.deals.create(title="Olga's kitchen", amount="300.00", contact_id=other.id)
     crm.notes.add("deal", other_deal.id, f"Referred by {FIRST} {LAST}, call him at 202-555-0187")
     return {"contact": contact["id"], "lead": lead.id, "deal": deal.id, "call_lead": missed.lead_id,
             "calls": (missed.id, answered.id), "other": other.id, "other_deal": other_deal.id,
-            "plan_deal": deal.id}
+            "plan_deal": deal.id, "passport": passport.id, "contract": contract.id}
 
 
 # -- scanning the whole database ------------------------------------------------------------------
@@ -152,7 +154,7 @@ def test_erasure_leaves_the_person_nowhere_in_the_database(make_crm: MakeCrm, cl
 
     hits, scanned = scan(crm.engine, NEEDLES)
     assert hits == []
-    assert {"crm_events.payload", "crm_notes.body", "crm_tasks.rule", "crm_idempotency_keys.response",
+    assert {"crm_events.payload", "crm_notes.body", "crm_tasks.rule", "crm_idempotency_keys.response", "crm_files.name",
             "telephony_calls.recording_url", "telephony_calls.from_number", "installments_payments.reference",
             "crm_contacts.custom", "crm_leads.name"} <= scanned
     # the erasure is logged, without the data
@@ -187,6 +189,13 @@ def test_erasure_leaves_the_person_nowhere_in_the_database(make_crm: MakeCrm, cl
     note = crm.notes.list(entity_type="deal", entity_id=made["other_deal"]).items[0]
     assert note.body == "Referred by [erased], call him at [erased]"
     assert crm.contacts.find_by_phone(PHONE) == [] and crm.contacts.find_by_email(EMAIL) == []
+    # the documents on the contact card are gone, contents too; the deal's contract stays, renamed
+    with pytest.raises(NotFoundError):
+        crm.system.files.get(made["passport"])
+    contract = crm.system.files.get(made["contract"])
+    assert contract.name == "[erased]-contract.pdf" and crm.system.files.read(contract.id) == b"%PDF-1.4 the contract"
+    stored = [p for p in Path(crm.settings.base_dir).rglob("*") if p.is_file() and p.read_bytes().startswith(b"%PDF")]
+    assert [p.read_bytes() for p in stored] == [b"%PDF-1.4 the contract"]
 
 
 def test_export_holds_everything_about_the_person(make_crm: MakeCrm, clock: FrozenClock) -> None:
@@ -213,6 +222,7 @@ def test_export_holds_everything_about_the_person(make_crm: MakeCrm, clock: Froz
             "installments.payment_recorded"} <= types
     calls = doc["plugins"]["telephony"]["calls"]
     assert {c["id"] for c in calls} == set(made["calls"]) and RECORDING in {c["recording_url"] for c in calls}
+    assert {f["id"] for f in doc["files"]} == {made["passport"], made["contract"]}
     plans = doc["plugins"]["installments"]["plans"]
     assert [p["payments"][0]["reference"] for p in plans] == [f"Transfer from {FIRST} {LAST}"]
     assert crm.timeline.all(type="contact.exported").items[0].data == {"format": "crmkit.personal_data/1"}

@@ -15,7 +15,7 @@ What counts as a mention:
   whole words, case-insensitively;
 * on the cards about the person only (their leads, deals, tasks, notes, events), also the
   first name and the last name alone (two characters or more), as whole words -- except in a
-  value that is a lower-case keyword (a stage ``won``, a source ``call``);
+  value that is one of the deployment's keys or statuses (a stage ``won``, a source ``call``);
 * in JSON, a record of the person (an object with their ``first_name``/``last_name``, or a
   lead-like object with their ``name``, ``phone`` or ``email``): its personal fields are
   emptied as on the card itself (a stored API response keeps its shape).
@@ -69,21 +69,18 @@ def name_pattern(name: str) -> str:
     return r"(?<!\w)" + r"[\s,]+".join(re.escape(w) for w in name.split()) + r"(?!\w)"
 
 
-_KEYWORD = re.compile(r"[a-z0-9_.:#+-]*")
-"""A value such as ``won``, ``new`` or ``call``: a stage, a status, a source -- never a single name's mention."""
-
-
 class Matcher:
     """Finds and replaces mentions of a person in text and JSON-like data.
 
     ``emails``, ``texts``, ``phones`` and ``names`` (full names) are looked for everywhere;
-    ``words`` (a first or last name alone) only in text that is not a lower-case keyword, so
-    that the surname Won leaves a deal's ``won`` stage alone."""
+    ``words`` (a first or last name alone) in any text except the values in ``keep`` (the
+    deployment's keys and statuses), so that the surname Won leaves a deal's ``won`` stage alone."""
 
     def __init__(self, *, names: Iterable[str] = (), phones: Iterable[str] = (), emails: Iterable[str] = (),
-                 texts: Iterable[str] = (), words: Iterable[str] = (),
+                 texts: Iterable[str] = (), words: Iterable[str] = (), keep: Iterable[str] = (),
                  record: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self._record = record
+        self._keep = frozenset(keep)
         exact = sorted({t for t in (*emails, *texts) if t and t.strip()}, key=len, reverse=True)
         parts = [re.escape(t) for t in exact]
         parts += [p for p in (phone_pattern(n) for n in sorted(set(phones))) if p is not None]
@@ -98,7 +95,7 @@ class Matcher:
             return value
         if self._strong is not None:
             value = self._strong.sub(PLACEHOLDER, value)
-        if self._weak is not None and not _KEYWORD.fullmatch(value):
+        if self._weak is not None and value not in self._keep:
             value = self._weak.sub(PLACEHOLDER, value)
         return value
 
@@ -149,6 +146,8 @@ class DataSubject:
     :param emails: e-mail addresses (lower case), now and before.
     :param words: single names (a first or a last name alone), looked for on the cards about them only.
     :param texts: exact texts to erase too (see :meth:`erase_text`).
+    :param keep: values a single name never replaces: the deployment's keys and statuses
+        (``won``, ``new``, ``call``, stage and pipeline keys, lost reasons, custom-field choices).
     """
 
     contact_id: int
@@ -160,6 +159,7 @@ class DataSubject:
     emails: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
     texts: list[str] = attrs.field(factory=list)
+    keep: frozenset[str] = frozenset()
     _cache: dict[bool, Matcher] = attrs.field(factory=dict, eq=False, repr=False)
 
     def matcher(self, *, on_their_cards: bool = True) -> Matcher:
@@ -169,7 +169,7 @@ class DataSubject:
         if found is None:
             found = self._cache[on_their_cards] = Matcher(
                 names=self.names, phones=self.phones, emails=self.emails, texts=self.texts,
-                words=self.words if on_their_cards else (), record=self._record)
+                words=self.words if on_their_cards else (), keep=self.keep, record=self._record)
         return found
 
     def _record(self, record: dict[str, Any]) -> dict[str, Any]:

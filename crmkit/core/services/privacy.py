@@ -65,12 +65,13 @@ class PrivacyService:
 
     def export_contact(self, id: int) -> dict[str, Any]:
         """Everything stored about contact ``id``: the contact (phones, e-mails, custom fields), their
-        leads, deals, tasks, notes, the events of all those cards, and each plugin's data about them.
+        leads, deals, tasks, notes, documents (metadata; the contents through ``files.open``), the
+        events of all those cards, and each plugin's data about them.
 
         The export is logged (``contact.exported``, without the data). Returns JSON-ready data."""
         with transaction(self.crm, self.actor_id) as tx:
             row = self._contact(tx.conn, id)
-            subject = collect(tx.conn, row)
+            subject = collect(self.crm, tx.conn, row)
             document = _document(self.crm, tx.conn, row, subject)
             for result in self.crm.pm.hook.crm_personal_data_export(tx=tx, subject=subject):
                 _merge(document["plugins"], result, "crm_personal_data_export", to_json_value)
@@ -81,8 +82,9 @@ class PrivacyService:
     def erase_contact(self, id: int, *, reason: str | None = None) -> Erasure:
         """Erase contact ``id``'s personal data everywhere, in one transaction (nothing half-erased).
 
-        Plugins erase theirs first (``crm_personal_data_erase``); then the contact loses its names,
-        phones, e-mails, birthday and custom fields (the card stays, named ``[erased]``, so deals keep
+        Plugins erase theirs first (``crm_personal_data_erase``); then the documents on the contact
+        card go (their contents after commit); the contact loses its names, phones, e-mails, birthday
+        and custom fields (the card stays, named ``[erased]``, so deals keep
         their customer link); their leads lose name, phone and e-mail; every mention of the person in
         the text and JSON of their cards, notes, tasks and events becomes ``[erased]``, and so do their
         full names, phones and e-mails anywhere else in the core's tables. Amounts, stages and dates
@@ -90,25 +92,32 @@ class PrivacyService:
         counts -- without the erased data. Erasing an erased contact again is a :class:`ConflictError`,
         unless someone put personal data on its card since (that is then erased).
         """
-        from .privacy_erase import erase_cards, sweep
+        from .files import discard_blobs
+        from .privacy_erase import erase_cards, remove_contact_files, sweep
 
         why = check_text(reason, "reason", max_length=300)
+        outermost = getattr(self.crm._tx_local, "tx", None) is None
         with transaction(self.crm, self.actor_id) as tx:
             row = self._contact(tx.conn, id)
             e = schema.events.c
             if _blank(row) and tx.conn.scalar(select(e.id).where(
                     e.entity_type == "contact", e.entity_id == row.id, e.type == ERASED).limit(1)) is not None:
                 raise ConflictError(f"contact {row.id} was erased already", field="id")
-            subject = collect(tx.conn, row)
+            subject = collect(self.crm, tx.conn, row)
             rows: dict[str, int] = {}
             for result in self.crm.pm.hook.crm_personal_data_erase(tx=tx, subject=subject):
                 _merge(rows, result, "crm_personal_data_erase", _count, add=True)
+            removed = remove_contact_files(tx, subject)
+            rows[schema.files.name] = len(removed)
             for table, count in [*erase_cards(tx, subject).items(), *sweep(tx, subject).items()]:
                 rows[table] = rows.get(table, 0) + count
             rows = {table: count for table, count in sorted(rows.items()) if count}
             why = subject.scrub(why)
             tx.emit(ERASED, "contact", row.id, data={"reason": why, "rows": rows})
-            return Erasure(contact_id=row.id, erased_at=tx.now, reason=why, rows=rows)
+            erasure = Erasure(contact_id=row.id, erased_at=tx.now, reason=why, rows=rows)
+        if outermost:  # committed: the documents' contents may go (inside a larger command they stay)
+            discard_blobs(self.crm, removed)
+        return erasure
 
 
 def _blank(contact: Row[Any]) -> bool:
@@ -139,7 +148,7 @@ def _count(value: Any) -> int:
 # -- who the person is ------------------------------------------------------------------------------
 
 
-def collect(conn: Connection, contact: Row[Any]) -> DataSubject:
+def collect(crm: "Crm", conn: Connection, contact: Row[Any]) -> DataSubject:
     """The person of ``contact``: their cards, and every name, phone and e-mail they are known by.
 
     Their leads are the leads linked to the contact and the leads carrying one of its phones or
@@ -181,7 +190,25 @@ def collect(conn: Connection, contact: Row[Any]) -> DataSubject:
     task_ids = tuple(conn.scalars(select(t.id).where(on_cards).order_by(t.id)))
     return DataSubject(contact_id=contact.id, lead_ids=lead_ids, deal_ids=deal_ids, task_ids=task_ids,
                        names=_clean(names), phones=tuple(sorted(p for p in phones if _E164.fullmatch(p))),
-                       emails=_clean(e for e in emails if "@" in e), words=_clean(words - names))
+                       emails=_clean(e for e in emails if "@" in e), words=_clean(words - names),
+                       keep=vocabulary(crm))
+
+
+CORE_KEYWORDS = frozenset({
+    "open", "won", "lost", "done", "cancelled", "new", "in_progress", "converted", "rejected", "person",
+    "legal_entity", "web_form", "call", "email", "messenger", "manual", "import", "lead", "contact", "company",
+    "deal", "task", "note", "admin", "head", "manager",
+})
+
+
+def vocabulary(crm: "Crm") -> frozenset[str]:
+    """The values that are keys or statuses in this deployment, never a person's name: the core's
+    statuses, sources and card types, pipeline and stage keys, lost reasons, custom-field choices."""
+    keys = {p.key for p in crm.pipelines} | {s.key for p in crm.pipelines for s in p.stages}
+    keys |= {r.key for r in crm.lost_reasons}
+    keys |= {c for entity in ("lead", "contact", "company", "deal", "task")
+             for f in crm.custom_fields.fields(entity).values() for c in f.choices}
+    return CORE_KEYWORDS | keys
 
 
 _E164 = re.compile(r"\+[1-9][0-9]{5,14}")
@@ -262,6 +289,9 @@ def _document(crm: "Crm", conn: Connection, contact: Row[Any], subject: DataSubj
                          .order_by(n.id))
     events = conn.execute(select(schema.events).where(on_their_cards(subject, e.entity_type, e.entity_id))
                           .order_by(e.id))
+    f = schema.files.c
+    files = conn.execute(select(schema.files).where(on_their_cards(subject, f.entity_type, f.entity_id))
+                         .order_by(f.id))
     return {
         "format": FORMAT,
         "exported_at": None,
@@ -273,5 +303,6 @@ def _document(crm: "Crm", conn: Connection, contact: Row[Any], subject: DataSubj
         "tasks": [to_dict(system.tasks._record(r)) for r in tasks],
         "notes": [to_dict(system.notes._record(r)) for r in notes],
         "events": [Event.from_row(r).to_dict() for r in events],
+        "files": [to_dict(system.files._record(r)) for r in files],
         "plugins": {},
     }

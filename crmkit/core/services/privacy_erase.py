@@ -1,13 +1,15 @@
 """The core's part of an erasure (:meth:`.privacy.PrivacyService.erase_contact`), inside its transaction.
 
+0. :func:`remove_contact_files` -- the documents on the contact card go (their contents once the
+   erasure committed); documents on their other cards stay, their names scrubbed in step 1.
 1. :func:`erase_cards` -- the cards about the person: the contact loses its personal fields, their
    leads lose name (when linked to the contact), phone and e-mail; every text and JSON column of
-   their leads, deals, tasks, notes and of the events on those cards is scrubbed with the full
+   their leads, deals, tasks, notes, documents and of the events on those cards is scrubbed with the full
    matcher (names alone too); the personal fields of the contact's and leads' events
    (``changes.first_name`` ...) become ``[erased]`` whatever they held.
 2. :func:`sweep` -- everywhere else in the core's tables: the person's full names, phones, e-mails
    (and the texts plugins added with ``subject.erase_text``) in every text and JSON column of
-   leads, deals, companies, tasks, notes, the event log, delivery failures, job errors, stored
+   leads, deals, companies, tasks, notes, document names, the event log, delivery failures, job errors, stored
    API responses and other contacts' custom fields. Rows are found by SQL ``LIKE`` first (a
    superset), then checked and rewritten in Python.
 
@@ -68,11 +70,23 @@ def erase_cards(tx: Tx, subject: DataSubject) -> dict[str, int]:
         (s.deals, s.deals.c.id.in_(subject.deal_ids), None),
         (s.tasks, s.tasks.c.id.in_(subject.task_ids), None),
         (s.notes, on_their_cards(subject, s.notes.c.entity_type, s.notes.c.entity_id), None),
+        (s.files, on_their_cards(subject, s.files.c.entity_type, s.files.c.entity_id), None),
         (s.events, on_their_cards(subject, s.events.c.entity_type, s.events.c.entity_id), event),
     ]
     for table, where, prepare in targets:
         counts[table.name] = scrub_rows(tx, table, where, full, prepare=prepare)
     return counts
+
+
+def remove_contact_files(tx: Tx, subject: DataSubject) -> list[str]:
+    """Step 0: the documents on the contact card itself (an ID, a photo) go, rows now, contents once
+    committed (the caller discards the returned storage keys). Documents on their leads, deals
+    and tasks are business records: they stay, their names scrubbed."""
+    f = schema.files.c
+    mine = (f.entity_type == "contact") & (f.entity_id == subject.contact_id)
+    keys = list(tx.conn.scalars(select(f.storage_key).where(mine).order_by(f.id)))
+    tx.conn.execute(delete(schema.files).where(mine))
+    return keys
 
 
 def sweep(tx: Tx, subject: DataSubject) -> dict[str, int]:
@@ -82,7 +96,7 @@ def sweep(tx: Tx, subject: DataSubject) -> dict[str, int]:
     anywhere = subject.matcher(on_their_cards=False)
     s = schema
     targets: list[tuple[Table, list[Column[Any]]]] = [
-        (t, text_columns(t)) for t in (s.leads, s.deals, s.companies, s.tasks, s.notes, s.events,
+        (t, text_columns(t)) for t in (s.leads, s.deals, s.companies, s.tasks, s.notes, s.files, s.events,
                                        s.event_failures, s.jobs)]
     targets.append((s.contacts, [s.contacts.c.custom]))  # other people's own names, phones, e-mails stay theirs
     targets.append((idempotency_keys, [idempotency_keys.c.response]))  # stored responses replayed to retries
@@ -103,6 +117,7 @@ SCRUBBED: dict[str, tuple[str, ...]] = {
     "crm_companies": ("name", "address", "custom"),
     "crm_tasks": ("title", "description", "rule", "custom"),
     "crm_notes": ("body",),
+    "crm_files": ("name",),
     "crm_events": ("payload",),
     "crm_event_failures": ("last_error",),
     "crm_jobs": ("last_error",),

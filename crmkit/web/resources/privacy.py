@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.events import Event
 from ...core.records import Contact, Deal, Lead, Note, Task
+from ...core.services.files import FileInfo
 from ...core.services.privacy import FORMAT, Erasure, PrivacyService
 from ..operation import Ctx, Operation
 from ..schemas import body, custom_read, record_schema, text
@@ -44,7 +45,7 @@ def export_schema(crm: "Crm") -> dict[str, Any]:
         "known_as": {"type": "object", "required": ["names", "phones", "emails"], "properties": {
             k: {"type": "array", "items": {"type": "string"}} for k in ("names", "phones", "emails")}},
         "leads": records(Lead, "lead"), "deals": records(Deal, "deal"), "tasks": records(Task, "task"),
-        "notes": records(Note), "events": records(Event), "plugins": OBJECT,
+        "notes": records(Note), "events": records(Event), "files": records(FileInfo), "plugins": OBJECT,
     }
     return {"type": "object", "required": list(props), "properties": props}
 
@@ -54,14 +55,16 @@ def operations(crm: "Crm") -> list[Operation]:
         Operation("GET", "/contacts/{id:int}/export", export_contact, "Export everything about a contact",
                   "contacts", "export_contact", response=export_schema(crm),
                   description="The contact (phones, e-mails, custom fields), their leads, deals, tasks, notes, "
-                              "the events of all those cards and each plugin's data about them, as one JSON "
+                              "documents (metadata), the events of all those cards and each plugin's data about "
+                              "them, as one JSON "
                               "document. Needs the `personal_data.manage` permission (admins). Logged as "
                               "`contact.exported`."),
         Operation("POST", "/contacts/{id:int}/erase", erase_contact, "Erase a contact's personal data",
                   "contacts", "erase_contact", body=body({"reason": text(300, null=True)}), body_required=False,
                   response=record_schema(Erasure), idempotent=True, errors=(409,),
-                  description="Removes the person's names, phones, e-mails, birthday and custom fields, and every "
-                              "mention of them in their cards, notes, tasks, events and plugins' rows, in one "
+                  description="Removes the person's names, phones, e-mails, birthday, custom fields and the "
+                              "documents on their contact card, and every mention of them in their cards, notes, "
+                              "tasks, document names, events and plugins' rows, in one "
                               "transaction; deals and leads stay with their amounts and stages. Logged as "
                               "`contact.erased` with the reason and row counts, without the data. Needs the "
                               "`personal_data.manage` permission (admins). A second erasure is 409."),
