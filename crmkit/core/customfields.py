@@ -157,8 +157,12 @@ def _email(f: CustomField, v: Any, region: str) -> str:
 
 
 def _user(f: CustomField, v: Any, region: str) -> int:
-    """A user id (the services check that the user exists)."""
-    return _integer(f, v, region)
+    """A user id (the services give an e-mail address as the user's id first, and check that the
+    user exists)."""
+    if isinstance(v, bool) or not (isinstance(v, int) or (isinstance(v, str) and re.fullmatch(r"\s*[0-9]{1,10}\s*", v))):
+        raise ValidationError(f"{f.name}: {str(v)[:100]!r} is not a user (give the user's id or e-mail address)",
+                              field=f.name)
+    return int(v)
 
 
 _CLEANERS: dict[str, Callable[[CustomField, Any, str], Any]] = {

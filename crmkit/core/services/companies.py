@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import Row, insert
+from sqlalchemy import Row, Select, insert
 
 from .. import schema
 from ..events import created, diff, to_json_value
 from ..records import Company
 from .base import Service, check_text, check_unknown, inserted_id
+from .userref import resolve_values, user_filter
 
 _FIELDS = frozenset({"name", "address", "responsible_id", "custom"})
 
@@ -26,7 +27,11 @@ class CompanyService(Service[Company]):
             custom=row.custom or {}, created_at=row.created_at, updated_at=row.updated_at, version=row.version,
         )
 
+    def _special_filter(self, query: Select[Any], name: str, op: str, value: Any) -> Select[Any] | None:
+        return user_filter(self, query, name, op, value)
+
     def _clean(self, conn: Any, values: Mapping[str, Any], current: Row[Any] | None = None) -> dict[str, Any]:
+        values = resolve_values(conn, self.access, values, ("responsible_id",), "company", self.crm)
         out: dict[str, Any] = {}
         if "name" in values:
             out["name"] = check_text(values["name"], "name", required=True)

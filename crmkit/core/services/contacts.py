@@ -15,6 +15,7 @@ from ..events import created, diff, to_json_value
 from ..records import Contact
 from .base import Service, check_text, check_unknown, insert_many, inserted_id
 from .refs import check_custom_users, check_ref
+from .userref import resolve_custom, resolve_user, user_filter
 
 _FIELDS = frozenset({"first_name", "last_name", "company_id", "birthday", "responsible_id", "phones", "emails", "custom"})
 
@@ -58,6 +59,12 @@ class ContactService(Service[Contact]):
             raise ValidationError("first_name: a contact needs a first or a last name", field="first_name")
         return out
 
+    def _users_in_custom(self, conn: Connection, values: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``values`` with the user custom fields given by e-mail as ids."""
+        if not isinstance(values.get("custom"), Mapping):
+            return values
+        return {**values, "custom": resolve_custom(conn, self.access, self.crm, "contact", values["custom"])}
+
     def _phones(self, value: Any) -> list[str]:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)):
@@ -77,7 +84,8 @@ class ContactService(Service[Contact]):
         if "company_id" in values:
             out["company_id"] = check_ref(conn, schema.companies, values["company_id"], "company_id", "company")
         if "responsible_id" in values:
-            out["responsible_id"] = self._check_user(conn, values["responsible_id"], "responsible_id")
+            responsible = resolve_user(conn, self.access, values["responsible_id"], "responsible_id")
+            out["responsible_id"] = self._check_user(conn, responsible, "responsible_id")
         if "custom" in out:
             check_custom_users(conn, self.crm, "contact", out["custom"])
 
@@ -90,8 +98,8 @@ class ContactService(Service[Contact]):
     ) -> Contact:
         raw = {"first_name": first_name, "last_name": last_name, "phones": list(phones), "emails": list(emails),
                "birthday": birthday, "custom": custom}
-        values = self._clean(raw)
         with self._tx() as tx:
+            values = self._clean(self._users_in_custom(tx.conn, raw))
             self._refs(tx.conn, {"company_id": company_id, "responsible_id": responsible_id if responsible_id is not None else self.actor_id}, values)
             new_id = inserted_id(tx.conn.execute(
                 insert(self.table).values(**values, created_at=tx.now, updated_at=tx.now, version=1)
@@ -104,7 +112,7 @@ class ContactService(Service[Contact]):
         check_unknown(changes, _FIELDS, "a contact")
         with self._tx() as tx:
             row = self._row(tx.conn, id, lock=True)
-            values = self._clean(changes, row)
+            values = self._clean(self._users_in_custom(tx.conn, changes), row)
             self._refs(tx.conn, changes, values, row)
             before = {k: to_json_value(getattr(row, k)) for k in values}
             self._bump(tx, row, values, version)
@@ -202,7 +210,7 @@ class ContactService(Service[Contact]):
         if name == "email":
             em = schema.contact_emails
             return query.where(self.table.c.id.in_(select(em.c.contact_id).where(em.c.email == normalize_email(value))))
-        return None
+        return user_filter(self, query, name, op, value)
 
 
 def _birthday(value: Any) -> date | None:
