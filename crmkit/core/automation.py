@@ -1,5 +1,6 @@
 """Pipeline automation, as the core's own plugin: required fields, automatic tasks,
-copying or moving deals between pipelines, next-contact reminders.
+copying or moving deals between pipelines, next-contact reminders, and closing the open tasks
+of a card that is won, lost, converted, rejected or archived (:mod:`crmkit.core.closing`).
 
 Everything here runs through the same hooks a plugin would use
 (``crm_validate`` and ``crm_on_events``), inside the command's transaction: a
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from sqlalchemy import Connection, Row, select
 
 from . import schema
+from .closing import close_tasks
 from .errors import ConfigError, ValidationError
 from .events import Event
 from .hookspecs import hookimpl
@@ -88,7 +90,7 @@ def _entered(crm: "Crm", event: Event) -> tuple[PipelineSpec, StageSpec] | None:
     """The (pipeline, stage) declaration a lead or deal entered with this event, if any."""
     if event.type in ("deal.created", "lead.created"):
         pipeline, stage = event.data.get("pipeline"), event.data.get("stage")
-    elif event.type in ("deal.stage_changed", "lead.stage_changed"):
+    elif event.type in ("deal.stage_changed", "lead.stage_changed", "lead.reopened"):
         pipeline, stage = event.data.get("pipeline"), event.after("stage")
     else:
         return None
@@ -110,6 +112,14 @@ def crm_validate(tx: "Tx", events: Sequence[Event]) -> None:
                 f"{missing[0]}: {event.entity_type} cannot enter stage {entered[1].key!r} without "
                 f"{', '.join(missing)}", field=missing[0],
             )
+
+
+@hookimpl(specname="crm_on_events", tryfirst=True)
+def close_tasks_of_closed_cards(tx: "Tx", events: Sequence[Event]) -> None:
+    """First of all reactions: the tasks a card had when it closed are cancelled before any rule
+    or plugin adds the tasks its closing calls for."""
+    for event in events:
+        close_tasks(tx, event)
 
 
 @hookimpl(trylast=True)
