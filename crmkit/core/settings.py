@@ -22,7 +22,7 @@ DEFAULT_DATABASE = "sqlite:///crmkit.db"
 TOP_LEVEL_KEYS: frozenset[str] = frozenset({
     "name", "database", "default_region", "default_currency", "plugins",
     "lost_reasons", "pipelines", "custom_fields", "settings", "sales_pipeline", "lead_pipeline",
-    "timezone", "next_contact_field", "ui",
+    "timezone", "next_contact_field", "ui", "lead_assignment",
 })
 """Every key crmkit.toml may have at its top level."""
 
@@ -31,6 +31,19 @@ TOP_LEVEL_KEYS: frozenset[str] = frozenset({
 class LostReasonSpec:
     key: str
     label: str
+
+
+ASSIGNMENT_MODES = ("queue", "round_robin")
+
+
+@attrs.frozen
+class LeadAssignment:
+    """``[lead_assignment]``: who gets a new lead nobody is responsible for (after a repeat request
+    went to the matched contact's manager). ``queue`` (the default) leaves it unassigned, for every
+    manager to see and take; ``round_robin`` gives it to the next active user of ``team`` in turn."""
+
+    mode: str = "queue"
+    team: str | None = None
 
 
 @attrs.frozen
@@ -50,6 +63,7 @@ class Settings:
     timezone: str = "UTC"
     next_contact_field: str = "next_contact_date"
     plugin_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    lead_assignment: LeadAssignment = attrs.field(factory=LeadAssignment)
     ui: Mapping[str, Any] = attrs.field(factory=dict)
     """The ``[ui]`` table (the web UI's brand and language), checked by :mod:`crmkit.ui.config`."""
     base_dir: Path = attrs.field(factory=Path.cwd)
@@ -111,6 +125,7 @@ class Settings:
             timezone=_timezone(data.get("timezone", "UTC")),
             next_contact_field=str(data.get("next_contact_field", "next_contact_date")),
             plugin_settings={str(k): dict(v) for k, v in settings_tbl.items()},
+            lead_assignment=_lead_assignment(data.get("lead_assignment", {})),
             ui=_ui_table(data.get("ui", {})),
             base_dir=base_dir or Path.cwd(),
         )
@@ -136,6 +151,24 @@ def _ui_table(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError("crmkit.toml: [ui] must be a table (the web UI's brand and language)")
     return dict(value)
+
+
+def _lead_assignment(value: Any) -> LeadAssignment:
+    where = "crmkit.toml [lead_assignment]"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table, e.g. mode = \"round_robin\", team = \"sales\"")
+    unknown = sorted(set(value) - {"mode", "team"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (keys: mode, team)")
+    mode = value.get("mode", "queue")
+    if mode not in ASSIGNMENT_MODES:
+        raise ConfigError(f"{where}: mode {mode!r} is not one of {', '.join(ASSIGNMENT_MODES)}")
+    team = value.get("team")
+    if team is not None and (not isinstance(team, str) or not team.strip()):
+        raise ConfigError(f"{where}: team must be a team's name (see `crmkit users list`)")
+    if mode == "round_robin" and team is None:
+        raise ConfigError(f"{where}: round_robin needs the team whose users take turns, e.g. team = \"sales\"")
+    return LeadAssignment(mode=mode, team=team.strip() if team else None)
 
 
 def _timezone(value: Any) -> str:

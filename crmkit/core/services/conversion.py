@@ -8,6 +8,7 @@ from .. import schema
 from ..errors import ConflictError, ValidationError
 from ..records import Company, Contact, Conversion
 from .refs import find_contact
+from .userref import resolve_values
 from .utm import UTM_KEYS, utm_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,7 +39,10 @@ def convert(
         the new contact's phone or e-mail.
     :param company: fields for the company (default name: the lead's company_name).
     :param deal: fields for the deal (title, amount, currency, pipeline, stage, custom, ...);
-        the lead's source, UTM fields, responsible and same-named custom fields carry over.
+        the lead's source, UTM fields and same-named custom fields carry over.
+    One rule says who is responsible for what the conversion makes (the company, a new
+    contact and the deal): the deal's ``responsible_id`` if given, else the lead's responsible
+    user, else the acting user; ``contact`` and ``company`` may name their own.
     Converting twice, or a rejected lead, is a :class:`ConflictError`.
     """
     crm = leads.crm
@@ -46,6 +50,10 @@ def convert(
         row = leads._row(tx.conn, id, lock=True)
         # What the user links explicitly must be visible to them, as in a create; the links the
         # conversion itself makes (to the lead's matched contact) are part of the allowed command.
+        user_fields = ("responsible_id",)
+        contact = resolve_values(tx.conn, leads.access, contact, user_fields, "contact", crm) if contact else contact
+        company = resolve_values(tx.conn, leads.access, company, user_fields, "company", crm) if company else company
+        deal = resolve_values(tx.conn, leads.access, deal, user_fields, "deal", crm) if deal else deal
         leads.access.require_visible_links(tx.conn, contact or {}, prefix="contact.")
         leads.access.require_visible_links(tx.conn, deal or {}, prefix="deal.")
         from . import Services
@@ -58,15 +66,16 @@ def convert(
         if kind not in ("person", "legal_entity"):
             raise ValidationError("customer_kind: use person or legal_entity", field="customer_kind")
 
+        owner = (deal or {}).get("responsible_id") or row.responsible_id or leads.actor_id
         made_company: Company | None = None
         if kind == "legal_entity":
-            fields = {"name": row.company_name, **(company or {})}
+            fields = {"name": row.company_name, "responsible_id": owner, **(company or {})}
             if not fields.get("name"):
                 raise ValidationError("company.name: a legal entity needs a company name", field="company.name")
             made_company = services.companies.create(**fields)
 
-        made_contact = _contact(services, leads.access, tx, row, contact, made_company)
-        deal_fields = _deal_fields(crm, row, kind, made_contact, made_company, deal or {})
+        made_contact = _contact(services, leads.access, tx, row, contact, made_company, owner)
+        deal_fields = _deal_fields(crm, row, kind, made_contact, made_company, deal or {}, owner)
         made_deal = services.deals.create(**deal_fields)
 
         values: dict[str, Any] = {"status": "converted", "contact_id": made_contact.id, "customer_kind": kind,
@@ -86,7 +95,7 @@ def convert(
 
 
 def _contact(services: Any, access: Any, tx: Any, row: Any, overrides: Mapping[str, Any] | None,
-             company: Company | None) -> Contact:
+             company: Company | None, owner: int | None) -> Contact:
     if row.contact_id is not None and not overrides and access.can_see(tx.conn, "contact", schema.contacts,
                                                                        row.contact_id):
         contact: Contact = services.contacts.get(row.contact_id)
@@ -97,7 +106,7 @@ def _contact(services: Any, access: Any, tx: Any, row: Any, overrides: Mapping[s
     fields: dict[str, Any] = {
         "first_name": first or (row.title if not last else ""), "last_name": last,
         "phones": [row.phone] if row.phone else [], "emails": [row.email] if row.email else [],
-        "responsible_id": row.responsible_id, **(overrides or {}),
+        "responsible_id": owner, **(overrides or {}),
     }
     if company is not None:
         fields.setdefault("company_id", company.id)
@@ -112,14 +121,14 @@ def _contact(services: Any, access: Any, tx: Any, row: Any, overrides: Mapping[s
 
 
 def _deal_fields(crm: Any, row: Any, kind: str, contact: Contact, company: Company | None,
-                 overrides: Mapping[str, Any]) -> dict[str, Any]:
+                 overrides: Mapping[str, Any], owner: int | None) -> dict[str, Any]:
     declared = crm.custom_fields.fields("deal")
     custom = {k: v for k, v in (row.custom or {}).items() if k in declared}
     if CUSTOMER_KIND_FIELD in declared:
         custom[CUSTOMER_KIND_FIELD] = kind
     custom.update(overrides.get("custom") or {})
     fields: dict[str, Any] = {
-        "title": row.title, "responsible_id": row.responsible_id, "contact_id": contact.id,
+        "title": row.title, "responsible_id": owner, "contact_id": contact.id,
         "company_id": company.id if company else None, "lead_id": row.id, "source": row.source,
         "utm": {k: v for k, v in utm_of(row).items() if k in UTM_KEYS},
     }

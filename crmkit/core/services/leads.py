@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Row, func, insert, select
 
 from .. import schema
 from ..contacts_info import normalize_email, normalize_phone
@@ -14,7 +14,9 @@ from ..events import created, diff, to_json_value
 from ..records import Conversion, Lead, Stage
 from .base import Service, check_text, check_unknown, inserted_id
 from .lost import reason_label, resolve_reason
+from .assignment import assign_lead
 from .refs import check_ref, find_contact
+from .userref import resolve_values, user_filter
 from .utm import COLUMNS, clean_utm, utm_of
 
 SOURCES = ("web_form", "call", "email", "messenger", "manual", "import")
@@ -57,7 +59,20 @@ class LeadService(Service[Lead]):
                 known = ", ".join(s.key for s in pipeline.stages) if pipeline else "no lead pipeline"
                 raise ValidationError(f"stage: no lead stage {value!r} (stages: {known})", field="stage")
             return query.where(self.table.c.stage_id.in_(ids))
-        return None
+        return user_filter(self, query, name, op, value)
+
+    def stage_counts(self) -> dict[str, int]:
+        """How many leads (that the acting user may read) each stage of the lead pipeline holds,
+        in one SQL aggregate."""
+        pipeline = self.crm.pipeline(self.crm.settings.lead_pipeline)
+        ld = self.table.c
+        query = select(ld.stage_id, func.count()).where(ld.pipeline_id == pipeline.id).group_by(ld.stage_id)
+        visible = self.access.visible(self.entity, self.table)
+        if visible is not None:
+            query = query.where(visible)
+        with self._read() as conn:
+            counts = {stage_id: int(n) for stage_id, n in conn.execute(query).all()}
+        return {s.key: counts.get(s.id, 0) for s in pipeline.stages}
 
     def _filter_value(self, name: str, value: Any) -> Any:
         if name == "phone" and value is not None:
@@ -67,6 +82,7 @@ class LeadService(Service[Lead]):
         return value
 
     def _clean(self, conn: Connection, values: Mapping[str, Any], current: Row[Any] | None = None) -> dict[str, Any]:
+        values = resolve_values(conn, self.access, values, ("responsible_id",), "lead", self.crm)
         self.access.require_visible_links(conn, values, current=current)
         out: dict[str, Any] = {}
         if "title" in values:
@@ -110,7 +126,9 @@ class LeadService(Service[Lead]):
         (a repeat request is not a stranger), under the record rules: only a contact
         the acting user may read is looked for; an unassigned lead goes to that
         contact's responsible user; and the link is made only when the lead's
-        responsible user may read the contact (see :meth:`_link_match`). It lands in
+        responsible user may read the contact (see :meth:`_link_match`). A lead still
+        unassigned then follows the deployment's ``[lead_assignment]`` rule (a queue, or
+        round robin over a team: :mod:`~crmkit.core.services.assignment`). It lands in
         the first stage of the lead pipeline.
         """
         stage = self._stage(None)
@@ -127,6 +145,10 @@ class LeadService(Service[Lead]):
                 if match is not None and self._link_match(tx.conn, values, match[0]):
                     values["contact_id"], data["matched_by"] = match
                     data["matched_contact_id"] = values["contact_id"]
+            if values.get("responsible_id") is None:
+                values["responsible_id"] = assign_lead(tx.conn, self.crm.settings.lead_assignment)
+                if values["responsible_id"] is not None:
+                    data["assigned_by"] = self.crm.settings.lead_assignment.mode
             if stage is not None:
                 values.update(pipeline_id=stage.pipeline_id, stage_id=stage.id)
                 data.update(pipeline=stage.pipeline, stage=stage.key)
@@ -218,7 +240,7 @@ class LeadService(Service[Lead]):
     def reject(self, id: int, *, reason: str | None = None, reason_text: str | None = None,
                version: int | None = None) -> Lead:
         """Close a lead as not a target customer. A reason is required."""
-        reason_id, text, label = resolve_reason(self.crm, reason, reason_text)
+        reason_id, text, label = resolve_reason(self.crm, reason, reason_text, verb="rejecting")
         with self._tx() as tx:
             row = self._row(tx.conn, id, lock=True)
             self._require_open(row)
@@ -233,6 +255,28 @@ class LeadService(Service[Lead]):
             self._bump(tx, row, values, version)
             tx.emit("lead.rejected", "lead", row.id, changes,
                     data={"reason": reason, "reason_text": text, "reason_label": label})
+            return self._record(self._reload(tx.conn, row.id))
+
+    def reopen(self, id: int, *, version: int | None = None) -> Lead:
+        """Open a rejected lead again: back in the first stage of the lead pipeline, status new,
+        its reason cleared (a ``lead.reopened`` event). A converted lead stays converted."""
+        with self._tx() as tx:
+            row = self._row(tx.conn, id, lock=True)
+            if row.status != "rejected":
+                raise ConflictError(f"lead {row.id} is {row.status}; only a rejected lead can be reopened",
+                                    field="status")
+            values: dict[str, Any] = {"status": "new", "lost_reason_id": None, "lost_reason_text": None,
+                                      "closed_at": None}
+            changes: dict[str, Any] = {"status": {"before": "rejected", "after": "new"}}
+            first = self._stage(None)
+            data: dict[str, Any] = {"rejected_because": reason_label(self.crm, row.lost_reason_id, row.lost_reason_text)}
+            if first is not None:
+                values.update(stage_id=first.id, pipeline_id=first.pipeline_id)
+                before = self.crm.stage_by_id(row.stage_id).key if row.stage_id else None
+                changes["stage"] = {"before": before, "after": first.key}
+                data["pipeline"] = first.pipeline
+            self._bump(tx, row, values, version)
+            tx.emit("lead.reopened", "lead", row.id, changes, data=data)
             return self._record(self._reload(tx.conn, row.id))
 
     @staticmethod

@@ -11,8 +11,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..app import Crm
 
 
-def resolve_reason(crm: "Crm", reason: Any, reason_text: Any) -> tuple[int | None, str | None, str]:
-    """Return (lost_reason_id, free_text, label). A reason is required."""
+def resolve_reason(crm: "Crm", reason: Any, reason_text: Any, *,
+                   verb: str = "losing") -> tuple[int | None, str | None, str]:
+    """Return (lost_reason_id, free_text, label). A reason is required (``verb``: what needs it,
+    for the message: losing a deal, rejecting a lead)."""
     if reason_text is not None and not isinstance(reason_text, str):
         raise ValidationError("reason_text: expected text", field="reason_text")
     text = check_characters(reason_text, "reason_text", multiline=True).strip() if reason_text is not None else None
@@ -20,7 +22,7 @@ def resolve_reason(crm: "Crm", reason: Any, reason_text: Any) -> tuple[int | Non
         if not text:
             known = ", ".join(r.key for r in crm.lost_reasons) or "none configured"
             raise ValidationError(
-                f"reason: losing needs a reason (one of: {known}) or a free-text reason_text", field="reason"
+                f"reason: {verb} needs a reason (one of: {known}) or a free-text reason_text", field="reason"
             )
         if len(text) > 2000:
             raise ValidationError("reason_text: longer than 2000 characters", field="reason_text")
