@@ -9,23 +9,31 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import Connection, Row, Select, insert, select
+from sqlalchemy import Connection, Row, Select, func, insert, select
 
 from .. import schema
 from ..errors import ValidationError
 from ..events import created, diff, to_json_value
 from ..money import Money
 from ..records import Deal, Page, Stage, StageMove
-from .base import MAX_PAGE, Service, check_id, check_limit, check_text, check_unknown, id_cursor, inserted_id
+from . import amounts
+from .base import (
+    DEFAULT_PAGE, MAX_PAGE, Service, check_id, check_limit, check_text, check_unknown, id_cursor, inserted_id,
+)
 from .leads import _SOURCE
 from .lost import reason_label, resolve_reason
 from .refs import check_ref
+from .userref import resolve_values, user_filter
 from .utm import COLUMNS, clean_utm, utm_of
 
 _FIELDS = frozenset({"title", "amount", "currency", "responsible_id", "contact_id", "company_id", "source", "utm",
                      "custom"})
 _COPIED = ("title", "amount_minor", "currency", "responsible_id", "contact_id", "company_id", "lead_id", "source",
            "custom", *COLUMNS)
+
+
+StageTotals = dict[str, tuple[int, list[Money]]]
+"""Per stage key: how many deals, and their amounts summed per currency."""
 
 
 class DealService(Service[Deal]):
@@ -37,7 +45,7 @@ class DealService(Service[Deal]):
         "id": "id", "created_at": "created_at", "closed_at": "closed_at", "origin_deal_id": "origin_deal_id",
         **{c: c for c in COLUMNS},
     }
-    sortable = ("id", "created_at", "updated_at", "stage_entered_at", "title")
+    sortable = ("id", "created_at", "updated_at", "stage_entered_at", "title", "amount")
     choices = {"status": ("open", "won", "lost")}
 
     def _record(self, row: Row[Any]) -> Deal:
@@ -64,11 +72,63 @@ class DealService(Service[Deal]):
             if not ids:
                 raise ValidationError(f"stage: no stage {value!r} (stages: {', '.join(sorted(stages))})", field="stage")
             return query.where(self.table.c.stage_id.in_(ids))
-        return None
+        if name == "amount":
+            return query.where(amounts.amount_condition(self.table, op, value))
+        return user_filter(self, query, name, op, value)
+
+    # -- lists ------------------------------------------------------------------
+
+    def list(self, filters: Mapping[str, Any] | None = None, *, limit: int = DEFAULT_PAGE, cursor: str | None = None,
+             order: str = "id", **kw_filters: Any) -> Page[Deal]:
+        """A page of deals (see :meth:`Service.list`); ``amount`` filters and the ``amount`` /
+        ``-amount`` orders keep to one currency at a time (:mod:`~crmkit.core.services.amounts`)."""
+        wanted = amounts.money_filters({**(filters or {}), **kw_filters}, self.crm.settings.default_currency)
+        if order not in amounts.ORDERS:
+            return super().list(wanted, limit=limit, cursor=cursor, order=order)
+        check_limit(limit)
+        query = select(self.table)
+        visible = self.access.visible(self.entity, self.table)
+        if visible is not None:
+            query = query.where(visible)
+        query = amounts.apply(self._apply_filters(query, wanted), self.table, order, cursor, limit)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([self._record(r) for r in rows], amounts.encode(rows[-1]) if more else None)
+
+    def count(self, filters: Mapping[str, Any] | None = None, **kw_filters: Any) -> int:
+        return super().count(amounts.money_filters({**(filters or {}), **kw_filters},
+                                                   self.crm.settings.default_currency))
+
+    def stage_totals(self, pipeline: str) -> StageTotals:
+        """Per stage key of ``pipeline``: how many deals (that the acting user may read) and the
+        sum of their amounts per currency, in one SQL aggregate."""
+        p = self.crm.pipeline(pipeline)
+        d = self.table.c
+        query = (select(d.stage_id, d.currency, func.count(), func.sum(d.amount_minor))
+                 .where(d.pipeline_id == p.id).group_by(d.stage_id, d.currency))
+        visible = self.access.visible(self.entity, self.table)
+        if visible is not None:
+            query = query.where(visible)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        keys = {s.id: s.key for s in p.stages}
+        totals: StageTotals = {s.key: (0, []) for s in p.stages}
+        for stage_id, currency, count, minor in sorted(rows, key=lambda r: (r[0], r[1] or "")):
+            key = keys.get(stage_id)
+            if key is None:
+                continue
+            n, sums = totals[key]
+            if currency is not None and minor is not None:
+                sums = [*sums, Money.from_minor(int(minor), currency)]
+            totals[key] = (n + int(count), sums)
+        return totals
 
     # -- validation -------------------------------------------------------------
 
     def _clean(self, conn: Connection, values: Mapping[str, Any], current: Row[Any] | None = None) -> dict[str, Any]:
+        values = resolve_values(conn, self.access, values, ("responsible_id",), "deal", self.crm)
         self.access.require_visible_links(conn, values, current=current)
         out: dict[str, Any] = {}
         if "title" in values:

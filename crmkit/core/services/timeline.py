@@ -20,6 +20,8 @@ MAX_EVENT_ID = 2**63 - 1  # event ids are 64-bit on PostgreSQL
 
 TIMELINE_TABLES = {"deal": schema.deals, "lead": schema.leads, "contact": schema.contacts,
                    "company": schema.companies, "task": schema.tasks}
+DEAL_KEY_EVENTS = ("deal.created", "deal.stage_changed", "deal.archived", "deal.restored")
+"""The events of a deal that a contact's or company's timeline shows too."""
 
 
 class TimelineService:
@@ -29,8 +31,11 @@ class TimelineService:
         self.access = access if access is not None else Access.of(crm, actor_id)
 
     def of(self, entity_type: str, entity_id: int, *, limit: int = DEFAULT_PAGE, cursor: str | None = None,
-           with_lead: bool = True) -> Page[Event]:
-        """The events of one card, oldest first. A deal's timeline starts with its lead's history."""
+           with_lead: bool = True, related: bool = True) -> Page[Event]:
+        """The events of one card, oldest first. A deal's timeline starts with its lead's history
+        (``with_lead``); with ``related``, a deal's shows the activity of its tasks (notes on
+        them included), and a contact's or company's the key events of its deals
+        (:data:`DEAL_KEY_EVENTS`) -- only the tasks and deals the acting user may read."""
         e = schema.events.c
         entity_type = check_text(entity_type, "entity_type", required=True, max_length=40)
         ident = check_id(entity_id, "entity_id")
@@ -41,7 +46,28 @@ class TimelineService:
                 lead_id = conn.scalar(select(schema.deals.c.lead_id).where(schema.deals.c.id == ident))
             if lead_id is not None:
                 cond = cond | ((e.entity_type == "lead") & (e.entity_id == lead_id))
+        if related:
+            cond = self._related(cond, entity_type, ident)
         return self._page(select(schema.events).where(cond), limit, cursor)
+
+    def _related(self, cond: Any, entity_type: str, ident: int) -> Any:
+        """``cond`` or the events of the cards related to this one (within the record rules)."""
+        e = schema.events.c
+        if entity_type == "deal":
+            t = schema.tasks.c
+            tasks = select(t.id).where(t.entity_type == "deal", t.entity_id == ident)
+            rule = self.access.visible("task", schema.tasks)
+            if rule is not None:
+                tasks = tasks.where(rule)
+            return cond | ((e.entity_type == "task") & e.entity_id.in_(tasks))
+        if entity_type in ("contact", "company"):
+            d = schema.deals.c
+            deals = select(d.id).where((d.contact_id if entity_type == "contact" else d.company_id) == ident)
+            rule = self.access.visible("deal", schema.deals)
+            if rule is not None:
+                deals = deals.where(rule)
+            return cond | ((e.entity_type == "deal") & e.type.in_(DEAL_KEY_EVENTS) & e.entity_id.in_(deals))
+        return cond
 
     def all(self, *, limit: int = DEFAULT_PAGE, cursor: str | None = None, type: str | None = None,
             actor_id: int | None = None) -> Page[Event]:
