@@ -8,6 +8,7 @@ field), so new filters in the core appear in the API and its document.
 from __future__ import annotations
 
 import re
+from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from urllib.parse import parse_qsl
 
@@ -162,8 +163,7 @@ def parse_query(raw: bytes, params: Iterable[Param]) -> dict[str, Any]:
         if param is None:
             if not known:
                 raise ValidationError(f"{name[:100]}: this operation takes no query parameters", field=name[:100])
-            raise ValidationError(
-                f"{name[:100]}: unknown query parameter (known: {', '.join(sorted(known))})", field=name[:100])
+            raise ValidationError(f"{name[:100]}: {unknown_parameter(name, known)}", field=name[:100])
         if name in out:
             raise BadRequest(f"{name}: given more than once", field=name)
         try:
@@ -178,6 +178,17 @@ def parse_query(raw: bytes, params: Iterable[Param]) -> dict[str, Any]:
         if p.required and p.name not in out:
             raise ValidationError(f"{p.name}: is required", field=p.name)
     return out
+
+
+def unknown_parameter(name: str, known: Iterable[str]) -> str:
+    """Why ``name`` is refused, naming at most a few parameters (a list has hundreds: every
+    filter with each operator): the closest ones, else where they are all listed."""
+    names = sorted(known)
+    if len(names) <= 8:
+        return f"unknown query parameter (known: {', '.join(names)})"
+    close = get_close_matches(name[:100], names, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"unknown query parameter ({hint}every parameter of this operation is in /api/v1/openapi.json)"
 
 
 def ordering(query: dict[str, Any]) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..operation import ID_SCHEMA, Ctx, Operation, Param, Result, Schema
+from ..operation import ID_SCHEMA, INT32, Ctx, Operation, Param, Result, Schema
 from ..params import list_params, ordering, paging
-from ..schemas import custom_read, page_schema, record_schema
+from ..schemas import custom_read, custom_write, page_schema, record_schema
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...core.app import Crm
@@ -56,6 +56,23 @@ def card_operations(
                                          "(null clears one). Send `If-Match` with the card's ETag to refuse "
                                          "a stale update (409)."))
     return ops, rec
+
+
+def user_ref() -> Schema:
+    """A user field in a request body: the user's id or e-mail address (null: nobody)."""
+    return {"type": ["integer", "string", "null"], "minimum": 1, "maximum": INT32, "maxLength": 254,
+            "description": "a user's id or e-mail address"}
+
+
+def custom_fields(crm: "Crm", entity: str) -> Schema:
+    """The ``custom`` object a create or update accepts, a ``user`` field taking an id or an e-mail."""
+    schema = dict(custom_write(crm, entity))
+    users = {f.name for f in crm.custom_fields.of_type(entity, "user")}
+    if users:
+        props = dict(schema["properties"])
+        props.update({name: user_ref() for name in users})
+        schema["properties"] = props
+    return schema
 
 
 def action(path: str, handler: Any, summary: str, tag: str, op_id: str, rec: Schema, body: Schema | None = None,

@@ -6,16 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.records import Company
 from ..operation import Operation
-from ..schemas import body, custom_write, ref_id, text
-from .cards import card_operations
+from ..schemas import body, text
+from .cards import card_operations, custom_fields, user_ref
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...core.app import Crm
 
 
 def fields(crm: "Crm") -> dict[str, Any]:
-    return {"name": text(300), "address": text(2000, null=True), "responsible_id": ref_id(),
-            "custom": custom_write(crm, "company")}
+    return {"name": text(300), "address": text(2000, null=True), "responsible_id": user_ref(),
+            "custom": custom_fields(crm, "company")}
 
 
 def operations(crm: "Crm") -> list[Operation]:

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.records import Contact
 from ..operation import Operation, Param
-from ..schemas import DATE, body, custom_write, nullable, ref_id, text
-from .cards import card_operations
+from ..schemas import DATE, body, nullable, ref_id, text
+from .cards import card_operations, custom_fields, user_ref
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...core.app import Crm
@@ -18,8 +18,8 @@ def fields(crm: "Crm") -> dict[str, Any]:
         "first_name": text(200), "last_name": text(200),
         "phones": {"type": "array", "items": text(40), "maxItems": 20},
         "emails": {"type": "array", "items": text(254), "maxItems": 20},
-        "company_id": ref_id(), "birthday": nullable(DATE), "responsible_id": ref_id(),
-        "custom": custom_write(crm, "contact"),
+        "company_id": ref_id(), "birthday": nullable(DATE), "responsible_id": user_ref(),
+        "custom": custom_fields(crm, "contact"),
     }
 
 

@@ -6,22 +6,23 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.records import Deal, StageMove, to_dict
 from ..operation import Ctx, Operation, Param
-from ..params import PAGING, filter_params, paging
-from ..schemas import AMOUNT, CURRENCY, UTM, body, custom_write, page_schema, record_schema, ref_id, text
-from .cards import action, card_operations
+from ..params import ORDERED_OPS, PAGING, filter_params, paging
+from ..schemas import AMOUNT, CURRENCY, UTM, body, page_schema, record_schema, ref_id, text
+from .cards import action, card_operations, custom_fields, user_ref
 from .leads import REASON, SOURCE
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...core.app import Crm
 
 KEY = {"type": "string", "maxLength": 63}
+AMOUNT_FILTER = {"type": "string", "maxLength": 40}
 
 
 def fields(crm: "Crm") -> dict[str, Any]:
     """The fields a deal update accepts."""
-    return {"title": text(300), "amount": AMOUNT, "currency": CURRENCY, "responsible_id": ref_id(),
+    return {"title": text(300), "amount": AMOUNT, "currency": CURRENCY, "responsible_id": user_ref(),
             "contact_id": ref_id(), "company_id": ref_id(), "source": SOURCE, "utm": UTM,
-            "custom": custom_write(crm, "deal")}
+            "custom": custom_fields(crm, "deal")}
 
 
 def create_fields(crm: "Crm") -> dict[str, Any]:
@@ -32,7 +33,10 @@ def operations(crm: "Crm") -> list[Operation]:
     f = fields(crm)
     create = create_fields(crm)
     extra: list[Param] = [Param("pipeline", KEY, "in this pipeline (key)"),
-                          *filter_params("stage", KEY, ("eq", "in"), "at this stage (key)")]
+                          *filter_params("stage", KEY, ("eq", "in"), "at this stage (key)"),
+                          *filter_params("amount", AMOUNT_FILTER, ORDERED_OPS,
+                                         "amount, e.g. 1200.50 or '1200.50 EUR' (of one currency: the value's, "
+                                         "else the currency filter's, else the deployment's)")]
     ops, rec = card_operations(crm, service="deals", entity="deal", plural="deals", record=Deal,
                                create_body=body(create, ["title"]), update_body=body(f), extra_filters=extra)
 

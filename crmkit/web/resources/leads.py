@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from ...core.records import Company, Contact, Conversion, Deal, Lead, to_dict
 from ..operation import Ctx, Operation, Result
-from ..schemas import UTM, body, custom_read, custom_write, nullable, record_schema, ref_id, text
+from ..schemas import UTM, body, custom_read, nullable, record_schema, ref_id, text
 from . import companies, contacts, deals
-from .cards import action, card_operations
+from .cards import action, card_operations, custom_fields, user_ref
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...core.app import Crm
@@ -21,8 +21,8 @@ KIND = {"type": ["string", "null"], "enum": ["person", "legal_entity", None]}
 def fields(crm: "Crm") -> dict[str, Any]:
     return {
         "title": text(300), "name": text(300), "company_name": text(300), "phone": text(40, null=True),
-        "email": text(254, null=True), "source": SOURCE, "responsible_id": ref_id(), "contact_id": ref_id(),
-        "customer_kind": KIND, "utm": UTM, "custom": custom_write(crm, "lead"),
+        "email": text(254, null=True), "source": SOURCE, "responsible_id": user_ref(), "contact_id": ref_id(),
+        "customer_kind": KIND, "utm": UTM, "custom": custom_fields(crm, "lead"),
     }
 
 
@@ -37,11 +37,16 @@ def operations(crm: "Crm") -> list[Operation]:
     def move(ctx: Ctx) -> Any:
         return ctx.services.leads.move(ctx.id, ctx.body["stage"], version=ctx.version)
 
+    def reopen(ctx: Ctx) -> Any:
+        return ctx.services.leads.reopen(ctx.id, version=ctx.version)
+
     ops += [
         action("/leads/{id:int}/move", move, "Move a lead between the open stages of the lead pipeline", "leads",
                "move_lead", rec, body({"stage": text(63)}, ["stage"]), body_required=True),
         action("/leads/{id:int}/reject", reject, "Reject a lead (not a target customer), with a reason",
                "leads", "reject_lead", rec, body(REASON)),
+        action("/leads/{id:int}/reopen", reopen, "Open a rejected lead again (back in the first stage)",
+               "leads", "reopen_lead", rec),
     ]
     if hasattr(crm.system.leads, "convert"):
         ops.append(_convert(crm, rec))
