@@ -36,7 +36,9 @@ _calendar.attach(users)
 
 def invocation() -> CliState:
     """The running ``crmkit`` invocation, for plugin commands: ``.crm``, ``.services`` (acting as
-    ``--as``), ``.json`` (the global ``--json``), ``.user_id(ref)`` (an e-mail, id or ``me``)."""
+    ``--as``, else the system), ``.acting()`` (the same, for a change a person makes: refused
+    without ``--as``), ``.by(message)`` (the message saying who acted), ``.json`` (the global
+    ``--json``), ``.user_id(ref)`` (an e-mail, id or ``me``)."""
     return pass_state()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Callable, Mapping, TypeVar
 
 import click
@@ -117,6 +117,28 @@ def parse_when(text: str, *, field: str = "due", now: datetime | None = None) ->
     except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC
         raise ValidationError(f"{field}: {text!r} is before 0001-01-01 or after 9999-12-31 in UTC",
                               field=field) from None
+
+
+def parse_due(text: str, *, now: datetime, tz: tzinfo) -> date | datetime:
+    """A due time as the services take it: ``today``, ``tomorrow`` and an ISO date are dates (the
+    service makes each the end of that day in the deployment's timezone ``tz``, as the API does);
+    anything else as :func:`parse_when`."""
+    value = text.strip().lower()
+    if value in ("today", "tomorrow"):
+        return now.astimezone(tz).date() + timedelta(days=1 if value == "tomorrow" else 0)
+    if len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    return parse_when(text, field="due", now=now)
+
+
+def order_option(sortable: tuple[str, ...]) -> Callable[[F], F]:
+    """``--order FIELD`` (``-FIELD``: descending) over a service's sortable fields."""
+    choices = [v for k in sortable for v in (k, f"-{k}")]
+    return click.option("--order", type=click.Choice(choices), default="id", show_default=True,
+                        help="Sort by this field, -FIELD for descending (ties by id).")
 
 
 def card_ref(text: str) -> tuple[str, int]:

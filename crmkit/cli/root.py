@@ -19,11 +19,13 @@ from ..core.errors import CrmError
 from ..core.hookcall import call_hook
 from ..core.hooktrace import ENV as TRACE_ENV
 from .errors import report
+from .numbers import numbers_as_values
 from .state import CliState, get_state
 
 
 class CrmkitGroup(click.Group):
-    """A group that reports errors as one line and finds enabled plugins' commands."""
+    """A group that reports errors as one line (JSON with ``--json``), finds enabled plugins'
+    commands and lets every command take negative numbers as values (:mod:`crmkit.cli.numbers`)."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
         try:
@@ -33,7 +35,8 @@ class CrmkitGroup(click.Group):
         except BaseException as exc:  # every failure becomes one line and an exit code
             if isinstance(exc, KeyboardInterrupt):
                 exc = click.Abort()
-            code = report(exc)
+            given = args[0] if args else kwargs.get("args")
+            code = report(exc, as_json=wants_json(list(given) if given is not None else sys.argv[1:]))
             if not standalone_mode:
                 raise
             sys.exit(code)
@@ -51,10 +54,13 @@ class CrmkitGroup(click.Group):
         return names + sorted(n for n in extra if n not in names)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        found = super().get_command(ctx, cmd_name)
-        if found is not None:
-            return found
-        return plugin_commands(self, get_state(ctx)).get(cmd_name)
+        found = super().get_command(ctx, cmd_name) or plugin_commands(self, get_state(ctx)).get(cmd_name)
+        return numbers_as_values(found) if found is not None else None
+
+
+def wants_json(words: list[str]) -> bool:
+    """Whether the command line asks for JSON (``--json``, before a ``--`` ending the options)."""
+    return "--json" in (words[:words.index("--")] if "--" in words else words)
 
 
 def plugin_commands(group: click.Group, state: CliState) -> dict[str, click.Command]:

@@ -52,11 +52,26 @@ class CliState:
 
     @property
     def services(self) -> "Services":
-        """The services acting as ``--as`` (or the system when no user is given)."""
+        """The services acting as ``--as`` (or the system when no user is given: reads, admin and
+        ops commands)."""
         if self._services is None:
             actor = self.user_id(self.user) if self.user else None
             self._services = self.crm.as_user(actor)
         return self._services
+
+    def acting(self) -> "Services":
+        """The services acting as the ``--as`` user, for the commands a person makes (creating,
+        changing, moving cards, tasks, notes): refused without one, so that no change is silently
+        the system's."""
+        if not self.user:
+            raise ValidationError("--as: who is making this change? Give --as EMAIL (or set CRMKIT_USER)",
+                                  field="as")
+        return self.services
+
+    def by(self, message: str) -> str:
+        """``message`` saying who acted, e.g. ``Won deal 3: ... (by Anna Lee)``."""
+        actor = self.services.actor_id
+        return f"{message} (by {self.user_name(actor) if actor is not None else 'the system'})"
 
     def user_id(self, ref: str) -> int:
         """A user given as an id or an e-mail address (``me``: the ``--as`` user)."""

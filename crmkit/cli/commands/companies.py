@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ..output import Column, as_data, card, done, emit_json, emit_page, table
@@ -67,9 +69,33 @@ def show(company_id: int, as_json: bool) -> None:
 def create(name: str, address: str | None, responsible: str | None, custom: tuple[str, ...], as_json: bool) -> None:
     """Create a company (add its people with `crmkit contacts create --company ID`)."""
     state = pass_state()
-    company = state.services.companies.create(
+    company = state.acting().companies.create(
         name=name, address=address, responsible_id=state.user_id(responsible) if responsible else None,
         custom=pairs(custom, "--custom"),
     )
-    done(f"Created company {company.id}: {company.name}", company, as_json=as_json or state.json)
+    done(state.by(f"Created company {company.id}: {company.name}"), company, as_json=as_json or state.json)
+
+
+@companies.command("update")
+@click.argument("company_id", type=int)
+@click.option("--name", help="The legal name.")
+@click.option("--address", help="The address (an empty string clears it).")
+@click.option("--responsible", metavar="USER", help="E-mail or id of the responsible user.")
+@custom_option
+@click.option("--version", type=int, help="Refuse if the company changed since this version.")
+@json_option
+def update(company_id: int, name: str | None, address: str | None, responsible: str | None, custom: tuple[str, ...],
+           version: int | None, as_json: bool) -> None:
+    """Change a company's fields."""
+    state = pass_state()
+    services = state.acting()
+    changes: dict[str, Any] = {k: v for k, v in {"name": name, "address": address}.items() if v is not None}
+    if responsible is not None:
+        changes["responsible_id"] = state.user_id(responsible)
+    if custom:
+        changes["custom"] = pairs(custom, "--custom")
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one option")
+    company = services.companies.update(company_id, changes, version=version)
+    done(state.by(f"Updated company {company.id}: {company.name}"), company, as_json=as_json or state.json)
 

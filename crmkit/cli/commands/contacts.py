@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ...core.records import Contact
@@ -80,12 +82,49 @@ def create(first_name: str, last_name: str, phones: tuple[str, ...], emails: tup
            as_json: bool) -> None:
     """Create a contact."""
     state = pass_state()
-    contact = state.services.contacts.create(
+    contact = state.acting().contacts.create(
         first_name=first_name, last_name=last_name, phones=phones, emails=emails, company_id=company_id,
         birthday=birthday, responsible_id=state.user_id(responsible) if responsible else None,
         custom=pairs(custom, "--custom"),
     )
-    done(f"Created contact {contact.id}: {contact.name}", contact, as_json=as_json or state.json)
+    done(state.by(f"Created contact {contact.id}: {contact.name}"), contact, as_json=as_json or state.json)
+
+
+@contacts.command("update")
+@click.argument("contact_id", type=int)
+@click.option("--first-name")
+@click.option("--last-name")
+@click.option("--phone", "phones", multiple=True, help="Phone number, repeatable: the new list (--phone '' clears it).")
+@click.option("--email", "emails", multiple=True, help="E-mail address, repeatable: the new list (--email '' clears it).")
+@click.option("--company", "company_id", help="The company id (an empty string: none).")
+@click.option("--birthday", help="YYYY-MM-DD (an empty string clears it).")
+@click.option("--responsible", metavar="USER", help="E-mail or id of the responsible user.")
+@custom_option
+@click.option("--version", type=int, help="Refuse if the contact changed since this version.")
+@json_option
+def update(contact_id: int, first_name: str | None, last_name: str | None, phones: tuple[str, ...],
+           emails: tuple[str, ...], company_id: str | None, birthday: str | None, responsible: str | None,
+           custom: tuple[str, ...], version: int | None, as_json: bool) -> None:
+    """Change a contact's fields."""
+    state = pass_state()
+    services = state.acting()
+    changes: dict[str, Any] = {k: v for k, v in {"first_name": first_name, "last_name": last_name,
+                                                  "birthday": birthday}.items() if v is not None}
+    if phones:
+        changes["phones"] = [p for p in phones if p.strip()]
+    if emails:
+        changes["emails"] = [e for e in emails if e.strip()]
+    if company_id is not None:
+        text = company_id.strip()
+        changes["company_id"] = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else text or None
+    if responsible is not None:
+        changes["responsible_id"] = state.user_id(responsible)
+    if custom:
+        changes["custom"] = pairs(custom, "--custom")
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one option")
+    contact = services.contacts.update(contact_id, changes, version=version)
+    done(state.by(f"Updated contact {contact.id}: {contact.name}"), contact, as_json=as_json or state.json)
 
 
 contacts.add_command(export_contact)

@@ -7,8 +7,9 @@ from typing import Any
 import click
 
 from ...core.records import Deal
+from ...core.services.deals import DealService
 from ..output import Column, card, done, emit_json, emit_page
-from ..params import custom_option, filter_option, json_option, page_options, pairs
+from ..params import custom_option, filter_option, json_option, order_option, page_options, pairs
 from ..params import filters as make_filters
 from ..state import CliState, pass_state
 
@@ -33,7 +34,8 @@ def show_deal(state: CliState, d: Deal) -> None:
 
 def _result(verb: str, deal: Deal, as_json: bool) -> None:
     state = pass_state()
-    done(f"{verb} deal {deal.id}: now {deal.pipeline}/{deal.stage} ({deal.status})", deal, as_json=as_json or state.json)
+    done(state.by(f"{verb} deal {deal.id}: now {deal.pipeline}/{deal.stage} ({deal.status})"), deal,
+         as_json=as_json or state.json)
 
 
 @click.group("deals")
@@ -48,17 +50,23 @@ def deals() -> None:
 @click.option("--responsible", metavar="USER", help="E-mail or id of the responsible user (me: --as).")
 @click.option("--contact", "contact_id", type=int, help="Deals of this contact id.")
 @click.option("--company", "company_id", type=int, help="Deals of this company id.")
+@click.option("--currency", help="Only deals in this currency (and the one --min-amount, --max-amount compare in).")
+@click.option("--min-amount", help="At least this amount (of --currency, default: the deployment's currency).")
+@click.option("--max-amount", help="At most this amount (of --currency, default: the deployment's currency).")
+@order_option(DealService.sortable)
 @filter_option
 @page_options
 @json_option
 def list_deals(pipeline: str | None, stage: str | None, status: str | None, responsible: str | None,
-               contact_id: int | None, company_id: int | None, filters: tuple[str, ...], limit: int,
-               cursor: str | None, as_json: bool) -> None:
-    """List deals, oldest first."""
+               contact_id: int | None, company_id: int | None, currency: str | None, min_amount: str | None,
+               max_amount: str | None, order: str, filters: tuple[str, ...], limit: int, cursor: str | None,
+               as_json: bool) -> None:
+    """List deals, oldest first (--order amount: by amount within each currency, those without one last)."""
     state = pass_state()
     query = make_filters(filters, pipeline=pipeline, stage=stage, status=status, contact_id=contact_id,
-                         company_id=company_id, responsible_id=state.user_id(responsible) if responsible else None)
-    page = state.services.deals.list(query, limit=limit, cursor=cursor)
+                         company_id=company_id, responsible_id=state.user_id(responsible) if responsible else None,
+                         currency=currency, amount__gte=min_amount, amount__lte=max_amount)
+    page = state.services.deals.list(query, limit=limit, cursor=cursor, order=order)
     emit_page(page, columns(state), as_json=as_json or state.json)
 
 
@@ -93,7 +101,7 @@ def create(title: str, pipeline: str | None, stage: str | None, amount: str | No
            source: str, custom: tuple[str, ...], as_json: bool) -> None:
     """Create a deal."""
     state = pass_state()
-    deal = state.services.deals.create(
+    deal = state.acting().deals.create(
         title=title, pipeline=pipeline, stage=stage, amount=amount, currency=currency,
         responsible_id=state.user_id(responsible) if responsible else None, contact_id=contact_id,
         company_id=company_id, lead_id=lead_id, source=source, custom=pairs(custom, "--custom"),
@@ -117,6 +125,7 @@ def update(deal_id: int, title: str | None, amount: str | None, currency: str | 
            as_json: bool) -> None:
     """Change a deal's fields (not its stage: use move, win, lose)."""
     state = pass_state()
+    services = state.acting()
     changes: dict[str, Any] = {k: v for k, v in {"title": title, "amount": amount, "currency": currency,
                                  "contact_id": contact_id, "company_id": company_id}.items() if v is not None}
     if responsible is not None:
@@ -125,7 +134,7 @@ def update(deal_id: int, title: str | None, amount: str | None, currency: str | 
         changes["custom"] = pairs(custom, "--custom")
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")
-    _result("Updated", state.services.deals.update(deal_id, changes, version=version), as_json)
+    _result("Updated", services.deals.update(deal_id, changes, version=version), as_json)
 
 
 @deals.command("move")
@@ -139,7 +148,7 @@ def update(deal_id: int, title: str | None, amount: str | None, currency: str | 
 def move(deal_id: int, stage: str, pipeline: str | None, reason: str | None, reason_text: str | None,
          version: int | None, as_json: bool) -> None:
     """Move a deal to STAGE."""
-    deal = pass_state().services.deals.move(deal_id, stage, pipeline=pipeline, reason=reason,
+    deal = pass_state().acting().deals.move(deal_id, stage, pipeline=pipeline, reason=reason,
                                             reason_text=reason_text, version=version)
     _result("Moved", deal, as_json)
 
@@ -151,7 +160,7 @@ def move(deal_id: int, stage: str, pipeline: str | None, reason: str | None, rea
 @json_option
 def win(deal_id: int, stage: str | None, version: int | None, as_json: bool) -> None:
     """Close a deal as won."""
-    _result("Won", pass_state().services.deals.win(deal_id, stage=stage, version=version), as_json)
+    _result("Won", pass_state().acting().deals.win(deal_id, stage=stage, version=version), as_json)
 
 
 @deals.command("lose")
@@ -164,7 +173,7 @@ def win(deal_id: int, stage: str | None, version: int | None, as_json: bool) -> 
 def lose(deal_id: int, reason: str | None, reason_text: str | None, stage: str | None, version: int | None,
          as_json: bool) -> None:
     """Close a deal as lost (a reason is required)."""
-    deal = pass_state().services.deals.lose(deal_id, reason=reason, reason_text=reason_text, stage=stage,
+    deal = pass_state().acting().deals.lose(deal_id, reason=reason, reason_text=reason_text, stage=stage,
                                             version=version)
     _result("Lost", deal, as_json)
 

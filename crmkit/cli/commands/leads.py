@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from typing import Any
+
 from ...core.records import Lead
 from ..output import Column, card, done, emit_json, emit_page
 from ..params import custom_option, filter_option, json_option, page_options, pairs
@@ -81,14 +83,51 @@ def show(lead_id: int, as_json: bool) -> None:
 def create(title: str, name: str, company_name: str, phone: str | None, email: str | None, source: str,
            responsible: str | None, customer_kind: str | None, utm: tuple[str, ...], custom: tuple[str, ...],
            as_json: bool) -> None:
-    """Capture a new lead (linked to a known contact with the same phone or e-mail)."""
+    """Capture a new lead (linked to a known contact with the same phone or e-mail; nobody
+    responsible: the contact's manager, else the deployment's [lead_assignment] rule)."""
     state = pass_state()
-    lead = state.services.leads.create(
+    lead = state.acting().leads.create(
         title=title, name=name, company_name=company_name, phone=phone, email=email, source=source,
         responsible_id=state.user_id(responsible) if responsible else None, customer_kind=customer_kind,
         utm=pairs(utm, "--utm") or None, custom=pairs(custom, "--custom"),
     )
-    done(f"Created lead {lead.id}: {lead.title}", lead, as_json=as_json or state.json)
+    who = f", for {state.user_name(lead.responsible_id)}" if lead.responsible_id else ", in the queue (nobody responsible)"
+    done(state.by(f"Created lead {lead.id}: {lead.title}{who}"), lead, as_json=as_json or state.json)
+
+
+@leads.command("update")
+@click.argument("lead_id", type=int)
+@click.option("--title")
+@click.option("--name", help="The person's name.")
+@click.option("--company-name")
+@click.option("--phone", help="Phone number (stored as E.164); an empty string clears it.")
+@click.option("--email", help="E-mail address; an empty string clears it.")
+@click.option("--source")
+@click.option("--responsible", metavar="USER", help="E-mail or id of the responsible user (me: take the lead).")
+@click.option("--customer-kind", type=click.Choice(["person", "legal_entity"]))
+@click.option("--utm", "utm", multiple=True, metavar="KEY=VALUE", help="UTM field, repeatable.")
+@custom_option
+@click.option("--version", type=int, help="Refuse if the lead changed since this version.")
+@json_option
+def update(lead_id: int, title: str | None, name: str | None, company_name: str | None, phone: str | None,
+           email: str | None, source: str | None, responsible: str | None, customer_kind: str | None,
+           utm: tuple[str, ...], custom: tuple[str, ...], version: int | None, as_json: bool) -> None:
+    """Change an open lead's fields (e.g. take it from the queue: --responsible me)."""
+    state = pass_state()
+    services = state.acting()
+    changes: dict[str, Any] = {k: v for k, v in {
+        "title": title, "name": name, "company_name": company_name, "phone": phone, "email": email,
+        "source": source, "customer_kind": customer_kind}.items() if v is not None}
+    if responsible is not None:
+        changes["responsible_id"] = state.user_id(responsible)
+    if utm:
+        changes["utm"] = pairs(utm, "--utm")
+    if custom:
+        changes["custom"] = pairs(custom, "--custom")
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one option")
+    lead = services.leads.update(lead_id, changes, version=version)
+    done(state.by(f"Updated lead {lead.id}: {lead.title}"), lead, as_json=as_json or state.json)
 
 
 @leads.command("reject")
@@ -100,9 +139,19 @@ def create(title: str, name: str, company_name: str, phone: str | None, email: s
 def reject(lead_id: int, reason: str | None, reason_text: str | None, version: int | None, as_json: bool) -> None:
     """Close a lead as not a target customer (a reason is required)."""
     state = pass_state()
-    lead = state.services.leads.reject(lead_id, reason=reason, reason_text=reason_text, version=version)
-    done(f"Rejected lead {lead.id}: {lead.lost_reason}", lead, as_json=as_json or state.json)
+    lead = state.acting().leads.reject(lead_id, reason=reason, reason_text=reason_text, version=version)
+    done(state.by(f"Rejected lead {lead.id}: {lead.lost_reason}"), lead, as_json=as_json or state.json)
 
+
+@leads.command("reopen")
+@click.argument("lead_id", type=int)
+@click.option("--version", type=int, help="Refuse if the lead changed since this version.")
+@json_option
+def reopen(lead_id: int, version: int | None, as_json: bool) -> None:
+    """Open a rejected lead again (back in the first stage of the lead pipeline)."""
+    state = pass_state()
+    lead = state.acting().leads.reopen(lead_id, version=version)
+    done(state.by(f"Reopened lead {lead.id}: now {lead.stage or lead.status}"), lead, as_json=as_json or state.json)
 
 
 @leads.command("move")
@@ -113,8 +162,8 @@ def reject(lead_id: int, reason: str | None, reason_text: str | None, version: i
 def move(lead_id: int, stage: str, version: int | None, as_json: bool) -> None:
     """Move a lead to another open STAGE of the lead pipeline (e.g. qualifying)."""
     state = pass_state()
-    lead = state.services.leads.move(lead_id, stage, version=version)
-    done(f"Lead {lead.id} is now in {lead.stage}", lead, as_json=as_json or state.json)
+    lead = state.acting().leads.move(lead_id, stage, version=version)
+    done(state.by(f"Lead {lead.id} is now in {lead.stage}"), lead, as_json=as_json or state.json)
 
 
 @leads.command("convert")
@@ -136,7 +185,7 @@ def convert(lead_id: int, customer_kind: str | None, company_name: str | None, t
     state = pass_state()
     deal = {k: v for k, v in {"title": title, "amount": amount, "currency": currency, "stage": stage,
                               "custom": pairs(custom, "--custom") or None}.items() if v is not None}
-    result = state.services.leads.convert(
+    result = state.acting().leads.convert(
         lead_id, customer_kind=customer_kind, company={"name": company_name} if company_name else None,
         deal=deal, version=version,
     )
@@ -144,5 +193,5 @@ def convert(lead_id: int, customer_kind: str | None, company_name: str | None, t
         emit_json({"lead": result.lead, "contact": result.contact, "company": result.company, "deal": result.deal})
         return
     made = f"contact {result.contact.id}" + (f", company {result.company.id}" if result.company else "")
-    click.echo(f"Converted lead {result.lead.id}: {made}, deal {result.deal.id} in "
-               f"{result.deal.pipeline}/{result.deal.stage}")
+    click.echo(state.by(f"Converted lead {result.lead.id}: {made}, deal {result.deal.id} in "
+                        f"{result.deal.pipeline}/{result.deal.stage}"))

@@ -21,9 +21,10 @@ def _state() -> Any:
     return invocation()
 
 
-def _service() -> Installments:
+def _service(*, person: bool = False) -> Installments:
+    """The service acting as ``--as``; ``person``: a change a person makes (``--as`` required)."""
     state = _state()
-    return Installments(state.crm, state.services.actor_id)
+    return Installments(state.crm, (state.acting() if person else state.services).actor_id)
 
 
 def _json(data: Any) -> bool:
@@ -41,7 +42,16 @@ def _show_plan(plan: Plan) -> None:
     click.echo(f"  total {plan.total}, down payment {plan.down_payment}, financed {plan.financed}")
     click.echo(f"  paid {plan.paid}, outstanding {plan.outstanding}, credit {plan.credit}")
     for item in plan.items:
-        click.echo(f"  #{item.seq:<3} {item.due_date}  {item.amount.amount:>12}  paid {item.paid.amount:>12}")
+        click.echo(f"  #{item.seq:<3} {item.due_date}  {item.amount.amount:>12}  {_item_state(item)}")
+
+
+def _item_state(item: Any) -> str:
+    """``paid``, ``unpaid``, or ``200.00 paid, 300.00 due`` for a partly paid item."""
+    if not item.outstanding.amount > 0:
+        return "paid"
+    if not item.paid.amount:
+        return "unpaid"
+    return f"{item.paid.amount} paid, {item.outstanding.amount} due"
 
 
 def _show_payment(p: Payment) -> None:
@@ -69,7 +79,7 @@ def group() -> None:
 def plan_cmd(deal_id: int, count: int | None, start: str | None, dates: tuple[str, ...], total: str | None,
              down: str, currency: str | None, replace: bool) -> None:
     """Put an installment plan on a deal."""
-    _show_plan(_service().create_plan(deal_id, payments=count, start=start, dates=list(dates) or None,
+    _show_plan(_service(person=True).create_plan(deal_id, payments=count, start=start, dates=list(dates) or None,
                                       total=total, down_payment=down, currency=currency, replace=replace))
 
 
@@ -88,7 +98,8 @@ def schedule_cmd(deal_id: int) -> None:
 @click.option("--reference", default="", help="Receipt, transfer or card reference.")
 def pay_cmd(deal_id: int, amount: str, paid_on: str | None, method: str, reference: str) -> None:
     """Record a received payment."""
-    _show_payment(_service().record_payment(deal_id, amount, paid_on=paid_on, method=method, reference=reference))
+    _show_payment(_service(person=True).record_payment(deal_id, amount, paid_on=paid_on, method=method,
+                                                       reference=reference))
 
 
 @group.command("payments")
@@ -106,7 +117,7 @@ def payments_cmd(deal_id: int) -> None:
 @click.option("--reason", required=True, help="Why (e.g. 'card charge-back').")
 def reverse_cmd(payment_id: int, reason: str) -> None:
     """Reverse a recorded payment."""
-    _show_payment(_service().reverse_payment(payment_id, reason=reason))
+    _show_payment(_service(person=True).reverse_payment(payment_id, reason=reason))
 
 
 @group.command("aging")
