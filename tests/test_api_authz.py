@@ -85,6 +85,9 @@ CO_A1, CO_A2, CO_B = DL_A1, "200 200 404 200 404 404", DL_B  # the measurer sees
 NT_A1, NT_A2, NT_B = DL_A1, DL_A2, DL_B  # notes follow the cards they are on
 TK_A1, TK_A2, TK_B = DL_A1, "200 200 404 200 404 404", DL_B
 TK_MEAS = "200 200 404 200 404 200"
+# losing a deal cancels its open tasks (issue 13): where the role lost the task's deal above, completing is 409
+DONE = {"tk_a1": "409 409 409 404 404 404", "tk_a2": "409 409 404 409 404 404", "tk_b": "409 404 404 404 409 404",
+        "tk_meas": "409 409 404 409 404 200"}
 ALL, ADMIN_ONLY = "200 200 200 200 200 200", "200 403 403 403 403 403"
 
 
@@ -161,7 +164,7 @@ MATRIX: list[tuple[str, str, Any, str]] = [
     ("GET", "/notes/{nt_a2}", None, NT_A2),
     ("GET", "/notes/{nt_b}", None, NT_B),
     # ---- tasks
-    *[(m, p.format(d="{%s}" % d), b, row)
+    *[(m, p.format(d="{%s}" % d), b, DONE[d] if p.endswith("/complete") else row)
       for d, row in (("tk_a1", TK_A1), ("tk_a2", TK_A2), ("tk_b", TK_B), ("tk_meas", TK_MEAS))
       for m, p, b in (
           ("GET", "/tasks/{d}", None),
@@ -373,8 +376,10 @@ def test_timeline_shows_who_did_what(world: World) -> None:
     assert c.post(f"/api/v1/tasks/{ids['tk_meas']}/complete", headers=h["measurer"]).status_code == 200
     timeline = c.get(f"/api/v1/timeline/deal/{ids['dl_a2']}", headers=h["m_a2"]).json()["items"]
     by_type = [(e["type"], e["actor_id"]) for e in timeline]
-    assert by_type == [("deal.created", ids["m_a2"]), ("note.added", ids["m_a2"]), ("deal.updated", ids["m_a2"]),
-                       ("deal.stage_changed", ids["head_a"]), ("note.added", ids["measurer"])]
+    assert by_type == [("deal.created", ids["m_a2"]), ("task.created", ids["m_a2"]), ("note.added", ids["m_a2"]),
+                       ("task.created", ids["head_a"]), ("deal.updated", ids["m_a2"]),
+                       ("deal.stage_changed", ids["head_a"]), ("note.added", ids["measurer"]),
+                       ("task.completed", ids["measurer"])]  # its tasks' activity too (issue 13)
     task = c.get(f"/api/v1/timeline/task/{ids['tk_meas']}", headers=h["measurer"]).json()["items"]
     assert [(e["type"], e["actor_id"]) for e in task] == [("task.created", ids["head_a"]),
                                                           ("task.completed", ids["measurer"])]

@@ -52,6 +52,13 @@ def cfg(deployment: str) -> list[str]:
     return ["--config", deployment]
 
 
+@pytest.fixture
+def as_admin(cfg: list[str]) -> list[str]:
+    """``cfg`` acting as a new admin (``--as``): a change needs a person (issue 13)."""
+    ok(*cfg, "users", "add", "--email", "admin@windows.example", "--name", "Ada Admin", "--role", "admin")
+    return [*cfg, "--as", "admin@windows.example"]
+
+
 # -- deployment-less commands --------------------------------------------------------
 
 
@@ -103,23 +110,24 @@ def test_deal_lifecycle_through_the_cli(cfg: list[str]) -> None:
     assert deal["custom"] == {"window_count": 5, "customer_kind": "person"}
     assert deal["stage"] == "collecting_data" and deal["responsible_id"] == anna["id"]
     did = str(deal["id"])
+    anna_as = ["--as", "anna@windows.example"]
 
-    out = ok(*cfg, "deals", "move", did, "proposal_sent").stdout
-    assert "now sales/proposal_sent" in out
-    fails(*cfg, "deals", "lose", did, contains="Error: reason: losing needs a reason")
+    out = ok(*cfg, *anna_as, "deals", "move", did, "proposal_sent").stdout
+    assert "now sales/proposal_sent" in out and "(by Anna Lee)" in out
+    fails(*cfg, *anna_as, "deals", "lose", did, contains="Error: reason: losing needs a reason")
     assert as_json(*cfg, "deals", "show", did)["status"] == "open"
-    lost = as_json(*cfg, "deals", "lose", did, "--reason", "too_expensive", "--reason-text", "found cheaper")
+    lost = as_json(*cfg, *anna_as, "deals", "lose", did, "--reason", "too_expensive", "--reason-text", "found cheaper")
     assert lost["status"] == "lost" and lost["lost_reason"] == "Too expensive: found cheaper"
 
-    second = as_json(*cfg, "deals", "create", "--title", "Office windows", "--amount", "99")
-    won = as_json(*cfg, "deals", "win", str(second["id"]))
+    second = as_json(*cfg, *anna_as, "deals", "create", "--title", "Office windows", "--amount", "99")
+    won = as_json(*cfg, *anna_as, "deals", "win", str(second["id"]))
     assert won["stage"] == "won" and won["status"] == "won"
 
     history = as_json(*cfg, "deals", "history", did)
     assert [(m["from_stage"], m["to_stage"]) for m in history["items"]] == [
         (None, "collecting_data"), ("collecting_data", "proposal_sent"), ("proposal_sent", "lost")]
     last = ok(*cfg, "deals", "history", did).stdout.strip().splitlines()[-1].split()
-    assert last[-3:] == ["proposal_sent", "lost", "system"]
+    assert last[-4:] == ["proposal_sent", "lost", "Anna", "Lee"]
 
     listed = as_json(*cfg, "deals", "list", "--status", "lost")
     assert [d["id"] for d in listed["items"]] == [deal["id"]] and listed["next_cursor"] is None
@@ -127,28 +135,33 @@ def test_deal_lifecycle_through_the_cli(cfg: list[str]) -> None:
     table = ok(*cfg, "deals", "list").stdout
     assert "Windows for the Smiths" in table and "1200.50 USD" in table and "Anna Lee" in table
 
-    events = as_json(*cfg, "timeline", "deal", did)["items"]
-    assert [e["type"] for e in events] == ["deal.created", "deal.stage_changed", "deal.stage_changed"]
+    events = as_json(*cfg, "timeline", "deal", did)["items"]  # the proposal's follow-up task too (issue 13)
+    assert [e["type"] for e in events] == ["deal.created", "deal.stage_changed", "task.created",
+                                           "deal.stage_changed", "task.cancelled"]
     assert events[0]["actor_id"] == anna["id"]
     assert "deal.stage_changed" in ok(*cfg, "timeline", "deal", did).stdout
 
 
 def test_pages_and_global_json(cfg: list[str]) -> None:
+    ok(*cfg, "users", "add", "--email", "admin@windows.example", "--name", "Ada Admin", "--role", "admin")
+    admin = ["--as", "admin@windows.example"]
     for i in range(3):
-        ok(*cfg, "companies", "create", "--name", f"Company {i}", "--address", f"{i} Main St")
+        ok(*cfg, *admin, "companies", "create", "--name", f"Company {i}", "--address", f"{i} Main St")
     first = json.loads(ok(*cfg, "--json", "companies", "list", "--limit", "2").stdout)
     assert len(first["items"]) == 2 and first["next_cursor"]
     rest = as_json(*cfg, "companies", "list", "--limit", "2", "--cursor", first["next_cursor"])
     assert [c["name"] for c in rest["items"]] == ["Company 2"] and rest["next_cursor"] is None
     assert "--cursor" in ok(*cfg, "companies", "list", "--limit", "2").stdout
     company = first["items"][0]
-    ok(*cfg, "contacts", "create", "--first-name", "Eve", "--company", str(company["id"]))
+    ok(*cfg, *admin, "contacts", "create", "--first-name", "Eve", "--company", str(company["id"]))
     shown = as_json(*cfg, "companies", "show", str(company["id"]))
     assert [c["first_name"] for c in shown["contacts"]] == ["Eve"]
     assert "Eve" in ok(*cfg, "companies", "show", str(company["id"])).stdout
 
 
 def test_leads_create_list_reject(cfg: list[str]) -> None:
+    ok(*cfg, "users", "add", "--email", "admin@windows.example", "--name", "Ada Admin", "--role", "admin")
+    cfg = [*cfg, "--as", "admin@windows.example"]
     lead = as_json(*cfg, "leads", "create", "--title", "Quote for 4 windows", "--name", "Mary Brown",
                    "--phone", "+1 425 555 0199", "--source", "web_form")
     assert lead["phone"] == "+14255550199" and lead["status"] == "new"
@@ -162,6 +175,8 @@ def test_leads_create_list_reject(cfg: list[str]) -> None:
 def test_tasks_due_overdue_complete_reassign(cfg: list[str]) -> None:
     ok(*cfg, "users", "add", "--email", "tom@windows.example", "--name", "Tom Baker", "--team", "measurers")
     ok(*cfg, "users", "add", "--email", "liam@windows.example", "--name", "Liam Novak", "--team", "measurers")
+    ok(*cfg, "users", "add", "--email", "admin@windows.example", "--name", "Ada Admin", "--role", "admin")
+    cfg = [*cfg, "--as", "admin@windows.example"]
     deal = as_json(*cfg, "deals", "create", "--title", "Smith windows")
     late = as_json(*cfg, "tasks", "add", "--title", "Measure", "--assignee", "tom@windows.example", "--due", "-2d",
                    "--on", f"deal:{deal['id']}")
@@ -193,6 +208,8 @@ def test_users_list(cfg: list[str]) -> None:
 
 
 def test_bad_input_is_one_line_and_exit_1(cfg: list[str]) -> None:
+    ok(*cfg, "users", "add", "--email", "admin@windows.example", "--name", "Ada Admin", "--role", "admin")
+    cfg = [*cfg, "--as", "admin@windows.example"]
     deal = as_json(*cfg, "deals", "create", "--title", "Windows")
     did = str(deal["id"])
     fails(*cfg, "deals", "move", did, "nowhere", contains="'nowhere' is not a stage of 'sales'")
@@ -245,7 +262,8 @@ def test_event_failures_listed_and_retried(deployment: str) -> None:
     path.write_text(path.read_text().replace("plugins = []", 'plugins = ["example"]')
                     + "\n[settings.example]\nfail_after_commit = true\n")
     cfg = ["--config", deployment]
-    ok(*cfg, "deals", "create", "--title", "Windows")
+    ok(*cfg, "users", "add", "--email", "admin@windows.example", "--name", "Ada Admin", "--role", "admin")
+    ok(*cfg, "--as", "admin@windows.example", "deals", "create", "--title", "Windows")
     failures = as_json(*cfg, "events", "failures")
     assert failures and {f["subscriber"] for f in failures} == {"example"}
     assert failures[0]["status"] == "retrying" and "could not deliver" in failures[0]["last_error"]

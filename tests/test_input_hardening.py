@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from test_api_helpers import Api, api  # noqa: F401  (fixture)
-from test_cli import cfg, deployment, fails, ok  # noqa: F401  (fixtures)
+from test_cli import as_admin, cfg, deployment, fails, ok  # noqa: F401  (fixtures)
 
 from crmkit import Crm, Money, ValidationError, schema
 from crmkit.testing import template
@@ -53,8 +53,8 @@ def test_huge_amounts_through_the_sdk_and_http(api: Api) -> None:
     assert _rows(crm) == before + 2  # the one deal and its event
 
 
-def test_huge_amount_through_the_cli(cfg: list[str]) -> None:
-    fails(*cfg, "deals", "create", "--title", "x", "--amount", "1e400", contains="amount: 1e400 is too large")
+def test_huge_amount_through_the_cli(as_admin: list[str]) -> None:
+    fails(*as_admin, "deals", "create", "--title", "x", "--amount", "1e400", contains="amount: 1e400 is too large")
 
 
 def test_custom_decimals_and_datetimes_at_the_edges(make_crm: Any) -> None:

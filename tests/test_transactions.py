@@ -23,7 +23,7 @@ def test_stage_history_and_events_are_written_with_the_move(crm, alice, clock):
         (None, "collecting_data", alice.id), ("collecting_data", "proposal_sent", alice.id)]
     assert history[1].moved_at == clock.now()
     events = crm.timeline.of("deal", deal.id).items
-    assert [e.type for e in events] == ["deal.created", "deal.stage_changed"]
+    assert [e.type for e in events] == ["deal.created", "deal.stage_changed", "task.created"]  # the stage's task
     moved = events[1]
     assert moved.actor_id == alice.id and moved.occurred_at == clock.now()
     assert moved.changes["stage"] == {"before": "collecting_data", "after": "proposal_sent"}

@@ -74,6 +74,8 @@ def test_cli(db_url: str, tmp_path: Path) -> None:
 
     result = runner.invoke(cli, ["init", str(tmp_path / "crm"), "--database", db_url], env=env)
     assert result.exit_code == 0, result.output
+    run("users", "add", "--email", "mia@windows.example", "--name", "Mia", "--role", "admin")
+    env["CRMKIT_USER"] = "mia@windows.example"  # changes need a person (issue 13): the default --as
     assert "installments" in run("--help")
     deal = json.loads(run("--json", "deals", "create", "--title", "Windows", "--amount", "1000.00"))
     assert "financed 1000.00 USD" in run("installments", "plan", str(deal["id"]), "--payments", "4",
