@@ -50,7 +50,8 @@ TARGETS: dict[str, Target] = {
         "tests/test_access_rules.py"), pytest_args=("--deselect",
         "tests/test_record_rules_security.py::test_every_card_method_is_in_the_table")),
     "unit_of_work": Target("crmkit/core/unit_of_work.py", (
-        "tests/test_unit_of_work_before_commit.py", "tests/test_transactions.py", "tests/test_api_idempotency.py",
+        "tests/test_unit_of_work_before_commit.py", "tests/test_unit_of_work_limits.py",
+        "tests/test_unit_of_work_events.py", "tests/test_transactions.py", "tests/test_api_idempotency.py",
         "tests/test_delivery_once.py")),
     "idempotency": Target("crmkit/web/idempotency.py", (
         "tests/test_api_idempotency.py", "tests/test_api_protocol.py"), pytest_args=("-k", "idempot")),
@@ -174,9 +175,25 @@ def prepare(name: str, target: Target, work: Path, head: bool = False) -> tuple[
     return tree, config, session
 
 
-def run(name: str, target: Target, work: Path, head: bool = False) -> dict[str, Any]:
+def refresh(name: str, target: Target, work: Path) -> tuple[Path, Path, Path]:
+    """A finished target again: the checkout's tests (new ones that kill survivors) copied over the
+    copy's, the survivors' results dropped, the test command rewritten; then only those run again."""
+    tree, config, session = work / name, work / f"{name}.toml", work / f"{name}.sqlite"
+    for folder in ("tests", "plugins/installments/tests", "plugins/telephony/tests"):
+        shutil.copytree(ROOT / folder, tree / folder, dirs_exist_ok=True)
+    text = config.read_text()
+    command = " ".join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *target.pytest_args,
+                        *tests_of(target, tree)])
+    config.write_text("\n".join(f"test-command = {json.dumps(command)}" if line.startswith("test-command") else line
+                                for line in text.splitlines()) + "\n")
+    with sqlite3.connect(session) as db:
+        db.execute("DELETE FROM work_results WHERE lower(test_outcome) = 'survived'")
+    return tree, config, session
+
+
+def run(name: str, target: Target, work: Path, head: bool = False, resume: bool = False) -> dict[str, Any]:
     started = time.monotonic()
-    tree, config, session = prepare(name, target, work, head)
+    tree, config, session = refresh(name, target, work) if resume else prepare(name, target, work, head)
     baseline = subprocess.run(
         [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *target.pytest_args,
          *tests_of(target, tree)], cwd=tree,
@@ -212,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--head", action="store_true", help="mutate the last commit, not the checkout")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--work", type=Path, help="keep the copies and sessions here (default: a temporary folder)")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --work: run the survivors of the last run again, with the checkout's tests")
     args = parser.parse_args(argv)
     names = args.targets or list(TARGETS)
     unknown = [n for n in names if n not in TARGETS]
@@ -219,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown target(s) {', '.join(unknown)}; known: {', '.join(TARGETS)}")
     with tempfile.TemporaryDirectory(prefix="crmkit-mutation-") as tmp:
         work = args.work or Path(tmp)
-        if args.work is not None:
+        if args.resume and args.work is None:
+            parser.error("--resume needs --work (the folder of the run to resume)")
+        if args.work is not None and not args.resume:
             shutil.rmtree(args.work, ignore_errors=True)
         if args.list:
             for name in names:
@@ -228,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{name}: {db.execute('SELECT count(*) FROM work_items').fetchone()[0]} mutants")
             return 0
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(lambda n: run(n, TARGETS[n], work, args.head), names))
+            results = list(pool.map(lambda n: run(n, TARGETS[n], work, args.head, args.resume), names))
     killed = sum(r.get("killed", 0) for r in results)
     survived = sum(r.get("survived", 0) for r in results)
     for r in results:
