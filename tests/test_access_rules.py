@@ -3,9 +3,11 @@ scripts/mutation.py access)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from crmkit import schema
+from crmkit import Crm, FrozenClock, PluginInfo, Role, Settings, hookimpl, schema
+from crmkit.testing import template
 
 
 def test_a_manager_reads_the_notes_on_a_task_given_to_them(crm: Any) -> None:
@@ -18,3 +20,33 @@ def test_a_manager_reads_the_notes_on_a_task_given_to_them(crm: Any) -> None:
     assert [n.id for n in crm.as_user(ann.id).notes.list()] == [note.id]
     with crm.engine.connect() as conn:
         assert crm.as_user(ann.id).access.can_see(conn, "note", schema.notes, note.id)
+
+
+class Viewer:
+    """A plugin registering a read-only role that sees every card."""
+
+    plugin_info = PluginInfo(name="viewer_role", version="0.1.0")
+
+    @hookimpl
+    def crm_register_roles(self, crm: Any) -> list[Role]:
+        return [Role("viewer", "all", frozenset({"cards.read"}), "reads everything, changes nothing")]
+
+
+def test_reading_a_card_is_not_changing_it(db_url: str, clock: FrozenClock, tmp_path: Path) -> None:
+    crm = Crm(Settings.from_dict({**template(), "database": db_url}, base_dir=tmp_path, environ={}),
+              plugins=[Viewer()], clock=clock)
+    try:
+        vera = crm.users.create(email="vera@x.example", name="Vera", role="viewer")
+        ann = crm.users.create(email="ann@x.example", name="Ann", role="manager")
+        mine = crm.as_user(ann.id).deals.create(title="Ann's")
+        tasked = crm.deals.create(title="Measured by Ann")
+        crm.tasks.add(title="Measure", assignee_id=ann.id, entity_type="deal", entity_id=tasked.id)
+        viewer, manager = crm.as_user(vera.id).access, crm.as_user(ann.id).access
+        with crm.engine.connect() as conn:
+            assert viewer.unrestricted and viewer.can_see(conn, "deal", schema.deals, mine.id)
+            assert not viewer.can_change(conn, "deal", schema.deals, mine.id)  # no cards.write
+            assert manager.can_change(conn, "deal", schema.deals, mine.id)
+            assert manager.can_see(conn, "deal", schema.deals, tasked.id)
+            assert not manager.can_change(conn, "deal", schema.deals, tasked.id)  # read through a task only
+    finally:
+        crm.close()

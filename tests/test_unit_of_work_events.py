@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from crmkit import Crm, Event, FrozenClock, PluginInfo, Settings, hookimpl, schema
+from crmkit.core.unit_of_work import write_connection
 from crmkit.testing import template
 
 
@@ -55,3 +56,23 @@ def test_sqlite_writers_of_one_process_queue_on_the_write_gate(crm: Any, db_url:
     worker.join(30)
     assert done.is_set()
     assert finished_meanwhile is (not db_url.startswith("sqlite"))  # SQLite: it waited its turn
+
+
+def test_sqlite_write_transactions_take_the_write_lock_when_they_begin(make_crm: Any, db_url: str) -> None:
+    """BEGIN IMMEDIATE: another process's writer waits at its start, instead of reading first and
+    failing on a lock upgrade (SQLite answers SQLITE_BUSY at once there; the busy timeout cannot help)."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's locking (PostgreSQL locks rows)")
+    one, other = make_crm(), make_crm()  # two processes' engines over one database file
+    began = threading.Event()
+
+    def second_writer() -> None:
+        with write_connection(other):
+            began.set()
+
+    with write_connection(one):
+        worker = threading.Thread(target=second_writer)
+        worker.start()
+        assert not began.wait(0.5)  # blocked in BEGIN IMMEDIATE while the first holds the lock
+    assert began.wait(30)
+    worker.join(30)
