@@ -6,8 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crmkit import Crm, FrozenClock, PluginInfo, Role, Settings, hookimpl, schema
+import pytest
+from sqlalchemy import update
+
+from crmkit import (
+    Crm, FrozenClock, PermissionDeniedError, PluginInfo, Role, Settings, ValidationError, hookimpl, schema,
+)
 from crmkit.testing import template
+
+MAX_ID = 2**31 - 1
 
 
 def test_a_manager_reads_the_notes_on_a_task_given_to_them(crm: Any) -> None:
@@ -50,3 +57,20 @@ def test_reading_a_card_is_not_changing_it(db_url: str, clock: FrozenClock, tmp_
             assert not manager.can_change(conn, "deal", schema.deals, tasked.id)  # read through a task only
     finally:
         crm.close()
+
+
+def test_a_refusal_names_the_role(crm: Any) -> None:
+    ann = crm.users.create(email="ann@x.example", name="Ann", role="manager")
+    with pytest.raises(PermissionDeniedError, match=r"^your role \(manager\) may not change users$"):
+        crm.as_user(ann.id).users.create(email="new@x.example", name="New")
+
+
+def test_a_link_to_the_largest_id_is_checked_like_any_other(crm: Any) -> None:
+    ann = crm.users.create(email="ann@x.example", name="Ann", role="manager")
+    far = crm.contacts.create(first_name="Far")  # nobody's: Ann may not see it
+    with crm.engine.begin() as conn:
+        conn.execute(update(schema.contacts).where(schema.contacts.c.id == far.id).values(id=MAX_ID))
+    with pytest.raises(ValidationError, match=f"contact_id: contact {MAX_ID} does not exist") as err:
+        crm.as_user(ann.id).deals.create(title="Linked", contact_id=MAX_ID)
+    assert err.value.field == "contact_id"
+    assert crm.deals.create(title="The system may", contact_id=MAX_ID).contact_id == MAX_ID
