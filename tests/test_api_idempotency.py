@@ -143,3 +143,19 @@ def test_the_fingerprint_covers_the_path(deployment: Deployment) -> None:
     assert api.crm.deals.get(two.id).stage == "collecting_data"
     assert idempotency.fingerprint("POST", "/a", b"{}") != idempotency.fingerprint("POST", "/b", b"{}")
     assert idempotency.fingerprint("POST", "/a", b"{}") != idempotency.fingerprint("PUT", "/a", b"{}")
+
+
+def test_a_key_is_kept_for_a_day_then_free_for_another_request(deployment: Deployment) -> None:
+    api = deployment.process()
+    first = post(api, "/api/v1/deals", json.dumps({"title": "Monday"}).encode(), "weekly-order")
+    assert first.status_code == 201
+    deployment.clock.advance(seconds=idempotency.KEEP_FOR.total_seconds() - 1)
+    api.error(post(api, "/api/v1/deals", json.dumps({"title": "Tuesday"}).encode(), "weekly-order"), 422,
+              "Idempotency-Key")
+    replay = post(api, "/api/v1/deals", json.dumps({"title": "Monday"}).encode(), "weekly-order")
+    assert replay.headers["idempotent-replayed"] == "true" and replay.json()["id"] == first.json()["id"]
+    deployment.clock.advance(seconds=2)  # a day later: the key is someone's new request
+    later = post(api, "/api/v1/deals", json.dumps({"title": "Tuesday"}).encode(), "weekly-order")
+    assert later.status_code == 201 and "idempotent-replayed" not in later.headers
+    assert deals(api) == 2
+    assert idempotency.KEEP_FOR == timedelta(hours=24) and idempotency.ABANDONED_AFTER == timedelta(minutes=5)
