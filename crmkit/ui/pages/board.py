@@ -103,8 +103,9 @@ def columns(ctx: "PageContext", pipeline: "Pipeline", deals: list[BoardCard]) ->
         views = []
         for d in cards:
             age = now - d.stage_entered_at
-            badge = (f'{stalled}: {ctx.ngettext("%(num)s day", "%(num)s days", age.days)}'
-                     if age.total_seconds() > limit else "")
+            badge = ""
+            if age.total_seconds() > limit:  # (no f-string: the catalogs' extraction must see the call)
+                badge = stalled + ": " + ctx.ngettext("%(num)s day", "%(num)s days", age.days)
             views.append(CardView(d.id, d.title, d.version, d.stage, money(d.amount) if d.amount else "", d.owner,
                                   ctx._("Move %(title)s to", title=d.title), badge))
         out.append({"stage": stage, "count": len(cards), "options": options,
