@@ -69,7 +69,12 @@ def filters(items: tuple[str, ...], **fixed: Any) -> dict[str, Any]:
     return out
 
 
+USER_FILTERS = frozenset({"responsible_id", "assignee_id", "created_by", "author_id"})
+
+
 def _typed(name: str, value: str) -> Any:
+    if name in USER_FILTERS and "@" in value:
+        return value  # a user by e-mail (the services look it up)
     if name == "id" or name.endswith("_id") or name == "created_by":
         if not _digits(value) or len(value) > 10 or not 1 <= int(value) <= MAX_ID:
             raise ValidationError(f"{name}: {value[:40]!r} is not an id (1 to {MAX_ID})", field=name)

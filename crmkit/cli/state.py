@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 import click
 
@@ -86,6 +86,13 @@ class CliState:
         if user is None:
             raise NotFoundError(f"no user with e-mail {ref!r} (see `crmkit users list`)")
         return user.id
+
+    def custom(self, entity: str, values: Mapping[str, str]) -> dict[str, Any]:
+        """``--custom`` values with the ``user`` fields given by e-mail (or ``me``) as ids, the way
+        ``--responsible`` takes a user."""
+        users = {f.name for f in self.crm.custom_fields.of_type(entity, "user")}
+        return {k: self.user_id(v) if k in users and ("@" in v or v.strip() == "me") else v
+                for k, v in values.items()}
 
     def user_name(self, user_id: int | None) -> str:
         if user_id is None:

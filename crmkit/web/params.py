@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 from sqlalchemy import Boolean, Date, Integer, String, Text
 
 from ..core.errors import ValidationError
+from ..core.services.userref import USER_COLUMNS
 from ..core.types import UTCDateTime
 from .errors import BadRequest
 from .operation import INT32, Param, Schema
@@ -32,7 +33,7 @@ _INTEGER = re.compile(r"-?[0-9]+")
 
 LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 50},
               "page size (1 to 500, default 50)")
-CURSOR = Param("cursor", {"type": "string", "pattern": _CURSOR},
+CURSOR = Param("cursor", {"type": "string", "pattern": _CURSOR, "description": "a cursor from a previous page"},
                "`next_cursor` of the previous page")
 PAGING = (LIMIT, CURSOR)
 
@@ -50,6 +51,8 @@ def column_schema(column: Any) -> tuple[Schema, tuple[str, ...]]:
         return {"type": "string", "format": "date"}, ORDERED_OPS
     if isinstance(t, Boolean):
         return {"type": "boolean"}, ("eq",)
+    if isinstance(t, Integer) and column.name in USER_COLUMNS:  # a user: an id or an e-mail address
+        return {"type": ["integer", "string"], "minimum": 1, "maximum": INT32, "maxLength": 254}, EQUALITY_OPS
     if isinstance(t, Integer):
         lo = 1 if column.primary_key or column.foreign_keys or column.name.endswith("_id") else -INT32 - 1
         return _int_schema(lo), ORDERED_OPS if column.primary_key else EQUALITY_OPS
@@ -64,7 +67,8 @@ def custom_filter_schema(field: "CustomField") -> tuple[Schema, tuple[str, ...]]
     if kind == "integer":
         return _int_schema(), ORDERED_OPS
     if kind == "decimal":
-        return {"type": "string", "pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,10})?$"}, ORDERED_OPS
+        return {"type": "string", "pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,10})?$",
+                "description": "a decimal number such as 12.5"}, ORDERED_OPS
     if kind == "date":
         return {"type": "string", "format": "date"}, ORDERED_OPS
     if kind == "datetime":

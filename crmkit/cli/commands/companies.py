@@ -71,7 +71,7 @@ def create(name: str, address: str | None, responsible: str | None, custom: tupl
     state = pass_state()
     company = state.acting().companies.create(
         name=name, address=address, responsible_id=state.user_id(responsible) if responsible else None,
-        custom=pairs(custom, "--custom"),
+        custom=state.custom("company", pairs(custom, "--custom")),
     )
     done(state.by(f"Created company {company.id}: {company.name}"), company, as_json=as_json or state.json)
 
@@ -93,7 +93,7 @@ def update(company_id: int, name: str | None, address: str | None, responsible: 
     if responsible is not None:
         changes["responsible_id"] = state.user_id(responsible)
     if custom:
-        changes["custom"] = pairs(custom, "--custom")
+        changes["custom"] = state.custom("company", pairs(custom, "--custom"))
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")
     company = services.companies.update(company_id, changes, version=version)

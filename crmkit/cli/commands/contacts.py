@@ -85,7 +85,7 @@ def create(first_name: str, last_name: str, phones: tuple[str, ...], emails: tup
     contact = state.acting().contacts.create(
         first_name=first_name, last_name=last_name, phones=phones, emails=emails, company_id=company_id,
         birthday=birthday, responsible_id=state.user_id(responsible) if responsible else None,
-        custom=pairs(custom, "--custom"),
+        custom=state.custom("contact", pairs(custom, "--custom")),
     )
     done(state.by(f"Created contact {contact.id}: {contact.name}"), contact, as_json=as_json or state.json)
 
@@ -95,7 +95,8 @@ def create(first_name: str, last_name: str, phones: tuple[str, ...], emails: tup
 @click.option("--first-name")
 @click.option("--last-name")
 @click.option("--phone", "phones", multiple=True, help="Phone number, repeatable: the new list (--phone '' clears it).")
-@click.option("--email", "emails", multiple=True, help="E-mail address, repeatable: the new list (--email '' clears it).")
+@click.option("--email", "emails", multiple=True,
+              help="E-mail address, repeatable: the new list (--email '' clears it).")
 @click.option("--company", "company_id", help="The company id (an empty string: none).")
 @click.option("--birthday", help="YYYY-MM-DD (an empty string clears it).")
 @click.option("--responsible", metavar="USER", help="E-mail or id of the responsible user.")
@@ -120,7 +121,7 @@ def update(contact_id: int, first_name: str | None, last_name: str | None, phone
     if responsible is not None:
         changes["responsible_id"] = state.user_id(responsible)
     if custom:
-        changes["custom"] = pairs(custom, "--custom")
+        changes["custom"] = state.custom("contact", pairs(custom, "--custom"))
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")
     contact = services.contacts.update(contact_id, changes, version=version)

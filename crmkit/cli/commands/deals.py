@@ -104,7 +104,8 @@ def create(title: str, pipeline: str | None, stage: str | None, amount: str | No
     deal = state.acting().deals.create(
         title=title, pipeline=pipeline, stage=stage, amount=amount, currency=currency,
         responsible_id=state.user_id(responsible) if responsible else None, contact_id=contact_id,
-        company_id=company_id, lead_id=lead_id, source=source, custom=pairs(custom, "--custom"),
+        company_id=company_id, lead_id=lead_id, source=source,
+        custom=state.custom("deal", pairs(custom, "--custom")),
     )
     _result("Created", deal, as_json)
 
@@ -131,7 +132,7 @@ def update(deal_id: int, title: str | None, amount: str | None, currency: str | 
     if responsible is not None:
         changes["responsible_id"] = state.user_id(responsible)
     if custom:
-        changes["custom"] = pairs(custom, "--custom")
+        changes["custom"] = state.custom("deal", pairs(custom, "--custom"))
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")
     _result("Updated", services.deals.update(deal_id, changes, version=version), as_json)

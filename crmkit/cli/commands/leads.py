@@ -89,9 +89,10 @@ def create(title: str, name: str, company_name: str, phone: str | None, email: s
     lead = state.acting().leads.create(
         title=title, name=name, company_name=company_name, phone=phone, email=email, source=source,
         responsible_id=state.user_id(responsible) if responsible else None, customer_kind=customer_kind,
-        utm=pairs(utm, "--utm") or None, custom=pairs(custom, "--custom"),
+        utm=pairs(utm, "--utm") or None, custom=state.custom("lead", pairs(custom, "--custom")),
     )
-    who = f", for {state.user_name(lead.responsible_id)}" if lead.responsible_id else ", in the queue (nobody responsible)"
+    who = (f", for {state.user_name(lead.responsible_id)}" if lead.responsible_id
+           else ", in the queue (nobody responsible)")
     done(state.by(f"Created lead {lead.id}: {lead.title}{who}"), lead, as_json=as_json or state.json)
 
 
@@ -123,7 +124,7 @@ def update(lead_id: int, title: str | None, name: str | None, company_name: str 
     if utm:
         changes["utm"] = pairs(utm, "--utm")
     if custom:
-        changes["custom"] = pairs(custom, "--custom")
+        changes["custom"] = state.custom("lead", pairs(custom, "--custom"))
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")
     lead = services.leads.update(lead_id, changes, version=version)
@@ -183,8 +184,9 @@ def convert(lead_id: int, customer_kind: str | None, company_name: str | None, t
             version: int | None, as_json: bool) -> None:
     """Convert a qualified lead: contact (or the matched one), company (legal entities only) and deal."""
     state = pass_state()
-    deal = {k: v for k, v in {"title": title, "amount": amount, "currency": currency, "stage": stage,
-                              "custom": pairs(custom, "--custom") or None}.items() if v is not None}
+    fields = {"title": title, "amount": amount, "currency": currency, "stage": stage,
+              "custom": state.custom("deal", pairs(custom, "--custom")) or None}
+    deal = {k: v for k, v in fields.items() if v is not None}
     result = state.acting().leads.convert(
         lead_id, customer_kind=customer_kind, company={"name": company_name} if company_name else None,
         deal=deal, version=version,

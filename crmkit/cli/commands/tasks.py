@@ -96,7 +96,8 @@ def add(title: str, assignee: str | None, due: str | None, description: str, on:
     task = services.tasks.add(
         title=title, assignee_id=state.user_id(assignee) if assignee else None,
         due_at=_due(state, due) if due else None, description=description,
-        entity_type=entity_type, entity_id=entity_id, custom=pairs(custom, "--custom") or None,
+        entity_type=entity_type, entity_id=entity_id,
+        custom=state.custom("task", pairs(custom, "--custom")) or None,
     )
     _result(state, f"Added task {task.id} for {state.user_name(task.assignee_id) or 'nobody'}: {task.title}", task,
             as_json)
@@ -119,7 +120,7 @@ def update(task_id: int, title: str | None, description: str | None, due: str | 
     if due is not None:
         changes["due_at"] = _due(state, due) if due.strip() else None
     if custom:
-        changes["custom"] = pairs(custom, "--custom")
+        changes["custom"] = state.custom("task", pairs(custom, "--custom"))
     if not changes:
         raise click.UsageError("nothing to change: give at least one option")
     task = services.tasks.update(task_id, changes, version=version)

@@ -78,6 +78,9 @@ class DealService(Service[Deal]):
 
     # -- lists ------------------------------------------------------------------
 
+    def _filter_value(self, name: str, value: Any) -> Any:
+        return value.upper() if name == "currency" and isinstance(value, str) else value
+
     def list(self, filters: Mapping[str, Any] | None = None, *, limit: int = DEFAULT_PAGE, cursor: str | None = None,
              order: str = "id", **kw_filters: Any) -> Page[Deal]:
         """A page of deals (see :meth:`Service.list`); ``amount`` filters and the ``amount`` /
@@ -102,8 +105,8 @@ class DealService(Service[Deal]):
                                                    self.crm.settings.default_currency))
 
     def stage_totals(self, pipeline: str) -> StageTotals:
-        """Per stage key of ``pipeline``: how many deals (that the acting user may read) and the
-        sum of their amounts per currency, in one SQL aggregate."""
+        """Per stage key of ``pipeline``: how many deals (that the acting user may read, archived
+        ones left out as in lists) and the sum of their amounts per currency, in one SQL aggregate."""
         p = self.crm.pipeline(pipeline)
         d = self.table.c
         query = (select(d.stage_id, d.currency, func.count(), func.sum(d.amount_minor))
@@ -111,6 +114,7 @@ class DealService(Service[Deal]):
         visible = self.access.visible(self.entity, self.table)
         if visible is not None:
             query = query.where(visible)
+        query = self._apply_filters(query, {})
         with self._read() as conn:
             rows = conn.execute(query).all()
         keys = {s.id: s.key for s in p.stages}

@@ -62,14 +62,15 @@ class LeadService(Service[Lead]):
         return user_filter(self, query, name, op, value)
 
     def stage_counts(self) -> dict[str, int]:
-        """How many leads (that the acting user may read) each stage of the lead pipeline holds,
-        in one SQL aggregate."""
+        """How many leads (that the acting user may read, archived ones left out as in lists) each
+        stage of the lead pipeline holds, in one SQL aggregate."""
         pipeline = self.crm.pipeline(self.crm.settings.lead_pipeline)
         ld = self.table.c
         query = select(ld.stage_id, func.count()).where(ld.pipeline_id == pipeline.id).group_by(ld.stage_id)
         visible = self.access.visible(self.entity, self.table)
         if visible is not None:
             query = query.where(visible)
+        query = self._apply_filters(query, {})
         with self._read() as conn:
             counts = {stage_id: int(n) for stage_id, n in conn.execute(query).all()}
         return {s.key: counts.get(s.id, 0) for s in pipeline.stages}
@@ -269,7 +270,8 @@ class LeadService(Service[Lead]):
                                       "closed_at": None}
             changes: dict[str, Any] = {"status": {"before": "rejected", "after": "new"}}
             first = self._stage(None)
-            data: dict[str, Any] = {"rejected_because": reason_label(self.crm, row.lost_reason_id, row.lost_reason_text)}
+            data: dict[str, Any] = {
+                "rejected_because": reason_label(self.crm, row.lost_reason_id, row.lost_reason_text)}
             if first is not None:
                 values.update(stage_id=first.id, pipeline_id=first.pipeline_id)
                 before = self.crm.stage_by_id(row.stage_id).key if row.stage_id else None

@@ -33,8 +33,8 @@ class TimelineService:
     def of(self, entity_type: str, entity_id: int, *, limit: int = DEFAULT_PAGE, cursor: str | None = None,
            with_lead: bool = True, related: bool = True) -> Page[Event]:
         """The events of one card, oldest first. A deal's timeline starts with its lead's history
-        (``with_lead``); with ``related``, a deal's shows the activity of its tasks (notes on
-        them included), and a contact's or company's the key events of its deals
+        (``with_lead``); with ``related``, a card's timeline shows the activity of the tasks on
+        it (notes on them included), and a contact's or company's the key events of its deals
         (:data:`DEAL_KEY_EVENTS`) -- only the tasks and deals the acting user may read."""
         e = schema.events.c
         entity_type = check_text(entity_type, "entity_type", required=True, max_length=40)
@@ -53,13 +53,13 @@ class TimelineService:
     def _related(self, cond: Any, entity_type: str, ident: int) -> Any:
         """``cond`` or the events of the cards related to this one (within the record rules)."""
         e = schema.events.c
-        if entity_type == "deal":
+        if entity_type in ("deal", "lead", "contact", "company"):
             t = schema.tasks.c
-            tasks = select(t.id).where(t.entity_type == "deal", t.entity_id == ident)
+            tasks = select(t.id).where(t.entity_type == entity_type, t.entity_id == ident)
             rule = self.access.visible("task", schema.tasks)
             if rule is not None:
                 tasks = tasks.where(rule)
-            return cond | ((e.entity_type == "task") & e.entity_id.in_(tasks))
+            cond = cond | ((e.entity_type == "task") & e.entity_id.in_(tasks))
         if entity_type in ("contact", "company"):
             d = schema.deals.c
             deals = select(d.id).where((d.contact_id if entity_type == "contact" else d.company_id) == ident)
