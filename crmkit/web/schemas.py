@@ -58,8 +58,10 @@ def ref_id(*, null: bool = True) -> Schema:
 DATETIME: Schema = {"type": "string", "format": "date-time"}
 DATE: Schema = {"type": "string", "format": "date"}
 AMOUNT: Schema = {"type": ["string", "integer", "null"], "pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,4})?$",
-                  "minimum": -(10**15) + 1, "maximum": 10**15 - 1}
-CURRENCY: Schema = {"type": ["string", "null"], "pattern": "^[A-Za-z]{3}$"}
+                  "minimum": -(10**15) + 1, "maximum": 10**15 - 1,
+                  "description": "a decimal amount such as 1200.50 (a point, no thousands separators)"}
+CURRENCY: Schema = {"type": ["string", "null"], "pattern": "^[A-Za-z]{3}$",
+                    "description": "a three-letter ISO 4217 currency code such as EUR"}
 UTM: Schema = {"type": ["object", "null"], "additionalProperties": False,
                "properties": {k: {"type": ["string", "null"], "maxLength": 200}
                               for k in ("source", "medium", "campaign", "term", "content")}}
@@ -125,7 +127,7 @@ def _custom_value(field: "CustomField") -> Schema:
         return {"type": "integer", "minimum": max(lo, -INT32 - 1), "maximum": min(hi, INT32)}
     if kind == "decimal":
         return {"type": ["string", "integer"], "pattern": r"^-?[0-9]{1,15}(\.[0-9]{1,10})?$",
-                "minimum": -(10**15) + 1, "maximum": 10**15 - 1}
+                "minimum": -(10**15) + 1, "maximum": 10**15 - 1, "description": "a decimal number such as 12.5"}
     if kind == "date":
         return dict(DATE)
     if kind == "datetime":

@@ -84,8 +84,9 @@ def _string(value: str, schema: Schema, where: str) -> None:
         raise ValidationError(f"{where}: longer than {schema['maxLength']} characters", field=_field(where))
     if "minLength" in schema and len(value) < schema["minLength"]:
         raise ValidationError(f"{where}: shorter than {schema['minLength']} characters", field=_field(where))
-    if "pattern" in schema and not _regex(schema["pattern"]).search(value):
-        raise ValidationError(f"{where}: {value!r} does not match {schema['pattern']}", field=_field(where))
+    if "pattern" in schema and not _regex(schema["pattern"]).search(value):  # said in words, not the pattern
+        expected = schema.get("description") or "in the form this field takes (see /api/v1/openapi.json)"
+        raise ValidationError(f"{where}: {value[:100]!r} is not {expected}", field=_field(where))
     fmt = schema.get("format")
     if fmt == "date-time":
         parse_datetime(value, where)

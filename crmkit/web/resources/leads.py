@@ -13,7 +13,8 @@ from .cards import action, card_operations, custom_fields, user_ref
 if TYPE_CHECKING:  # pragma: no cover
     from ...core.app import Crm
 
-SOURCE = {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$"}
+SOURCE = {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,39}$",
+          "description": "a source name: a lower-case letter, then letters, digits or _ (e.g. web_form)"}
 REASON = {"reason": text(100, null=True), "reason_text": text(2000, null=True)}
 KIND = {"type": ["string", "null"], "enum": ["person", "legal_entity", None]}
 
