@@ -74,3 +74,42 @@ def test_a_link_to_the_largest_id_is_checked_like_any_other(crm: Any) -> None:
         crm.as_user(ann.id).deals.create(title="Linked", contact_id=MAX_ID)
     assert err.value.field == "contact_id"
     assert crm.deals.create(title="The system may", contact_id=MAX_ID).contact_id == MAX_ID
+
+
+def test_by_id_reads_by_the_read_rule_unless_asked_for_the_write_rule(crm: Any) -> None:
+    ann = crm.users.create(email="ann@x.example", name="Ann", role="manager")
+    tasked = crm.deals.create(title="Measured by Ann")
+    crm.tasks.add(title="Measure", assignee_id=ann.id, entity_type="deal", entity_id=tasked.id)
+    access = crm.as_user(ann.id).access
+    with crm.engine.connect() as conn:
+        assert conn.execute(access.by_id("deal", schema.deals), {"ident": tasked.id}).first() is not None
+        assert conn.execute(access.by_id("deal", schema.deals, write=True), {"ident": tasked.id}).first() is None
+
+
+def test_links_to_cards_one_may_not_see_are_refused_in_every_field(crm: Any) -> None:
+    ann = crm.users.create(email="ann@x.example", name="Ann", role="manager")
+    me = crm.as_user(ann.id)
+    hidden_company = crm.companies.create(name="Not Ann's Ltd")
+    hidden_contact = crm.contacts.create(first_name="Not Ann's")
+    mine = me.contacts.create(first_name="Ann's customer")
+    with pytest.raises(ValidationError) as err:  # no contact_id before it: company_id is still checked
+        me.deals.create(title="x", company_id=hidden_company.id)
+    assert err.value.field == "company_id"
+    deal = me.deals.create(title="Ann's deal", contact_id=mine.id)
+    with pytest.raises(ValidationError) as changed:  # a new link on an update is checked too
+        me.deals.update(deal.id, {"contact_id": hidden_contact.id})
+    assert changed.value.field == "contact_id"
+    assert me.deals.update(deal.id, {"contact_id": mine.id, "title": "same link"}).contact_id == mine.id
+
+
+def test_a_measurer_reads_their_own_notes_and_no_one_elses(make_crm: Any) -> None:
+    crm = make_crm(plugins=["example"])
+    boss = crm.users.create(email="boss@x.example", name="Boss", role="admin")
+    zed = crm.users.create(email="zed@x.example", name="Zed", role="measurer")
+    deal = crm.as_user(boss.id).deals.create(title="Bay window")
+    other = crm.as_user(boss.id).deals.create(title="Not Zed's")
+    task = crm.as_user(boss.id).tasks.add(title="Measure", assignee_id=zed.id, entity_type="deal", entity_id=deal.id)
+    own = crm.as_user(zed.id).notes.add("deal", deal.id, "2.4 m wide")
+    crm.as_user(boss.id).notes.add("deal", other.id, "boss only")
+    crm.as_user(zed.id).tasks.complete(task.id)  # the deal is no longer Zed's to read; his note still is
+    assert [n.id for n in crm.as_user(zed.id).notes.list()] == [own.id]
