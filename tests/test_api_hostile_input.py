@@ -144,7 +144,8 @@ def integer_params(api: Api) -> Iterator[tuple[str, str]]:
         url = "/api/v1" + op.path.replace("{id:int}", str(deal_id)).replace("{entity_type}", "deal")
         for p in op.query:
             schema = p.schema.get("items", p.schema) if p.schema.get("type") == "array" else p.schema
-            if schema.get("type") == "integer":
+            kind = schema.get("type")
+            if "integer" in (kind if isinstance(kind, list) else [kind]):  # a user field: an id or an e-mail
                 yield url, p.name
 
 

@@ -80,8 +80,11 @@ def plugin_commands(group: click.Group, state: CliState) -> dict[str, click.Comm
 @click.option("--config", "config", type=click.Path(dir_okay=False), envvar="CRMKIT_CONFIG", is_eager=True,
               help="The deployment's crmkit.toml [env CRMKIT_CONFIG; default ./crmkit.toml].")
 @click.option("--as", "user", metavar="EMAIL", envvar="CRMKIT_USER",
-              help="Act as this user (by e-mail) [env CRMKIT_USER; default: the system].")
-@click.option("--json", "json", is_flag=True, help="Print JSON for every command (for scripts).")
+              help="Act as this user (by e-mail) [env CRMKIT_USER]; changes (cards, tasks, notes) need one, "
+                   "reads and admin commands without one act as the system.")
+@click.option("--json", "json", is_flag=True,
+              help="Print JSON for every command (for scripts); an error is {\"error\": {code, message, field}} "
+                   "on stderr.")
 @click.option("--trace-hooks", "trace_hooks", is_flag=True,
               help=f"Log every hook call (plugin, hook, duration, outcome) to stderr [env {TRACE_ENV}=1].")
 @click.version_option(__version__, prog_name="crmkit")

@@ -120,6 +120,8 @@ def list_params(service: "Service[Any]", entity: str | None, extra: Iterable[Par
 
 def _convert(text: str, schema: Schema, where: str) -> Any:
     kind = schema.get("type")
+    if isinstance(kind, list) and "integer" in kind and _INTEGER.fullmatch(text):
+        kind = "integer"  # an id or an e-mail address: digits are the id
     if kind == "array":
         items = schema.get("items", {})
         return [] if text == "" else [_convert(part, items, where) for part in text.split(",")]
