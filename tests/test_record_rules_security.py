@@ -197,6 +197,12 @@ CALLS: dict[tuple[str, str], tuple[str, str, Call]] = {
     ("notes", "add"): ("read", "deal", lambda s, i, o: s.notes.add("deal", i[f"dl_{o}"], "hi")),
     ("notes", "share"): ("write", "note", lambda s, i, o: s.notes.share(i[f"nt_{o}"], i["m_a1"])),
     ("timeline", "of"): ("read", "deal", lambda s, i, o: s.timeline.of("deal", i[f"dl_{o}"])),
+    # last: archive, restore, then delete (which the admin's run really does)
+    **{(svc, action): ("write", entity, (lambda s, i, o, svc=svc, key=key, action=action:
+                                         getattr(getattr(s, svc), action)(i[f"{key}_{o}"])))
+       for action in ("archive", "restore", "delete")
+       for svc, entity, key in (("tasks", "task", "tk"), ("deals", "deal", "dl"), ("leads", "lead", "ld"),
+                                ("contacts", "contact", "ct"), ("companies", "company", "co"))},
 }
 CARD_PARAMS = {"id", "entity_id"}
 

@@ -269,7 +269,8 @@ class Crm:
         raise AttributeError(name)
 
 
-_SERVICE_NAMES = frozenset({"users", "leads", "contacts", "companies", "deals", "tasks", "notes", "timeline"})
+_SERVICE_NAMES = frozenset({"users", "leads", "contacts", "companies", "deals", "tasks", "notes", "timeline",
+                            "files", "calendar"})
 
 
 def _plugin_settings(plugins: Sequence[Any], settings: Settings) -> dict[str, Any]:

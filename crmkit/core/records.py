@@ -92,6 +92,7 @@ class Company:
     created_at: datetime
     updated_at: datetime
     version: int
+    archived_at: datetime | None = None
 
 
 @attrs.frozen
@@ -108,6 +109,7 @@ class Contact:
     created_at: datetime
     updated_at: datetime
     version: int
+    archived_at: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -135,6 +137,7 @@ class Lead:
     created_at: datetime
     updated_at: datetime
     version: int
+    archived_at: datetime | None = None
 
 
 @attrs.frozen
@@ -159,6 +162,7 @@ class Deal:
     created_at: datetime
     updated_at: datetime
     version: int
+    archived_at: datetime | None = None
 
 
 @attrs.frozen
@@ -189,6 +193,7 @@ class Task:
     updated_at: datetime
     version: int
     rule: str | None = None
+    archived_at: datetime | None = None
 
     def overdue_by(self, now: datetime) -> timedelta | None:
         """How late the task is (None when it is not overdue)."""

@@ -20,7 +20,7 @@ hold them, and the personal-data erasure scrubs those).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Table, delete, func, select, update
 
@@ -29,9 +29,28 @@ from ..errors import ConflictError, CrmError, ValidationError
 from ..events import to_json_value
 from ..money import Money
 from ..unit_of_work import Tx
+from .base import Service
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .base import Service
+R = TypeVar("R")
+
+class Archivable(Service[R]):
+    """A card service whose cards are archived, restored and deleted (leads, contacts,
+    companies, deals, tasks; notes and users are not)."""
+
+    def archive(self, id: int, *, version: int | None = None) -> R:
+        """Archive a card: hidden from lists unless they ask for ``archived=true`` or ``any``; still in
+        reports and timelines and reachable by id. Emits ``<entity>.archived``."""
+        return set_archived(self, id, True, version)  # type: ignore[no-any-return]
+
+    def restore(self, id: int, *, version: int | None = None) -> R:
+        """Bring an archived card back into the lists. Emits ``<entity>.restored``."""
+        return set_archived(self, id, False, version)  # type: ignore[no-any-return]
+
+    def delete(self, id: int) -> dict[str, Any]:
+        """Delete a card for good (admins: ``cards.delete``); its events stay. Emits ``<entity>.deleted``.
+        See this module's docstring for what goes with it and what is refused."""
+        return delete_card(self, id)
+
 
 DELETE = "cards.delete"
 """The permission to delete cards (admins hold it through ``*``)."""

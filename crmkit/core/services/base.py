@@ -193,28 +193,6 @@ class Service(Generic[R]):
         with self._read() as conn:
             return self._record(self._row(conn, id))
 
-    # -- archive, restore, delete (crmkit.core.services.archive) -------------------
-
-    def archive(self, id: int, *, version: int | None = None) -> R:
-        """Archive a card: hidden from lists unless they ask for ``archived=true`` or ``any``; still in
-        reports and timelines and reachable by id. Emits ``<entity>.archived``."""
-        from .archive import set_archived
-
-        return set_archived(self, id, True, version)  # type: ignore[no-any-return]
-
-    def restore(self, id: int, *, version: int | None = None) -> R:
-        """Bring an archived card back into the lists. Emits ``<entity>.restored``."""
-        from .archive import set_archived
-
-        return set_archived(self, id, False, version)  # type: ignore[no-any-return]
-
-    def delete(self, id: int) -> dict[str, Any]:
-        """Delete a card for good (admins: ``cards.delete``); its events stay. Emits ``<entity>.deleted``.
-        See :mod:`crmkit.core.services.archive` for what goes with it and what is refused."""
-        from .archive import delete_card
-
-        return delete_card(self, id)
-
     def _bump(self, tx: Tx, row: Row[Any], values: Mapping[str, Any], version: int | None) -> None:
         """Write ``values`` if the card is still at ``version`` (optimistic concurrency)."""
         if version is not None:

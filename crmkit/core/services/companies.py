@@ -9,13 +9,14 @@ from sqlalchemy import Row, Select, insert
 from .. import schema
 from ..events import created, diff, to_json_value
 from ..records import Company
-from .base import Service, check_text, check_unknown, inserted_id
+from .archive import Archivable
+from .base import check_text, check_unknown, inserted_id
 from .userref import resolve_values, user_filter
 
 _FIELDS = frozenset({"name", "address", "responsible_id", "custom"})
 
 
-class CompanyService(Service[Company]):
+class CompanyService(Archivable[Company]):
     entity = "company"
     table = schema.companies
     filterable = {"name": "name", "responsible_id": "responsible_id", "id": "id"}
@@ -25,6 +26,7 @@ class CompanyService(Service[Company]):
         return Company(
             id=row.id, name=row.name, address=row.address, responsible_id=row.responsible_id,
             custom=row.custom or {}, created_at=row.created_at, updated_at=row.updated_at, version=row.version,
+            archived_at=row.archived_at,
         )
 
     def _special_filter(self, query: Select[Any], name: str, op: str, value: Any) -> Select[Any] | None:

@@ -13,14 +13,15 @@ from ..access import LINKS
 from ..errors import ValidationError
 from ..events import created, diff, to_json_value
 from ..records import Contact
-from .base import Service, check_text, check_unknown, insert_many, inserted_id
+from .archive import Archivable
+from .base import check_text, check_unknown, insert_many, inserted_id
 from .refs import check_custom_users, check_ref
 from .userref import resolve_custom, resolve_user, user_filter
 
 _FIELDS = frozenset({"first_name", "last_name", "company_id", "birthday", "responsible_id", "phones", "emails", "custom"})
 
 
-class ContactService(Service[Contact]):
+class ContactService(Archivable[Contact]):
     entity = "contact"
     table = schema.contacts
     filterable = {
@@ -34,7 +35,7 @@ class ContactService(Service[Contact]):
             id=row.id, first_name=row.first_name, last_name=row.last_name, company_id=row.company_id,
             birthday=row.birthday, responsible_id=row.responsible_id, phones=tuple(row.phones or ()),
             emails=tuple(row.emails or ()), custom=row.custom or {}, created_at=row.created_at,
-            updated_at=row.updated_at, version=row.version,
+            updated_at=row.updated_at, version=row.version, archived_at=row.archived_at,
         )
 
     # -- validation -------------------------------------------------------------

@@ -17,6 +17,7 @@ from ..events import created, diff, to_json_value
 from ..money import Money
 from ..records import Deal, Page, Stage, StageMove
 from . import amounts
+from .archive import Archivable
 from .base import (
     DEFAULT_PAGE, MAX_PAGE, Service, check_id, check_limit, check_text, check_unknown, id_cursor, inserted_id,
 )
@@ -36,7 +37,7 @@ StageTotals = dict[str, tuple[int, list[Money]]]
 """Per stage key: how many deals, and their amounts summed per currency."""
 
 
-class DealService(Service[Deal]):
+class DealService(Archivable[Deal]):
     entity = "deal"
     table = schema.deals
     filterable = {
@@ -57,7 +58,7 @@ class DealService(Service[Deal]):
             lead_id=row.lead_id, origin_deal_id=row.origin_deal_id, source=row.source, utm=utm_of(row),
             lost_reason=reason_label(self.crm, row.lost_reason_id, row.lost_reason_text),
             stage_entered_at=row.stage_entered_at, closed_at=row.closed_at, custom=row.custom or {},
-            created_at=row.created_at, updated_at=row.updated_at, version=row.version,
+            created_at=row.created_at, updated_at=row.updated_at, version=row.version, archived_at=row.archived_at,
         )
 
     def _special_filter(self, query: Select[Any], name: str, op: str, value: Any) -> Select[Any] | None:

@@ -12,7 +12,8 @@ from ..contacts_info import normalize_email, normalize_phone
 from ..errors import ConflictError, ValidationError
 from ..events import created, diff, to_json_value
 from ..records import Conversion, Lead, Stage
-from .base import Service, check_text, check_unknown, inserted_id
+from .archive import Archivable
+from .base import check_text, check_unknown, inserted_id
 from .lost import reason_label, resolve_reason
 from .assignment import assign_lead
 from .refs import check_ref, find_contact
@@ -27,7 +28,7 @@ _FIELDS = frozenset({"title", "name", "company_name", "phone", "email", "source"
 CUSTOMER_KINDS = ("person", "legal_entity")
 
 
-class LeadService(Service[Lead]):
+class LeadService(Archivable[Lead]):
     entity = "lead"
     table = schema.leads
     filterable = {
@@ -46,7 +47,7 @@ class LeadService(Service[Lead]):
             customer_kind=row.customer_kind, responsible_id=row.responsible_id,
             contact_id=row.contact_id, lost_reason=reason_label(self.crm, row.lost_reason_id, row.lost_reason_text),
             closed_at=row.closed_at, custom=row.custom or {}, created_at=row.created_at, updated_at=row.updated_at,
-            version=row.version,
+            version=row.version, archived_at=row.archived_at,
         )
 
     def _special_filter(self, query: Any, name: str, op: str, value: Any) -> Any:

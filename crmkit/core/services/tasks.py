@@ -12,7 +12,8 @@ from ..clock import UTC, ensure_utc
 from ..errors import ConflictError, ValidationError
 from ..events import created, diff, to_json_value
 from ..records import Task
-from .base import Service, check_text, check_unknown, inserted_id
+from .archive import Archivable
+from .base import check_text, check_unknown, inserted_id
 from .refs import ENTITY_TABLES, check_card, check_user
 from .userref import resolve_custom, resolve_user, user_filter
 
@@ -45,7 +46,7 @@ def _due(value: Any, tz: tzinfo) -> datetime | None:
     raise ValidationError("due_at: expected a date or a date and time", field="due_at")
 
 
-class TaskService(Service[Task]):
+class TaskService(Archivable[Task]):
     entity = "task"
     table = schema.tasks
     filterable = {
@@ -60,7 +61,7 @@ class TaskService(Service[Task]):
             id=row.id, title=row.title, description=row.description, assignee_id=row.assignee_id, rule=row.rule,
             due_at=row.due_at, status=row.status, entity_type=row.entity_type, entity_id=row.entity_id,
             completed_at=row.completed_at, created_by=row.created_by, custom=row.custom or {},
-            created_at=row.created_at, updated_at=row.updated_at, version=row.version,
+            created_at=row.created_at, updated_at=row.updated_at, version=row.version, archived_at=row.archived_at,
         )
 
     def _filter_value(self, name: str, value: Any) -> Any:
