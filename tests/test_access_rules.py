@@ -113,3 +113,22 @@ def test_a_measurer_reads_their_own_notes_and_no_one_elses(make_crm: Any) -> Non
     crm.as_user(boss.id).notes.add("deal", other.id, "boss only")
     crm.as_user(zed.id).tasks.complete(task.id)  # the deal is no longer Zed's to read; his note still is
     assert [n.id for n in crm.as_user(zed.id).notes.list()] == [own.id]
+
+
+def test_an_unchanged_link_to_a_card_one_may_not_see_is_no_new_link(crm: Any) -> None:
+    ann = crm.users.create(email="ann@x.example", name="Ann", role="manager")
+    someone = crm.contacts.create(first_name="Known to the office")  # Ann does not see this contact
+    lead = crm.leads.create(title="Ann's lead", name="Jo", responsible_id=ann.id, contact_id=someone.id)
+    me = crm.as_user(ann.id)
+    updated = me.leads.update(lead.id, {"title": "Ann's lead, called", "contact_id": someone.id})
+    assert (updated.title, updated.contact_id) == ("Ann's lead, called", someone.id)
+    other = crm.contacts.create(first_name="Also hidden")
+    with pytest.raises(ValidationError) as err:
+        me.leads.update(lead.id, {"contact_id": other.id})
+    assert err.value.field == "contact_id"
+
+
+def test_ids_past_32_bits_are_invalid_not_invisible(crm: Any) -> None:
+    ann = crm.users.create(email="ann@x.example", name="Ann", role="manager")
+    with pytest.raises(ValidationError, match=f"contact_id: {MAX_ID + 1} is not a valid id"):
+        crm.as_user(ann.id).deals.create(title="x", contact_id=MAX_ID + 1)
