@@ -115,7 +115,7 @@ class PrivacyService:
             why = subject.scrub(why)
             tx.emit(ERASED, "contact", row.id, data={"reason": why, "rows": rows})
             erasure = Erasure(contact_id=row.id, erased_at=tx.now, reason=why, rows=rows)
-        if outermost:  # committed: the documents' contents may go (inside a larger command they stay)
+        if outermost and removed:  # committed: the documents' contents may go (inside a larger command they stay)
             discard_blobs(self.crm, removed)
         return erasure
 
