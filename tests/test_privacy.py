@@ -100,7 +100,8 @@ def touch_everywhere(crm: Crm, clock: FrozenClock, client: TestClient) -> dict[s
     crm.deals.win(deal.id)
     payment = plans.record_payment(deal.id, "500.00", method="transfer", reference=f"Transfer from {FIRST} {LAST}")
     plans.reverse_payment(payment.id, reason=f"bounced; {FIRST} pays by card, {EMAIL}")
-    passport = crm.system.files.add("contact", contact["id"], b"%PDF-1.4 passport scan", name=f"{FIRST} {LAST} passport.pdf")
+    passport = crm.system.files.add("contact", contact["id"], b"%PDF-1.4 passport scan",
+                                    name=f"{FIRST} {LAST} passport.pdf")
     contract = crm.system.files.add("deal", deal.id, b"%PDF-1.4 the contract", name=f"{LAST.lower()}-contract.pdf")
     other = crm.contacts.create(first_name="Olga", last_name="Other", phones=[OTHER_PHONE], emails=["olga@example.org"])
     other_deal = crm.deals.create(title="Olga's kitchen", amount="300.00", contact_id=other.id)
@@ -325,7 +326,8 @@ def test_non_ascii_names_are_erased_from_json_and_text(crm: Crm) -> None:
     PrivacyService(crm, None).erase_contact(person.id)
     hits, _ = scan(crm.engine, ["Żaneta", "Głąbińska", "+48601234567", "601234567", "601-234-567"])
     assert hits == []
-    assert crm.notes.list(entity_type="deal", entity_id=other.id).items[0].body == "Poleciła nas [erased], tel. [erased]"
+    note = crm.notes.list(entity_type="deal", entity_id=other.id).items[0]
+    assert note.body == "Poleciła nas [erased], tel. [erased]"
 
 
 def test_data_put_back_on_an_erased_card_can_be_erased_again(crm: Crm) -> None:

@@ -185,8 +185,8 @@ class DataSubject:
                 record.get("id") == self.contact_id or _any(record.get("phones"), self.phones)
                 or _any(record.get("emails"), self.emails)))
             if theirs:
-                empty: dict[str, Any] = {"first_name": PLACEHOLDER, "last_name": "", "phones": [], "emails": [], "birthday": None,
-                         "custom": {}}
+                empty: dict[str, Any] = {"first_name": PLACEHOLDER, "last_name": "", "phones": [], "emails": [],
+                                         "birthday": None, "custom": {}}
                 return {**record, **{k: v for k, v in empty.items() if k in record}}
         name = record.get("name")
         if isinstance(name, str) and ("phone" in record or "email" in record) and (
