@@ -159,3 +159,22 @@ def test_a_key_is_kept_for_a_day_then_free_for_another_request(deployment: Deplo
     assert later.status_code == 201 and "idempotent-replayed" not in later.headers
     assert deals(api) == 2
     assert idempotency.KEEP_FOR == timedelta(hours=24) and idempotency.ABANDONED_AFTER == timedelta(minutes=5)
+
+
+def test_a_claim_taken_over_while_its_first_command_still_runs_lets_only_one_of_them_store(
+        deployment: Deployment) -> None:
+    api = deployment.process()
+    fp = idempotency.fingerprint("POST", "/api/v1/deals", b'{"title": "Twice?"}')
+    slow = idempotency.claim(api.crm, api.admin_id, "order-5", fp)
+    deployment.clock.advance(seconds=(idempotency.ABANDONED_AFTER + timedelta(seconds=1)).total_seconds())
+    fresh = idempotency.claim(api.crm, api.admin_id, "order-5", fp)  # the retry took it over, and runs
+    assert isinstance(slow, idempotency.Claim) and isinstance(fresh, idempotency.Claim)
+    with pytest.raises(ConflictError, match="took it over"):
+        with api.crm.transaction(api.admin_id) as tx:  # the slow first request finishes meanwhile
+            api.crm.as_user(api.admin_id).deals.create(title="Twice?")
+            tx.before_commit(lambda tx: slow.store(tx, 201, b'{"id": 1}'))
+    with api.crm.transaction(api.admin_id) as tx:
+        made = api.crm.as_user(api.admin_id).deals.create(title="Twice?")
+        tx.before_commit(lambda tx: fresh.store(tx, 201, json.dumps({"id": made.id}).encode()))
+    assert deals(api) == 1
+    assert idempotency.claim(api.crm, api.admin_id, "order-5", fp) == idempotency.Stored(201, {"id": made.id})
