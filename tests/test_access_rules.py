@@ -132,3 +132,24 @@ def test_ids_past_32_bits_are_invalid_not_invisible(crm: Any) -> None:
     ann = crm.users.create(email="ann@x.example", name="Ann", role="manager")
     with pytest.raises(ValidationError, match=f"contact_id: {MAX_ID + 1} is not a valid id"):
         crm.as_user(ann.id).deals.create(title="x", contact_id=MAX_ID + 1)
+
+
+class Clerk:
+    """A plugin role granted every ``cards.*`` permission by a wildcard."""
+
+    plugin_info = PluginInfo(name="clerk_role", version="0.1.0")
+
+    @hookimpl
+    def crm_register_roles(self, crm: Any) -> list[Role]:
+        return [Role("clerk", "own", frozenset({"cards.*"}), "every cards permission, nothing else")]
+
+
+def test_a_permission_wildcard_grants_its_group_only(db_url: str, clock: FrozenClock, tmp_path: Path) -> None:
+    crm = Crm(Settings.from_dict({**template(), "database": db_url}, base_dir=tmp_path, environ={}),
+              plugins=[Clerk()], clock=clock)
+    try:
+        clerk = crm.as_user(crm.users.create(email="c@x.example", name="C", role="clerk").id).access
+        assert clerk.allows("cards.read") and clerk.allows("cards.write") and clerk.allows("cards.export")
+        assert not clerk.allows("users.manage") and not clerk.allows("read.cards")
+    finally:
+        crm.close()
