@@ -95,3 +95,14 @@ def test_converting_a_company_lead_gives_everything_to_one_owner(make_crm: Any) 
                                {"customer_kind": "legal_entity", "deal": {"responsible_id": "hana@windows.example"}}))
         assert (done["company"]["responsible_id"], done["contact"]["responsible_id"],
                 done["deal"]["responsible_id"]) == (head, head, head)
+
+
+def test_the_config_template_lists_every_custom_field_type() -> None:
+    from importlib import resources
+
+    from crmkit.core.customfields import FIELD_TYPES
+
+    text = resources.files("crmkit").joinpath("templates/crmkit.toml").read_text(encoding="utf-8")
+    start = text.index("# Custom fields per entity:")
+    listed = text[start:text.index("[custom_fields.", start)]
+    assert [t for t in FIELD_TYPES if f" {t}" not in listed] == []
