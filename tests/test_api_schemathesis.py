@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import schemathesis
@@ -29,8 +31,11 @@ from schemathesis.generation.stateful.state_machine import APIStateMachine
 from schemathesis.specs.openapi.checks import (
     content_type_conformance, response_headers_conformance, response_schema_conformance, status_code_conformance,
 )
+from sqlalchemy import create_engine, text
 from test_api_helpers import FORMS, Api, build_api
 
+from crmkit import Crm, FrozenClock, Settings
+from crmkit.testing import template
 from crmkit_installments.service import Installments
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -46,13 +51,10 @@ TALLY: Counter[str] = Counter()
 """What the runs of this session sent and got: ``requests``, ``5xx``, ``violations``, per mode."""
 
 
-@pytest.fixture
-def seeded(make_crm: Any) -> Api:
-    """A deployment with one card of each kind (id 1), so generated ids sometimes exist, and an
+def seed(crm: Crm) -> Api:
+    """The API of ``crm`` with one card of each kind (id 1), so generated ids sometimes exist, and an
     installment plan on the won deal 1 (its control deal is 2)."""
-    api = build_api(make_crm(plugins=PLUGINS, settings={"forms": FORMS, "telephony": TELEPHONY}),
-                    max_body_bytes=100_000)
-    crm = api.crm
+    api = build_api(crm, max_body_bytes=100_000)
     company = crm.companies.create(name="Acme")
     contact = crm.contacts.create(first_name="Dan", company_id=company.id)
     crm.leads.create(title="A lead", name="Bob")
@@ -63,6 +65,55 @@ def seeded(make_crm: Any) -> Api:
     crm.deals.win(deal.id)
     Installments(crm).record_payment(deal.id, "100.00")
     return api
+
+
+SETTINGS = {"plugins": PLUGINS, "settings": {"forms": FORMS, "telephony": TELEPHONY}}
+
+
+@pytest.fixture
+def seeded(make_crm: Any) -> Api:
+    return seed(make_crm(**SETTINGS))
+
+
+class Fresh:
+    """An ASGI app serving a new deployment, on a database of its own, from each stateful scenario on:
+    scenarios do not see each other's cards, so a scenario replays the same way (Hypothesis checks)."""
+
+    def __init__(self, db_url: str, clock: FrozenClock, folder: Path) -> None:
+        self.db_url, self.clock, self.folder = db_url, clock, folder
+        self.made: list[Crm] = []
+        self.schemas: list[str] = []
+        self.admin = None if db_url.startswith("sqlite") else create_engine(db_url.split("?")[0])
+        self.current = self.new()
+
+    def new(self) -> Api:
+        n = len(self.made)
+        url = f"sqlite:///{self.folder / f'scenario-{n}.db'}"
+        if self.admin is not None:
+            name = f"s{n}_{uuid.uuid4().hex[:8]}"
+            with self.admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{name}"'))
+            self.schemas.append(name)
+            url = f"{self.db_url.split('?')[0]}?options={quote(f'-csearch_path={name}')}"
+        crm = Crm(Settings.from_dict({**template(), "database": url, **SETTINGS}, base_dir=self.folder,
+                                     environ={}), clock=self.clock)
+        self.made.append(crm)
+        return seed(crm)
+
+    def reset(self) -> None:
+        self.current = self.new()
+
+    def close(self) -> None:
+        for crm in self.made:
+            crm.close()
+        if self.admin is not None:
+            with self.admin.begin() as conn:
+                for name in self.schemas:
+                    conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+            self.admin.dispose()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.current.client.app(scope, receive, send)
 
 
 def _count(mode: str, response: Any, failed: bool) -> None:
@@ -133,24 +184,33 @@ def test_plugin_routes_document_their_request_bodies(seeded: Api) -> None:
     assert webhook["security"] == []  # public: it checks a signature, not a token
 
 
-def test_stateful_scenarios_follow_the_links(seeded: Api) -> None:
-    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", seeded.client.app)
-    auth = {"Authorization": f"Bearer {seeded.secret}"}
+def test_stateful_scenarios_follow_the_links(db_url: str, clock: FrozenClock, tmp_path: Path) -> None:
+    app = Fresh(db_url, clock, tmp_path)
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+
+    def auth() -> dict[str, str]:
+        return {"Authorization": f"Bearer {app.current.secret}"}
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            app.reset()
+
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"headers": auth}
+            return {"headers": auth()}
 
         def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
             try:
-                case.validate_response(response, checks=CHECKS, headers=auth)
+                case.validate_response(response, checks=CHECKS, headers=auth())
             except BaseException:
                 _count("stateful", response, True)
                 raise
             _count("stateful", response, False)
 
     assert issubclass(Workflow, APIStateMachine)
-    Workflow.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS,
-                                   deadline=None, derandomize=True, database=None,
-                                   suppress_health_check=list(HealthCheck)))
+    try:
+        Workflow.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS,
+                                       deadline=None, derandomize=True, database=None,
+                                       suppress_health_check=list(HealthCheck)))
+    finally:
+        app.close()
     assert TALLY["stateful.requests"] > 0
