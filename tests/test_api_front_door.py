@@ -70,3 +70,14 @@ def test_cors_for_configured_origins(make_crm: Any) -> None:
 def test_bad_cors_origins_stop_the_start(make_crm: Any, origins: Any) -> None:
     with pytest.raises(ConfigError, match="cors_origins"):
         create_app(make_crm(settings={"server": {"cors_origins": origins}}))
+
+
+def test_no_route_is_a_json_404_whatever_the_method(api: Api) -> None:
+    """The web UI's catch-all must not turn an API path that matches nothing into a 405."""
+    for method, path in (("POST", "/api/v1/deals/abc/move"), ("DELETE", "/api/v1/nope"), ("PATCH", "/api/v1/x/y"),
+                         ("GET", "/api/v1/deals/abc"), ("POST", "/api")):
+        r = api.client.request(method, path)
+        assert r.status_code == 404, (method, path, r.status_code)
+        assert r.headers["content-type"].startswith("application/json"), (method, path)
+    page = api.client.get("/nowhere")  # a page path: the web UI's own 404
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")

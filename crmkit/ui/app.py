@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -146,8 +147,25 @@ def routes(crm: "Crm") -> list[BaseRoute]:
     for module in (auth, home, board, cards, lists, tasks, inbox, search, admin, plugin_pages):
         for path, handler, methods, login in module.routes(ui):
             out.append(Route(path, page(ui, handler, login=login), methods=list(methods), name=f"ui_{handler.__name__}"))
-    out.append(Route("/{path:path}", page(ui, _not_found, login=False), methods=["GET"], name="ui_not_found"))
+    # the UI's 404 page for any other page path; never for /api/...: a catch-all there made
+    # `POST /api/v1/deals/x/move` a 405 (the path matched, the method did not) instead of the API's 404
+    out.append(Route("/{path:ui_path}", page(ui, _not_found, login=False), methods=["GET"], name="ui_not_found"))
     return out
+
+
+class _UiPath(Convertor[str]):
+    """A path outside the API (``api/`` and below belong to crmkit.web)."""
+
+    regex = r"(?!api(?:/|$)).*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("ui_path", _UiPath())
 
 
 def _not_found(ctx: PageContext) -> Response:
