@@ -81,3 +81,12 @@ def test_currencies_are_checked_and_named_after_the_amount_field() -> None:
     with pytest.raises(ValidationError) as custom:
         check_currency("XXX", field="price_currency")
     assert custom.value.field == "price_currency"
+
+
+def test_messages_quote_what_was_given() -> None:
+    with pytest.raises(ValidationError, match=r"^amount: '1{20}'\.\.\. is not a decimal number \(too long\)$"):
+        Money.parse("1" * 101, "USD")
+    with pytest.raises(ValidationError, match=r"^amount: USD has 2 decimal places, 1e-3 has more$"):
+        Money.parse("1e-3", "USD")
+    with pytest.raises(ValidationError, match=r"^amount: JPY has 0 decimal places, 0\.5 has more$"):
+        Money.parse("0.5", "JPY")
