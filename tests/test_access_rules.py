@@ -111,6 +111,11 @@ def test_a_measurer_reads_their_own_notes_and_no_one_elses(make_crm: Any) -> Non
     task = crm.as_user(boss.id).tasks.add(title="Measure", assignee_id=zed.id, entity_type="deal", entity_id=deal.id)
     own = crm.as_user(zed.id).notes.add("deal", deal.id, "2.4 m wide")
     crm.as_user(boss.id).notes.add("deal", other.id, "boss only")
+    on_deal = crm.as_user(boss.id).notes.add("deal", deal.id, "the customer is home after 5")
+    lead = crm.as_user(boss.id).leads.create(title="A lead with the deal's id", name="Lee")
+    assert lead.id == deal.id  # a note on it must not pass for a note on the deal
+    crm.as_user(boss.id).notes.add("lead", lead.id, "not for the measurer")
+    assert sorted(n.id for n in crm.as_user(zed.id).notes.list()) == [own.id, on_deal.id]
     crm.as_user(zed.id).tasks.complete(task.id)  # the deal is no longer Zed's to read; his note still is
     assert [n.id for n in crm.as_user(zed.id).notes.list()] == [own.id]
 
@@ -130,8 +135,9 @@ def test_an_unchanged_link_to_a_card_one_may_not_see_is_no_new_link(crm: Any) ->
 
 def test_ids_past_32_bits_are_invalid_not_invisible(crm: Any) -> None:
     ann = crm.users.create(email="ann@x.example", name="Ann", role="manager")
-    with pytest.raises(ValidationError, match=f"contact_id: {MAX_ID + 1} is not a valid id"):
-        crm.as_user(ann.id).deals.create(title="x", contact_id=MAX_ID + 1)
+    for bad in (MAX_ID + 1, 0):
+        with pytest.raises(ValidationError, match=f"contact_id: {bad} is not a valid id"):
+            crm.as_user(ann.id).deals.create(title="x", contact_id=bad)
 
 
 class Clerk:
