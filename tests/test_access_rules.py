@@ -100,6 +100,9 @@ def test_links_to_cards_one_may_not_see_are_refused_in_every_field(crm: Any) -> 
         me.deals.update(deal.id, {"contact_id": hidden_contact.id})
     assert changed.value.field == "contact_id"
     assert me.deals.update(deal.id, {"contact_id": mine.id, "title": "same link"}).contact_id == mine.id
+    with pytest.raises(ValidationError) as after_unchanged:  # an unchanged link first: the next is still checked
+        me.deals.update(deal.id, {"contact_id": mine.id, "company_id": hidden_company.id})
+    assert after_unchanged.value.field == "company_id"
 
 
 def test_a_measurer_reads_their_own_notes_and_no_one_elses(make_crm: Any) -> None:
