@@ -28,6 +28,7 @@ install-test: $(BIN)/python
 demo: install
 	@if [ -f $(DEMO)/crmkit.toml ]; then \
 	    echo "Using the existing ./$(DEMO) (make demo-reset recreates it with fresh demo data)"; \
+	    $(BIN)/crmkit --config $(DEMO)/crmkit.toml db upgrade; \
 	else $(BIN)/crmkit demo $(DEMO); fi
 	@echo "API token for olivia.grant@brightwindows.example (admin):"
 	@$(BIN)/crmkit --config $(DEMO)/crmkit.toml users token olivia.grant@brightwindows.example --name demo | tail -1
