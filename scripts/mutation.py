@@ -46,8 +46,8 @@ class Target(NamedTuple):
 TELEPHONY = "plugins/telephony/crmkit_telephony/providers"
 TARGETS: dict[str, Target] = {
     "access": Target("crmkit/core/access.py", (
-        "tests/test_access.py", "tests/test_record_rules_security.py", "tests/test_access_unassigned_cards.py",
-        "tests/test_access_rules.py"), pytest_args=("--deselect",
+        "tests/test_access_rules.py", "tests/test_access.py", "tests/test_record_rules_security.py",
+        "tests/test_access_unassigned_cards.py"), pytest_args=("--deselect",
         "tests/test_record_rules_security.py::test_every_card_method_is_in_the_table")),
     "unit_of_work": Target("crmkit/core/unit_of_work.py", (
         "tests/test_unit_of_work_before_commit.py", "tests/test_unit_of_work_limits.py",
@@ -57,11 +57,12 @@ TARGETS: dict[str, Target] = {
         "tests/test_api_idempotency.py", "tests/test_api_protocol.py"), pytest_args=("-k", "idempot")),
     "money": Target("crmkit/core/money.py", ("tests/test_money.py", "tests/test_settings_and_values.py")),
     "signature_generic": Target(f"{TELEPHONY}/generic.py", (
-        "plugins/telephony/tests/test_telephony_webhooks.py", "plugins/telephony/tests/test_telephony_hardening.py"),
-        functions=("sign", "_secret", "verify")),
+        "plugins/telephony/tests/test_telephony_webhooks.py", "plugins/telephony/tests/test_telephony_hardening.py",
+        "plugins/telephony/tests/test_telephony_signature_edges.py"), functions=("sign", "_secret", "verify")),
     "signature_twilio": Target(f"{TELEPHONY}/twilio.py", (
-        "plugins/telephony/tests/test_telephony_webhooks.py", "plugins/telephony/tests/test_telephony_hardening.py"),
-        functions=("signature", "_url_variants", "parse_webhook")),
+        "plugins/telephony/tests/test_telephony_webhooks.py", "plugins/telephony/tests/test_telephony_hardening.py",
+        "plugins/telephony/tests/test_telephony_signature_edges.py"), functions=("signature", "_url_variants",
+                                                                                  "parse_webhook")),
     "signature_compare": Target(f"{TELEPHONY}/__init__.py", (
         "plugins/telephony/tests/test_telephony_webhooks.py", "plugins/telephony/tests/test_telephony_hardening.py"),
         functions=("same_signature",)),
