@@ -90,3 +90,10 @@ def test_a_twilio_body_may_have_200_fields(make_crm: MakeCrm) -> None:
     assert twilio(client, fields, url).status_code == 200
     too_many = call("CA" + "5" * 32) + [(f"X{n:03}", "1") for n in range(201 - len(base))]
     assert twilio(client, too_many, url).status_code in (400, 403)
+
+
+def test_twilio_signs_blank_fields_too(make_crm: MakeCrm) -> None:
+    crm = telephony_crm(make_crm)
+    client, _ = api_client(crm)
+    params = call("CA" + "6" * 32) + [("CallerName", ""), ("Digits", "")]
+    assert twilio(client, params, "http://testserver" + TWILIO).status_code == 200
