@@ -177,11 +177,14 @@ def prepare(name: str, target: Target, work: Path, head: bool = False) -> tuple[
 
 
 def refresh(name: str, target: Target, work: Path) -> tuple[Path, Path, Path]:
-    """A finished target again: the checkout's tests (new ones that kill survivors) copied over the
-    copy's, the survivors' results dropped, the test command rewritten; then only those run again."""
+    """A finished target again: the copy brought to the last commit (new tests that kill survivors),
+    the survivors' results dropped, the test command rewritten; then only those run again. The
+    mutated module must be the one the first pass mutated (the mutations are kept by position)."""
     tree, config, session = work / name, work / f"{name}.toml", work / f"{name}.sqlite"
-    for folder in ("tests", "plugins/installments/tests", "plugins/telephony/tests"):
-        shutil.copytree(ROOT / folder, tree / folder, dirs_exist_ok=True)
+    before = (tree / target.module).read_text()
+    copy_tree(tree, head=True)
+    if (tree / target.module).read_text() != before:
+        raise SystemExit(f"{target.module} changed since the first pass: run {name} afresh (without --resume)")
     text = config.read_text()
     command = " ".join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *target.pytest_args,
                         *tests_of(target, tree)])

@@ -67,6 +67,8 @@ def test_refused_amounts_name_the_field(value: Any, message: str) -> None:
 def test_text_of_exactly_one_hundred_characters_is_read() -> None:
     text = "0" * 96 + "1.00"
     assert len(text) == 100 and to_decimal(text, field="amount") == Decimal("1.00")
+    assert to_decimal(f"  {text}\n", field="amount") == Decimal("1.00")  # the spaces around do not count
+    assert to_decimal(Decimal("2.50"), field="amount") == Decimal("2.50")
 
 
 def test_currencies_are_checked_and_named_after_the_amount_field() -> None:
