@@ -76,3 +76,16 @@ def test_sqlite_write_transactions_take_the_write_lock_when_they_begin(make_crm:
         assert not began.wait(0.5)  # blocked in BEGIN IMMEDIATE while the first holds the lock
     assert began.wait(30)
     worker.join(30)
+
+
+def test_without_the_event_log_a_command_logs_nothing(db_url: str, clock: FrozenClock, tmp_path: Path) -> None:
+    """``Crm(event_log=False)`` (the benchmarks' way to measure the log's cost) writes the cards only."""
+    crm = Crm(Settings.from_dict({**template(), "database": db_url}, base_dir=tmp_path, environ={}),
+              clock=clock, event_log=False)
+    try:
+        deal = crm.deals.create(title="Unlogged")
+        with crm.engine.connect() as conn:
+            assert conn.execute(select(schema.events.c.id)).all() == []
+        assert crm.deals.get(deal.id).title == "Unlogged"
+    finally:
+        crm.close()
