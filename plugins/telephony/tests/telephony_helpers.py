@@ -140,6 +140,7 @@ def raw_post(crm: Crm, path: str, body: bytes, headers: list[tuple[bytes, bytes]
     non-ASCII header values; a real attacker's bytes arrive as they are): (status, JSON body)."""
     import asyncio
     import json
+    import threading
 
     from crmkit.web import create_app
 
@@ -157,6 +158,20 @@ def raw_post(crm: Crm, path: str, body: bytes, headers: list[tuple[bytes, bytes]
     async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(dict(message))
 
-    asyncio.run(app(scope, receive, send))
+    # in a thread of its own: a browser test's session (playwright's sync API) may keep an event loop
+    # running in this one, and asyncio.run refuses to start inside a running loop
+    failed: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            asyncio.run(app(scope, receive, send))
+        except BaseException as exc:  # re-raised in the test's thread
+            failed.append(exc)
+
+    worker = threading.Thread(target=serve)
+    worker.start()
+    worker.join()
+    if failed:
+        raise failed[0]
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     return status, json.loads(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
