@@ -27,18 +27,8 @@ from crmkit.web import BadGateway, ServiceUnavailable, create_app
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = sorted(p for p in (ROOT / "plugins").iterdir() if p.is_dir() and list(p.glob("**/*.py")))
 
-# Known exceptions, to be emptied: telephony is being moved onto the public API (issue 11). Each entry
-# is "<path>:<line>: <problem>" exactly as the test reports it; a fixed line must leave this list.
-KNOWN_PRIVATE_IMPORTS: frozenset[str] = frozenset({
-    "plugins/telephony/crmkit_telephony/calls.py:19: `from crmkit.core.services import Services`: crmkit.core.services "
-    "is internal (public: `from crmkit import Services`)",
-    "plugins/telephony/crmkit_telephony/cli.py:22: `from crmkit.cli.state import get_state`: crmkit.cli.state is "
-    "internal",
-    "plugins/telephony/tests/telephony_helpers.py:79: `from crmkit.core import auth`: crmkit.core is internal",
-    "plugins/telephony/tests/telephony_helpers.py:89: `from crmkit.core import auth`: crmkit.core is internal",
-    "plugins/telephony/tests/test_telephony_privacy.py:10: `from crmkit.core.services.privacy import PrivacyService`: "
-    "crmkit.core.services.privacy is internal (public: `from crmkit import PrivacyService`)",
-})
+# Known exceptions ("<path>:<line>: <problem>" as the test reports it): none, and it should stay so.
+KNOWN_PRIVATE_IMPORTS: frozenset[str] = frozenset()
 
 
 @pytest.mark.parametrize("plugin", PLUGINS, ids=[p.name for p in PLUGINS])

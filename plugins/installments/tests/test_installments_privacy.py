@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from installments_support import MakeCrm, enabled
 
-from crmkit import FrozenClock
-from crmkit.core.services.privacy import PrivacyService
+from crmkit import FrozenClock, PrivacyService
 from crmkit_installments.service import Installments
 
 

@@ -16,7 +16,7 @@ from .routing import user_of
 from .schema import calls
 
 if TYPE_CHECKING:  # pragma: no cover
-    from crmkit.core.services import Services
+    from crmkit import Services
 
 CALL, STATS = "telephony.call", "telephony.stats"
 MAX_PAGE = 500

@@ -19,9 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
 def _state() -> Any:
     """The CLI's state (``--as``, ``--json``) when run by ``crmkit``; ``None`` in a bare click group."""
     try:
-        from crmkit.cli.state import get_state
+        from crmkit.cli import invocation
 
-        return get_state(click.get_current_context())
+        return invocation()
     except Exception:  # pragma: no cover - a group built without crmkit's root command
         return None
 

@@ -76,20 +76,18 @@ def api_client(crm: Crm) -> tuple[Any, dict[str, str]]:
     """A TestClient of the deployment's app and an admin's bearer header (webhooks need none)."""
     from starlette.testclient import TestClient
 
-    from crmkit.core import auth
+    from crmkit.testing import auth_headers
     from crmkit.web import create_app
 
     admin = crm.users.by_email("admin@windows.example") or crm.users.create(
         email="admin@windows.example", name="Ada Admin", role="admin")
-    _, secret = auth.create_token(crm, admin.id, "tests")
-    return TestClient(create_app(crm)), {"Authorization": f"Bearer {secret}"}
+    return TestClient(create_app(crm)), auth_headers(crm, admin.id)
 
 
 def token_for(crm: Crm, user_id: int) -> dict[str, str]:
-    from crmkit.core import auth
+    from crmkit.testing import auth_headers
 
-    _, secret = auth.create_token(crm, user_id, "tests")
-    return {"Authorization": f"Bearer {secret}"}
+    return auth_headers(crm, user_id)
 
 
 class FakeProvider:

@@ -7,7 +7,7 @@ import json
 from telephony_helpers import CUSTOMER, OFFICE, MakeCrm, feed, inbound, telephony_crm
 
 from crmkit import FrozenClock
-from crmkit.core.services.privacy import PrivacyService
+from crmkit import PrivacyService
 from crmkit_telephony.calls import list_calls
 
 RECORDING = "https://recordings.example/c2.mp3"
