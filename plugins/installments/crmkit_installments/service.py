@@ -126,7 +126,7 @@ class Installments:
                 if not replace or existing.status != "pending":
                     raise ValidationError(
                         f"deal_id: deal {deal.id} already has a plan" + (
-                            "; replace it with replace=True" if existing.status == "pending"
+                            "; replace it (--replace, or \"replace\": true in the API)" if existing.status == "pending"
                             else f" that is {existing.status}; it can no longer be replaced"), field="deal_id")
                 tx.conn.execute(delete(items).where(items.c.plan_id == existing.id))
                 tx.conn.execute(delete(plans).where(plans.c.id == existing.id))

@@ -105,7 +105,7 @@ def test_plan_explicit_dates_and_checks(make_crm: MakeCrm, clock: FrozenClock) -
     plan = inst.create_plan(deal.id, dates=["2026-02-01", "2026-02-15", "2026-04-01"], down_payment="10.00")
     assert [i.amount.amount for i in plan.items] == [Decimal("30.00"), Decimal("30.00"), Decimal("30.00")]
     assert plan.total.currency == "EUR"
-    with pytest.raises(ValidationError, match="already has a plan"):
+    with pytest.raises(ValidationError, match=r"already has a plan; replace it \(--replace, or \"replace\": true in the API\)"):
         inst.create_plan(deal.id, payments=2)
     replaced = inst.create_plan(deal.id, payments=2, start="2026-03-01", replace=True)
     assert [i.amount.amount for i in replaced.items] == [Decimal("50.00"), Decimal("50.00")]
