@@ -12,6 +12,7 @@ import json
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -84,13 +85,9 @@ def seed(crm: Crm) -> tuple[dict[str, int], dict[str, int]]:
     return users, ids
 
 
-@pytest.fixture(scope="module")
-def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
-    folder = tmp_path_factory.mktemp("ui")
-    settings = Settings.from_dict({**template(), "database": f"sqlite:///{folder / 'crm.db'}",
-                                   "name": "Bright Windows"}, base_dir=folder, environ={})
-    crm = Crm(settings)
-    users, ids = seed(crm)
+@contextmanager
+def serving(crm: Crm) -> Iterator[str]:
+    """Serve ``crm``'s app with uvicorn on a free loopback port; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(crm), host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="off"))
@@ -100,9 +97,26 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.started, "uvicorn did not start"
-    yield UiServer(f"http://127.0.0.1:{port}", crm, users, ids)
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def deployment(folder: Path, **overrides: Any) -> Crm:
+    """A deployment in ``folder`` on SQLite, from the config template with ``overrides``."""
+    settings = Settings.from_dict({**template(), "database": f"sqlite:///{folder / 'crm.db'}",
+                                   "name": "Bright Windows", **overrides}, base_dir=folder, environ={})
+    return Crm(settings)
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    crm = deployment(tmp_path_factory.mktemp("ui"))
+    users, ids = seed(crm)
+    with serving(crm) as url:
+        yield UiServer(url, crm, users, ids)
     crm.close()
 
 

@@ -129,6 +129,7 @@ def test_a_manager_does_not_see_another_managers_deal(page_for: Open, ui_server:
     assert page.locator(f'li.card[data-id="{secret}"]').count() == 0
     page.goto(ui_server.url + "/deals")
     assert "Kim's secret" not in page.inner_text("main")
+    assert axe_violations(page) == []  # the list page
     page.goto(ui_server.url + "/search?q=secret")
     assert "Kim's secret" not in page.inner_text("main")
     response = page.goto(f"{ui_server.url}/deals/{secret}")
@@ -174,3 +175,11 @@ def test_the_russian_ui(page_for: Open, ui_server: UiServer) -> None:
     assert page.inner_text("h1") == "Мои задачи"
     assert page.locator("html").get_attribute("lang") == "ru"
     assert "Просрочено" in page.inner_text("main")
+
+
+def test_no_plugin_panel_or_action_when_no_plugin_is_enabled(page_for: Open, ui_server: UiServer) -> None:
+    page = page_for("anna")
+    page.goto(f"{ui_server.url}/deals/{ui_server.ids['deal1']}")
+    assert page.locator("section.plugin-panel").count() == 0
+    assert page.locator("form.plugin-action").count() == 0
+    assert "Installment plan" not in page.inner_text("main")
