@@ -166,6 +166,7 @@ def test_a_plugin_route_answers_502_and_503(make_crm: MakeCrm) -> None:
             assert got.json() == {"error": {"code": "bad_gateway", "message": "the provider did not answer"}}
             got = client.get("/api/v1/upstream/unavailable")
             assert got.status_code == 503 and got.json()["error"]["code"] == "service_unavailable"
+            assert got.headers["retry-after"] == "1"  # every 503 says when to try again
             got = client.get("/api/v1/upstream/misconfigured")  # any other 5xx: generic, its detail only logged
             assert got.status_code == 500
             assert got.json() == {"error": {"code": "internal_error", "message": "internal server error"}}

@@ -193,9 +193,8 @@ def make_endpoint(op: Operation, crm: "Crm", tokens: "TokenCache", services: Ser
                 status, payload, headers = await anyio.to_thread.run_sync(run, ctx, raw, key, limiter=limiter)
             else:
                 status, payload, headers = await run_in_threadpool(run, ctx, raw, key)
-        except CrmError as exc:  # a 503 (the database is away) says when to retry
-            return error_response(exc, {"Retry-After": str(getattr(exc, "retry_after", 1))} if exc.status == 503
-                                  else None)
+        except CrmError as exc:
+            return error_response(exc)
         return Response(payload, status, headers, media_type=JSON_TYPE)
 
     if op.public and op.inline and op.body is None and not op.query and not op.if_match and not op.idempotent \

@@ -104,6 +104,8 @@ def error_response(exc: CrmError, headers: Mapping[str, str] | None = None) -> R
     hdrs = dict(headers or {})
     if status == 401:
         hdrs.setdefault("WWW-Authenticate", "Bearer")
+    elif status == 503:  # every 503 says when to try again (the error's own figure, else a second)
+        hdrs.setdefault("Retry-After", str(getattr(exc, "retry_after", None) or 1))
     return Response(error_body(status, exc.code, exc.message, exc.field), status, hdrs, media_type=JSON_TYPE)
 
 
