@@ -1,0 +1,131 @@
+"""KPIs of requests: leads to deals per 100, handling time, and results by advertising channel.
+
+Each is one or two SQL aggregates (definitions: docs/reports.md).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Float, String, case, cast, func, literal, select, union_all
+from sqlalchemy.sql import ColumnElement
+
+from .. import schema
+from .result import Report
+from .scope import Scope, deal_scope, lead_scope, pipeline_id
+from .sqlfn import epoch, percentiles, seconds
+from .money_sum import money_of, scope_currency
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..services import Services
+
+NONE = "(none)"
+
+
+def _lead_deals(services: "Services", scope: Scope) -> Any:
+    """Per lead: whether it has a deal (in the scope's pipeline) and whether one was won."""
+    d = schema.deals.c
+    q = select(d.lead_id, func.max(case((d.status == "won", 1), else_=0)).label("won")).where(d.lead_id.is_not(None))
+    pid = pipeline_id(services.crm, scope)
+    if pid is not None:
+        q = q.where(d.pipeline_id == pid)
+    return q.group_by(d.lead_id).subquery("lead_deals")
+
+
+def _per_100(part: ColumnElement[Any], whole: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((whole > 0, cast(part, Float) * 100.0 / whole), else_=None)
+
+
+def conversion(services: "Services", scope: Scope) -> Report:
+    """Leads created in the period; of them, how many got a deal and how many a won deal (per 100)."""
+    ld = schema.leads
+    ldl = _lead_deals(services, scope)
+    leads, deals = func.count(ld.c.id), func.count(ldl.c.lead_id)
+    won = func.count(case((ldl.c.won == 1, ld.c.id)))
+    q = (select(leads.label("leads"), deals.label("deals"), won.label("won"),
+                _per_100(deals, leads).label("deals_per_100"), _per_100(won, leads).label("won_per_100"))
+         .select_from(ld.outerjoin(ldl, ldl.c.lead_id == ld.c.id)).where(*lead_scope(services, scope)))
+    with services.crm.engine.connect() as conn:
+        r = conn.execute(q).one()
+    return Report("conversion", (), ("leads", "deals", "won", "deals_per_100", "won_per_100"),
+                  (dict(r._mapping),), scope)
+
+
+def handling_time(services: "Services", scope: Scope) -> Report:
+    """For leads created in the period: seconds from creation to the first action by a person,
+    to qualification (first stage move or conversion) and to conversion; median and p90."""
+    crm = services.crm
+    postgres = crm.engine.dialect.name == "postgresql"
+    ld, e, t = schema.leads.c, schema.events.c, schema.tasks.c
+    acted = union_all(
+        select(e.entity_id.label("lead_id"), e.occurred_at.label("at"))
+        .where(e.entity_type == "lead", e.type != "lead.created", e.actor_id.is_not(None)),
+        select(t.entity_id, t.completed_at).where(t.entity_type == "lead", t.status == "done"),
+    ).subquery("acted")
+    first = select(acted.c.lead_id, func.min(acted.c.at).label("at")).group_by(acted.c.lead_id).subquery("first")
+    qual = (select(e.entity_id.label("lead_id"), func.min(e.occurred_at).label("at"))
+            .where(e.entity_type == "lead", e.type.in_(("lead.stage_changed", "lead.converted")))
+            .group_by(e.entity_id).subquery("qualified"))
+    scoped = select(ld.id, ld.created_at, ld.status, ld.closed_at).where(*lead_scope(services, scope)).cte("scoped")
+    created = epoch(scoped.c.created_at, postgres=postgres)
+
+    def measure(name: str, source: Any, at: Any, *conds: Any) -> Any:
+        q = select(literal(name, String).label("measure"), (epoch(at, postgres=postgres) - created).label("secs"))
+        if source is not None:
+            q = q.select_from(scoped.join(source, source.c.lead_id == scoped.c.id))
+        else:
+            q = q.select_from(scoped)
+        return q.where(*conds)
+
+    stays = union_all(
+        measure("first_action", first, first.c.at),
+        measure("qualified", qual, qual.c.at),
+        measure("converted", None, scoped.c.closed_at, scoped.c.status == "converted"),
+    ).subquery("stays")
+    q = percentiles(stays, "secs", ["measure"], (0.5, 0.9), postgres=postgres)
+    with crm.engine.connect() as conn:
+        found = {r.measure: r for r in conn.execute(q)}
+        total = conn.scalar(select(func.count()).select_from(scoped))
+    rows = []
+    for name in ("first_action", "qualified", "converted"):
+        r = found.get(name)
+        rows.append({"measure": name, "leads": total, "measured": r.n if r is not None else 0,
+                     "median_seconds": seconds(r.p50) if r is not None else None,
+                     "p90_seconds": seconds(r.p90) if r is not None else None})
+    return Report("handling_time", ("measure",), ("leads", "measured", "median_seconds", "p90_seconds"),
+                  tuple(rows), scope)
+
+
+def channels(services: "Services", scope: Scope) -> Report:
+    """Per channel and UTM source: leads created in the period, how many got a deal and a won
+    deal (per 100), and the amount of deals won in the period (in the report's currency)."""
+    crm = services.crm
+    currency = scope_currency(crm, scope)
+    ld, d = schema.leads, schema.deals
+    ldl = _lead_deals(services, scope)
+    lkey = (ld.c.source.label("channel"), func.coalesce(ld.c.utm_source, NONE).label("utm_source"))
+    leads, deals = func.count(ld.c.id), func.count(ldl.c.lead_id)
+    won = func.count(case((ldl.c.won == 1, ld.c.id)))
+    lq = (select(*lkey, leads.label("leads"), deals.label("deals"), won.label("won"),
+                 _per_100(deals, leads).label("deals_per_100"), _per_100(won, leads).label("won_per_100"))
+          .select_from(ld.outerjoin(ldl, ldl.c.lead_id == ld.c.id)).where(*lead_scope(services, scope))
+          .group_by(*lkey))
+    dkey = (d.c.source.label("channel"), func.coalesce(d.c.utm_source, NONE).label("utm_source"))
+    dq = (select(*dkey, func.count().label("won_deals"), func.sum(d.c.amount_minor).label("minor"))
+          .where(d.c.status == "won", d.c.currency == currency, *deal_scope(services, scope, dated=d.c.closed_at))
+          .group_by(*dkey))
+    with crm.engine.connect() as conn:
+        rows: dict[tuple[str, str], dict[str, Any]] = {
+            (r.channel, r.utm_source): {**r._mapping, "won_deals": 0, "won_amount": money_of(0, currency)}
+            for r in conn.execute(lq)}
+        for r in conn.execute(dq):
+            row = rows.setdefault((r.channel, r.utm_source), {
+                "channel": r.channel, "utm_source": r.utm_source, "leads": 0, "deals": 0, "won": 0,
+                "deals_per_100": None, "won_per_100": None})
+            row["won_deals"], row["won_amount"] = r.won_deals, money_of(r.minor or 0, currency)
+    ordered = sorted(rows.values(), key=lambda r: (-r["leads"], r["channel"], r["utm_source"]))
+    return Report("channels", ("channel", "utm_source"),
+                  ("leads", "deals", "won", "deals_per_100", "won_per_100", "won_deals", "won_amount"),
+                  tuple(ordered), scope)
+
+

@@ -1,0 +1,130 @@
+"""A seeded deployment for the report tests: leads, deals, tasks and notes made through the
+public services over eight months, with a frozen clock and a fixed random seed.
+
+The tests compare every report with a straightforward Python reference computed from
+the rows read back with plain ``SELECT``s (:func:`rows`).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from crmkit import Crm, FrozenClock, schema
+from crmkit.testing import template
+
+UTC = timezone.utc
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+NOW = T0 + timedelta(days=240)
+SALES = {"key": "sales", "name": "Sales", "stages": [
+    "collecting_data", "proposal_sent", "measurement", "contract_signed",
+    {"key": "won", "kind": "won"}, {"key": "lost", "kind": "lost"},
+]}
+DEFERRED = {"key": "deferred", "name": "Deferred", "stages": ["waiting", {"key": "lost", "kind": "lost"}]}
+REPORT_SETTINGS = {"reports": {"stall_days": {"default": 10, "proposal_sent": 3},
+                               "lifecycle": {"lost_days": 60}}}
+
+
+def make_report_crm(make_crm: Any, **overrides: Any) -> Crm:
+    leads = next(p for p in template()["pipelines"] if p["key"] == "leads")
+    return make_crm(pipelines=[leads, SALES, DEFERRED],  # type: ignore[no-any-return]
+                    settings={**REPORT_SETTINGS, **overrides.pop("settings", {})}, **overrides)
+
+
+def seed(crm: Crm, clock: FrozenClock, *, leads: int = 40, rnd: int = 18) -> SimpleNamespace:
+    """Users in two teams and ``leads`` requests with everything that follows from them."""
+    rng = random.Random(rnd)
+    clock.set(T0 - timedelta(days=1))
+    users = crm.users
+    admin = users.create(email="admin@windows.example", name="Ada Admin", role="admin")
+    head = users.create(email="head@windows.example", name="Hugo Head", role="head", team="north")
+    m1 = users.create(email="m1@windows.example", name="Mia North", role="manager", team="north")
+    m2 = users.create(email="m2@windows.example", name="Max North", role="manager", team="north")
+    m3 = users.create(email="m3@windows.example", name="Sam South", role="manager", team="south")
+    managers = [m1, m2, m3]
+    phones = [f"+1202555{1000 + i:04d}" for i in range(22)]  # repeat customers share a phone
+    reasons = ["too_expensive", "chose_a_competitor", None]
+    t = T0
+    for i in range(leads):
+        t += timedelta(hours=rng.randrange(30, 150))
+        clock.set(t)
+        owner = rng.choice(managers) if rng.random() < 0.92 else None
+        svc = crm.as_user(owner.id) if owner else crm.as_user(None)
+        utm = rng.choice([{"source": "google"}, {"source": "facebook"}, None])
+        lead = svc.leads.create(title=f"Request {i}", name=f"Customer {i}", phone=rng.choice(phones),
+                                source=rng.choice(["web_form", "call", "email"]), responsible_id=owner.id if owner else None,
+                                utm=utm)
+        actor = crm.as_user((owner or m1).id)
+        call_back = next(iter(crm.tasks.list({"entity_type": "lead", "entity_id": lead.id}).items), None)
+        lt = t
+        if rng.random() < 0.85:
+            lt += timedelta(minutes=rng.randrange(5, 600))
+            clock.set(lt)
+            actor.notes.add("lead", lead.id, "called back")
+            if call_back is not None and rng.random() < 0.8:
+                actor.tasks.complete(call_back.id)
+        roll = rng.random()
+        if roll < 0.15:
+            lt += timedelta(hours=rng.randrange(1, 48))
+            clock.set(lt)
+            actor.leads.reject(lead.id, reason="not_a_target_customer")
+            continue
+        if roll < 0.25:
+            continue  # stays open
+        if rng.random() < 0.7:
+            lt += timedelta(hours=rng.randrange(1, 30))
+            clock.set(lt)
+            actor.leads.move(lead.id, "qualifying")
+        lt += timedelta(hours=rng.randrange(1, 72))
+        clock.set(lt)
+        conv = actor.leads.convert(lead.id)
+        deal = conv.deal.id
+        dt = lt
+        path = ["proposal_sent", "measurement", "contract_signed"][:rng.randrange(0, 4)]
+        for stage in path:
+            dt += timedelta(hours=rng.randrange(2, 200))
+            clock.set(dt)
+            actor.deals.move(deal, stage)
+        dt += timedelta(hours=rng.randrange(2, 200))
+        clock.set(dt)
+        end = rng.random()
+        if end < 0.5:
+            cur = "EUR" if rng.random() < 0.2 else "USD"
+            actor.deals.update(deal, {"amount": str(rng.randrange(100, 5000)) + ".50", "currency": cur})
+            actor.deals.win(deal)
+        elif end < 0.75:
+            reason = rng.choice(reasons)
+            actor.deals.lose(deal, reason=reason, reason_text=None if reason else "went silent")
+        elif end < 0.85:
+            actor.deals.move(deal, "waiting", pipeline="deferred")
+    for i, m in enumerate(managers):  # tasks not on cards: done late, on time, open and overdue
+        clock.set(T0 + timedelta(days=30 + i))
+        a = crm.as_user(m.id).tasks.add(title="Report", due_at=T0 + timedelta(days=31 + i))
+        b = crm.as_user(m.id).tasks.add(title="Call", due_at=T0 + timedelta(days=32 + i))
+        crm.as_user(m.id).tasks.add(title="Plan", due_at=T0 + timedelta(days=33 + i))
+        clock.set(T0 + timedelta(days=31 + i, hours=5))
+        crm.as_user(m.id).tasks.complete(a.id)  # late
+        crm.as_user(m.id).tasks.complete(b.id)  # on time
+    clock.set(NOW)
+    return SimpleNamespace(admin=admin, head=head, m1=m1, m2=m2, m3=m3, managers=managers)
+
+
+def rows(crm: Crm, table: Any) -> list[Any]:
+    """Every row of ``table``, read with a plain SELECT (the reference's input)."""
+    with crm.engine.connect() as conn:
+        return list(conn.execute(select(table)))
+
+
+@pytest.fixture
+def seeded(make_crm: Any, clock: FrozenClock) -> SimpleNamespace:
+    crm = make_report_crm(make_crm)
+    ns = seed(crm, clock)
+    ns.crm = crm
+    ns.clock = clock
+    ns.schema = schema
+    return ns
