@@ -1,0 +1,6 @@
+"""stub"""
+import click
+
+@click.group(name="inventory")
+def group() -> None:
+    """Inventory."""
