@@ -7,16 +7,19 @@ the rows read back with plain ``SELECT``s (:func:`rows`).
 
 from __future__ import annotations
 
+import os
 import random
+import uuid
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Iterator
+from urllib.parse import quote
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
-from crmkit import Crm, FrozenClock, schema
-from crmkit.testing import template
+from crmkit import Crm, FrozenClock, Settings
+from crmkit.testing import POSTGRES_ENV, template
 
 UTC = timezone.utc
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -120,11 +123,42 @@ def rows(crm: Crm, table: Any) -> list[Any]:
         return list(conn.execute(select(table)))
 
 
-@pytest.fixture
-def seeded(make_crm: Any, clock: FrozenClock) -> SimpleNamespace:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
+    """The seeded deployment, made once per module and database (SQLite, and PostgreSQL when
+    CRMKIT_TEST_POSTGRES_URL is set); tests only read it."""
+    tmp = tmp_path_factory.mktemp("reports")
+    clock = FrozenClock()
+    pg_url, admin, pg_schema = os.environ.get(POSTGRES_ENV, ""), None, ""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'crm.db'}"
+    else:
+        if not pg_url:
+            pytest.skip(f"{POSTGRES_ENV} is not set")
+        engine_url = "postgresql+psycopg://" + pg_url.split("://", 1)[1]
+        pg_schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(engine_url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{pg_schema}"'))
+        url = f"{engine_url}{'&' if '?' in engine_url else '?'}options={quote(f'-csearch_path={pg_schema}')}"
+
+    made: list[Crm] = []
+
+    def make_crm(**overrides: Any) -> Crm:
+        data = {**template(), "database": url, **overrides}
+        crm = Crm(Settings.from_dict(data, base_dir=tmp, environ={}), clock=clock)
+        made.append(crm)
+        return crm
+
     crm = make_report_crm(make_crm)
     ns = seed(crm, clock)
-    ns.crm = crm
-    ns.clock = clock
-    ns.schema = schema
-    return ns
+    ns.crm, ns.clock, ns.make_crm = crm, clock, make_crm
+    try:
+        yield ns
+    finally:
+        for c in made:
+            c.close()
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{pg_schema}" CASCADE'))
+            admin.dispose()
