@@ -18,6 +18,7 @@ from .commands.demo import demo
 from .commands.files import files
 from .commands.events import events
 from .commands.leads import leads
+from .commands.report import report
 from .commands.search import search
 from .commands.serve import serve
 from .commands.setup import init, plugins
@@ -28,7 +29,7 @@ from .root import cli
 from .state import CliState, pass_state
 
 for _command in (init, demo, plugins, leads, contacts, companies, deals, tasks, notes, timeline, users, pipelines,
-                 events, worker, serve, db, config, search, files):
+                 events, worker, serve, db, config, search, files, report):
     cli.add_command(_command)
 _archive.attach({"leads": leads, "contacts": contacts, "companies": companies, "deals": deals, "tasks": tasks})
 _calendar.attach(users)
