@@ -7,6 +7,7 @@ the rows read back with plain ``SELECT``s (:func:`rows`).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import uuid
@@ -117,6 +118,22 @@ def seed(crm: Crm, clock: FrozenClock, *, leads: int = 40, rnd: int = 18) -> Sim
     return SimpleNamespace(admin=admin, head=head, m1=m1, m2=m2, m3=m3, managers=managers)
 
 
+def toml(data: dict[str, Any]) -> str:
+    """``data`` as TOML, every table inline."""
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {value(x)}" for k, x in v.items()) + "}"
+
+    return "".join(f"{json.dumps(k)} = {value(v)}\n" for k, v in data.items())
+
+
 def rows(crm: Crm, table: Any) -> list[Any]:
     """Every row of ``table``, read with a plain SELECT (the reference's input)."""
     with crm.engine.connect() as conn:
@@ -146,13 +163,14 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
     def make_crm(**overrides: Any) -> Crm:
         data = {**template(), "database": url, **overrides}
+        (tmp / "crmkit.toml").write_text(toml(data))  # the same deployment for the CLI
         crm = Crm(Settings.from_dict(data, base_dir=tmp, environ={}), clock=clock)
         made.append(crm)
         return crm
 
     crm = make_report_crm(make_crm)
     ns = seed(crm, clock)
-    ns.crm, ns.clock, ns.make_crm = crm, clock, make_crm
+    ns.crm, ns.clock, ns.make_crm, ns.config = crm, clock, make_crm, str(tmp / "crmkit.toml")
     try:
         yield ns
     finally:
