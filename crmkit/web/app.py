@@ -31,7 +31,8 @@ from .errors import JSON_TYPE, crm_error_handler, dumps, error_response, http_ex
 from .middleware import ASGIApp, BodyLimit, Receive, Scope, Send
 from .operation import Operation
 from .resources import (
-    companies, contacts, deals, forms, leads, notes, pipelines, privacy, search, tasks, timeline, tokens, users,
+    companies, contacts, deals, forms, leads, notes, pipelines, privacy, reports, search, tasks, timeline, tokens,
+    users,
 )
 from .resources import archive, calendar, file_transfer, files
 
@@ -52,7 +53,7 @@ def operations(crm: "Crm", clock: "Clock") -> list[Operation]:
                   public=True, inline=True),
     ]
     for module in (leads, contacts, privacy, companies, deals, tasks, notes, timeline, pipelines, users, tokens,
-                   search):
+                   search, reports):
         ops += module.operations(crm)
     ops += forms.operations(crm, clock)
     ops = archive.with_archived_filter(ops) + archive.operations(crm, ops)
