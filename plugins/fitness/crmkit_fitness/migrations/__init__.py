@@ -1,0 +1,1 @@
+"""The fitness plugin's schema migrations: its alembic branch ``fitness`` (revisions in ``versions/``)."""

@@ -1,0 +1,107 @@
+"""Touch points: which rules of the programme are due for a member on a day, and firing them.
+
+A rule fires at most once per member and cycle (the ``fitness_touches`` unique key): it
+creates a task on the member's contact card for the member's trainer (``assignee =
+"trainer"``, else their manager) or manager, due ``due_hours`` later, and records an event
+``fitness.touch_point`` on the member's timeline. Windowed rules (``day``, ``before_end``,
+``after_end``) stay due for :data:`CATCH_UP_DAYS` days, so a missed pass catches up.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import insert, select
+
+from crmkit import Tx
+
+from .config import NAME, TouchRule, season
+from .lifecycle import State
+from .tables import touches
+
+CATCH_UP_DAYS = 7
+
+
+def _in_window(days: int, start: int) -> bool:
+    return start <= days < start + CATCH_UP_DAYS
+
+
+def due_rules(rules: Sequence[TouchRule], state: State, member: Any, birthday: date | None, today: date,
+              season_window: int) -> list[TouchRule]:
+    """The rules whose condition holds for the member on ``today`` (before the once-per-cycle check)."""
+    cur = state.current
+    found: list[TouchRule] = []
+    for rule in rules:
+        kind, n = rule.kind, rule.days
+        if kind == "phase":
+            ok = state.phase == rule.arg
+        elif kind == "after_end":
+            ok = cur is None and state.last_end is not None and state.phase == "lapsed" \
+                and _in_window((today - state.last_end).days, n)
+        elif cur is None:
+            ok = False
+        elif kind == "day":
+            ok = _in_window((today - cur.starts_on).days, n)
+        elif kind == "no_visit":
+            ok = not state.frozen and state.days_since_visit is not None and state.days_since_visit >= n
+        elif kind == "cadence_drop":
+            ok = state.phase == "at_risk" and state.cause == "cadence"
+        elif kind == "before_end":
+            left = (cur.ends_on - today).days
+            ok = state.renewed_by is None and cur.outcome is None and n - CATCH_UP_DAYS < left <= n
+        elif kind == "birthday":
+            ok = birthday is not None and _birthday_near(birthday, today)
+        elif kind == "season":
+            month, day = season(rule)
+            start = date(today.year, month, min(day, 28) if month == 2 and day == 29 else day)
+            ok = start <= today < start + timedelta(days=season_window)
+        else:
+            ok = False
+        if ok:
+            found.append(rule)
+    return found
+
+
+def _birthday_near(birthday: date, today: date) -> bool:
+    for back in range(3):
+        day = today - timedelta(days=back)
+        if (birthday.month, birthday.day) == (day.month, day.day) or (
+                birthday.month == 2 and birthday.day == 29 and (day.month, day.day) == (2, 28)):
+            return True
+    return False
+
+
+def cycle_of(state: State, member: Any) -> int:
+    return int(state.current.cycle) if state.current is not None else int(member.cycle)
+
+
+def fired(tx: Tx, keys: Iterable[tuple[int, int]]) -> set[tuple[int, str, int]]:
+    """The (contact, rule, cycle) already fired for the given (contact, cycle) pairs."""
+    pairs = list(keys)
+    out: set[tuple[int, str, int]] = set()
+    t = touches.c
+    for i in range(0, len(pairs), 500):
+        chunk = pairs[i:i + 500]
+        ids = [c for c, _ in chunk]
+        for row in tx.conn.execute(select(t.contact_id, t.rule, t.cycle).where(t.contact_id.in_(ids))):
+            out.add((row.contact_id, row.rule, row.cycle))
+    return out
+
+
+def fire(tx: Tx, member: Any, rule: TouchRule, cycle: int, membership_id: int | None, today: date) -> dict[str, Any]:
+    """Create the rule's task and record it; returns the touch row's values."""
+    assignee = (member.trainer_id or member.manager_id) if rule.assignee == "trainer" else member.manager_id
+    task = tx.crm.as_user(tx.actor_id).tasks.add(
+        title=rule.title, assignee_id=assignee, due_at=tx.now + timedelta(hours=rule.due_hours),
+        entity_type="contact", entity_id=member.contact_id, rule=f"{NAME}.{rule.key}",
+        description=f"Touch point {rule.key!r} of the member's cycle {cycle}.")
+    tx.emit(f"{NAME}.touch_point", "contact", member.contact_id, data={
+        "rule": rule.key, "title": rule.title, "cycle": cycle, "task_id": task.id, "assignee_id": task.assignee_id})
+    return {"contact_id": member.contact_id, "rule": rule.key, "cycle": cycle, "membership_id": membership_id,
+            "task_id": task.id, "fired_on": today}
+
+
+def record(tx: Tx, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        tx.conn.execute(insert(touches), rows)
