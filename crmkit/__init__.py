@@ -44,6 +44,7 @@ from .core.text import check_characters
 from .core.types import UTCDateTime
 from .core.unit_of_work import Tx
 from .core.worker import Worker
+from .messages import Channel, DeliveryError, Message, MessageService, OutgoingMessage, SendResult  # last: it uses the names above
 
 __version__ = "0.1.0"
 
@@ -64,6 +65,8 @@ __all__ = [
     # input checks and paging
     "check_text", "check_characters", "check_id", "check_limit", "id_cursor", "MAX_PAGE",
     "normalize_email", "normalize_phone",
+    # messages (docs/messages.md)
+    "MessageService", "Channel", "OutgoingMessage", "SendResult", "DeliveryError", "Message",
     # time
     "Clock", "SystemClock", "FrozenClock", "ensure_utc",
     "__version__",

@@ -85,6 +85,24 @@ NOTE_ADDED = "note.added"
 FILE_ADDED = "file.added"
 FILE_REMOVED = "file.removed"
 
+# messages to and from people (crmkit.messages, docs/messages.md): on the contact's timeline
+MESSAGE_QUEUED = "message.queued"
+MESSAGE_SENT = "message.sent"
+MESSAGE_DELIVERED = "message.delivered"
+MESSAGE_FAILED = "message.failed"
+MESSAGE_BOUNCED = "message.bounced"
+MESSAGE_SUPPRESSED = "message.suppressed"
+MESSAGE_CANCELLED = "message.cancelled"
+MESSAGE_RECEIVED = "message.received"
+MESSAGE_OPTED_IN = "message.opted_in"
+MESSAGE_OPTED_OUT = "message.opted_out"
+MESSAGE_TEMPLATE_SAVED = "message.template_saved"
+WEBHOOK_CREATED = "webhook.created"
+WEBHOOK_UPDATED = "webhook.updated"
+WEBHOOK_DISABLED = "webhook.disabled"
+CAMPAIGN_CREATED = "campaign.created"
+CAMPAIGN_QUEUED = "campaign.queued"
+
 CORE_TYPES: frozenset[str] = frozenset(
     value for name, value in list(globals().items()) if name.isupper() and isinstance(value, str)
 )

@@ -57,10 +57,12 @@ def test_plugin_command_registered_without_the_crm_argument(db_url: str, tmp_pat
 
 def test_core_periodic_job_is_registered_through_the_hook(crm: Crm) -> None:
     registered = call_hook(crm.pm, "crm_register_periodic_jobs", crm=crm)
-    assert [(plugin, [j.name for j in jobs]) for plugin, jobs in registered] == [("crmkit.default_jobs", ["overdue_tasks"])]
-    assert [j.name for j in crm.jobs] == ["core.overdue_tasks"]
-    impl = crm.pm.hook.crm_register_periodic_jobs.get_hookimpls()[0]
-    assert impl.plugin_name == "crmkit.default_jobs" and impl.trylast
+    assert [(plugin, [j.name for j in jobs]) for plugin, jobs in registered] == [
+        ("crmkit.default_jobs", ["overdue_tasks"]),
+        ("crmkit.messaging", ["messages"])]  # crmkit.messages' jobs
+    assert [j.name for j in crm.jobs] == ["core.overdue_tasks", "core.messages"]
+    impls = crm.pm.hook.crm_register_periodic_jobs.get_hookimpls()
+    assert [i.plugin_name for i in impls] == ["crmkit.default_jobs", "crmkit.messaging"] and all(i.trylast for i in impls)
 
 
 class _Answers:
@@ -125,7 +127,7 @@ def test_trace_hooks_logs_plugin_hook_duration_and_outcome(
         crm.close()
     lines = trace_lines(caplog)
     jobs = [line for line in lines if line.startswith("crm_register_periodic_jobs ")]
-    assert [line.split()[1] for line in jobs] == ["veto", "crmkit.default_jobs"]  # one line per plugin
+    assert [line.split()[1] for line in jobs] == ["veto", "crmkit.default_jobs", "crmkit.messaging"]  # one per plugin
     assert all(" ms ok" in line for line in jobs) and jobs[1].endswith("ok (1 result)")
     assert any(line.startswith("crm_register_roles - ") and line.endswith("ok (no implementation)") for line in lines)
     validate = [line for line in lines if line.startswith("crm_validate ")]

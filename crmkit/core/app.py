@@ -39,6 +39,7 @@ from .sync import load_all_stages, load_lost_reasons, load_pipelines, sync_lost_
 from .unit_of_work import Tx, WriteGate, transaction, write_connection
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..messages.service import MessageService
     from .services import Services
 
 
@@ -76,7 +77,8 @@ class Crm:
         self.plugins: list[Any] = list(enabled.plugins)
         self.auto_enabled: Mapping[str, tuple[str, ...]] = enabled.auto
         """Glue plugins that switched themselves on, with the plugins that pulled each in."""
-        self.pm = build_plugin_manager(self.plugins, defaults=[defaults, default_jobs, automation, transfer_hooks],
+        self.pm = build_plugin_manager(self.plugins, defaults=[defaults, default_jobs, automation, transfer_hooks,
+                                                                 _messaging()],
                                        trace=hooktrace.wanted(trace_hooks))
         self._settings_of = _plugin_settings(self.plugins, self.settings)
         self._impl_cache: dict[str, bool] = {}
@@ -260,6 +262,14 @@ class Crm:
         return Services(self, actor_id)
 
     @cached_property
+    def messages(self) -> "MessageService":
+        """Messages to people: ``crm.messages.send(...)``, consent, templates, webhooks, campaigns
+        (:class:`crmkit.MessageService`, docs/messages.md)."""
+        from ..messages.service import MessageService
+
+        return MessageService(self)
+
+    @cached_property
     def system(self) -> "Services":
         return self.as_user(None)
 
@@ -268,6 +278,14 @@ class Crm:
         if name in _SERVICE_NAMES:
             return getattr(self.system, name)
         raise AttributeError(name)
+
+
+def _messaging() -> Any:
+    """The core's messaging defaults (crmkit.messages), imported when the first ``Crm`` starts: that
+    package uses crmkit's public API, which is complete only once ``crmkit`` is imported."""
+    from ..messages import messaging
+
+    return messaging
 
 
 _SERVICE_NAMES = frozenset({"users", "leads", "contacts", "companies", "deals", "tasks", "notes", "timeline",

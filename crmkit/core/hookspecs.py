@@ -136,6 +136,26 @@ def crm_register_permissions(crm: Crm) -> Iterable[Permission] | None:
     """
 
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..messages.records import Channel
+
+
+@hookspec
+def crm_register_channels(crm: Crm) -> Iterable[Channel] | None:
+    """Declare message channels (e-mail, SMS, messengers) that ``crm.messages`` sends through.
+
+    :param crm: the deployment (``crm.settings_of(<plugin>)`` for the provider's address and keys).
+    :return: objects with ``name`` (unique in the deployment), ``kind`` (``email``, ``phone`` or
+        ``telegram``: what they send to), ``supports_idempotency`` and ``send(message) -> SendResult``
+        (:class:`crmkit.Channel`). A name registered twice fails when channels are first needed.
+
+    Called once per ``Crm``, the first time a message is queued or sent; all results collected (the
+    core's own implementation returns the channels of ``[settings.messages]``). ``send`` is called by
+    the worker, outside transactions; it raises :class:`crmkit.DeliveryError` to fail (retried
+    unless ``permanent``).
+    """
+
+
 # -- in the transaction -------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ import attrs
 
 from .errors import ConfigError
 
-CORE_SECTIONS = frozenset({"database", "server", "forms", "files"})
+CORE_SECTIONS = frozenset({"database", "server", "forms", "files", "messages"})
 """``[settings.<section>]`` tables that are the core's, not a plugin's."""
 
 
