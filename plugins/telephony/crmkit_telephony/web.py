@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -19,19 +17,30 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from crmkit import CrmError, ValidationError, to_dict
-from crmkit.web import public, request_services
+from crmkit import NotFoundError, ValidationError, to_dict
+from crmkit.web import document, public, read_json_body, request_services
 
 from . import config
 from .calls import click_to_call, list_calls, require_stats
 from .ingest import ingest
-from .providers import MalformedError, NotConfiguredError, ProviderUnavailableError, WebhookRequest, providers_of
+from .providers import WebhookRequest, providers_of
 from .stats import stats
 
-log = logging.getLogger("crmkit_telephony.web")
 
 if TYPE_CHECKING:  # pragma: no cover
     from crmkit import Crm
+
+
+CLICK_TO_CALL: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"to": {"type": "string", "maxLength": 100, "description": "a phone number, any format"},
+                   "contact_id": {"description": "call the contact's first phone (instead of to)"},
+                   "extension": {"type": "string", "maxLength": 100,
+                                 "description": "the extension to ring (default: the user's own)"}}}
+CALL_REQUESTED: dict[str, Any] = {
+    "type": "object", "properties": {"requested": {"type": "boolean"},
+                                     "call": {"type": ["object", "null"], "description": "the call, when the "
+                                              "provider answers with one at once"}}}
 
 
 def routes(crm: "Crm") -> list[BaseRoute]:
@@ -40,7 +49,7 @@ def routes(crm: "Crm") -> list[BaseRoute]:
     async def webhook(request: Request) -> Response:
         provider = providers_of(crm).get(request.path_params["provider"])
         if provider is None:
-            return error_response(_NotFound(f"no telephony provider {request.path_params['provider']!r}"))
+            raise NotFoundError(f"no telephony provider {request.path_params['provider']!r}")
         hook = WebhookRequest(url=str(request.url), headers={k.lower(): v for k, v in request.headers.items()},
                               body=await request.body())
 
@@ -53,16 +62,9 @@ def routes(crm: "Crm") -> list[BaseRoute]:
         return await _answer(run)
 
     async def place_call(request: Request) -> Response:
+        """Ring the user's extension, then dial a number or a contact's first phone."""
         services = request_services(request)
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except (ValueError, RecursionError):  # RecursionError: deeply nested arrays ([[[[...)
-            return error_response(MalformedError("the body is not JSON"))
-        if not isinstance(body, dict) or set(body) - {"to", "contact_id", "extension"}:
-            return error_response(MalformedError("the body is an object with to, contact_id and/or extension"))
-        for key in ("to", "extension"):
-            if body.get(key) is not None and not isinstance(body[key], str):
-                return error_response(ValidationError(f"{key}: expected text", field=key))
+        body = await read_json_body(request, CLICK_TO_CALL)
 
         def run() -> dict[str, Any]:
             call = click_to_call(services, to=body.get("to"), contact_id=body.get("contact_id"),
@@ -95,7 +97,8 @@ def routes(crm: "Crm") -> list[BaseRoute]:
 
     return [
         public(Route("/webhooks/{provider}", webhook, methods=["POST"])),
-        Route("/click-to-call", place_call, methods=["POST"]),
+        document(Route("/click-to-call", place_call, methods=["POST"]), body=CLICK_TO_CALL, response=CALL_REQUESTED,
+                 status=202, errors=(403, 502, 503)),
         Route("/calls", list_route, methods=["GET"]),
         Route("/stats", stats_route, methods=["GET"]),
     ]
@@ -119,22 +122,7 @@ def day_range(start: str | None, end: str | None) -> tuple[datetime | None, date
             datetime.combine(b + timedelta(days=1), time(), timezone.utc) if b else None)
 
 
-def error_response(exc: CrmError) -> Response:
-    """``{"error": {"code", "message", "field"?}}`` with the error's status: 4xx, 502 (provider unavailable)
-    or 503 (not configured); any other server-side error is a plain 500 whose detail is only logged."""
-    if 400 <= exc.status < 500 or isinstance(exc, (ProviderUnavailableError, NotConfiguredError)):
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
-    log.error("telephony: %s: %s", type(exc).__name__, exc.message)
-    return JSONResponse({"error": {"code": "internal_error", "message": "internal server error"}}, status_code=500)
-
-
 async def _answer(run: Any, status: int = 200) -> Response:
-    try:
-        return JSONResponse(await run_in_threadpool(run), status_code=status)
-    except CrmError as exc:
-        return error_response(exc)
-
-
-class _NotFound(CrmError):
-    code = "not_found"
-    status = 404
+    """``run()``'s result as JSON, run in a thread. Its errors are crmkit's to answer: 4xx as they are,
+    502 (provider unavailable) and 503 (not configured, with Retry-After), any other a plain 500."""
+    return JSONResponse(await run_in_threadpool(run), status_code=status)

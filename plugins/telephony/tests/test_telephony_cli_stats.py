@@ -102,6 +102,7 @@ def test_a_plugin_registers_a_provider_used_by_click_to_call(db_url: str, clock:
         assert r.json()["call"]["call_id"] == "fake-1" and r.json()["call"]["provider"] == "fakecloud"
         bad = client.post("/api/v1/telephony/click-to-call", json={"to": "12"}, headers=anna)
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "to"
-        assert client.post("/api/v1/telephony/click-to-call", content=b"{", headers=anna).status_code == 400
+        assert client.post("/api/v1/telephony/click-to-call", content=b"{",
+                           headers={**anna, "Content-Type": "application/json"}).status_code == 400
     finally:
         crm.close()
