@@ -86,9 +86,11 @@ def test_template_renders_every_file(generated: Generated) -> None:
     files = sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file())
     assert files == [
         ".gitignore", "LICENSE", "README.md", "crmkit_window_handover/__init__.py",
-        "crmkit_window_handover/migrations/__init__.py", "crmkit_window_handover/migrations/versions/__init__.py",
+        "crmkit_window_handover/hookspecs.py", "crmkit_window_handover/migrations/__init__.py",
+        "crmkit_window_handover/migrations/versions/__init__.py",
         "crmkit_window_handover/migrations/versions/window_handover_0001_handovers.py",
-        "crmkit_window_handover/plugin.py", "crmkit_window_handover/py.typed", "pyproject.toml",
+        "crmkit_window_handover/plugin.py", "crmkit_window_handover/py.typed", "crmkit_window_handover/web.py",
+        "pyproject.toml",
         "tests/conftest.py", "tests/test_plugin.py",
     ]
     for path in project.rglob("*"):
@@ -102,7 +104,7 @@ def test_template_renders_every_file(generated: Generated) -> None:
 def test_generated_plugin_passes_its_own_tests(generated: Generated) -> None:
     result = _run(generated.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=generated.project)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "8 passed" in result.stdout
+    assert "10 passed" in result.stdout
 
 
 @pytest.mark.slow

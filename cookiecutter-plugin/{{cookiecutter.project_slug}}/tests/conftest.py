@@ -31,10 +31,11 @@ MakeCrm = Callable[..., Crm]
 
 @pytest.fixture
 def make_crm(tmp_path: Path) -> Iterator[MakeCrm]:
-    """``make_crm(plugins=[...], **plugin_settings)``: a fresh Crm with its own database and plugin manager."""
+    """``make_crm(plugins=[...], extra=[...], **plugin_settings)``: a fresh Crm with its own database and plugin
+    manager; ``plugins`` are names of installed plugins (as in crmkit.toml), ``extra`` plugin objects of a test."""
     made: list[Crm] = []
 
-    def make(*, plugins: Sequence[str] = (NAME,), **plugin_settings: Any) -> Crm:
+    def make(*, plugins: Sequence[str] = (NAME,), extra: Sequence[Any] = (), **plugin_settings: Any) -> Crm:
         data = {
             **DEPLOYMENT,
             "database": f"sqlite:///{tmp_path / f'crm{len(made)}.db'}",
@@ -42,7 +43,7 @@ def make_crm(tmp_path: Path) -> Iterator[MakeCrm]:
             "settings": {NAME: {"outbox": "outbox.jsonl", **plugin_settings}},
         }
         # environ={}: CRMKIT_PLUGINS of the shell running the tests must not change them.
-        crm = Crm(Settings.from_dict(data, base_dir=tmp_path, environ={}), clock=FrozenClock())
+        crm = Crm(Settings.from_dict(data, base_dir=tmp_path, environ={}), plugins=extra, clock=FrozenClock())
         made.append(crm)
         return crm
 

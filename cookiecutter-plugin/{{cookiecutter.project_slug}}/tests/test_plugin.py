@@ -11,8 +11,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect
 
-from crmkit import Crm, ValidationError
+from starlette.testclient import TestClient
+
+from crmkit import Crm, PluginInfo, ValidationError, hookimpl
 from crmkit.cli import cli
+from crmkit.testing import auth_headers
+from crmkit.web import create_app
 from {{ cookiecutter.package_name }}.plugin import HANDED_OVER, NAME, OWNER, handovers
 
 MakeCrm = Callable[..., Crm]
@@ -63,6 +67,52 @@ def test_a_failed_notification_keeps_the_handover_and_is_retried(make_crm: MakeC
     assert len(handovers(crm)) == 1
     [failure] = crm.dispatcher.failures()
     assert (failure.subscriber, failure.status) == (NAME, "retrying")
+
+
+class Installers:
+    """Another plugin, implementing this plugin's own hook."""
+
+    plugin_info = PluginInfo(name="installers", version="1", requires=(NAME,))
+
+    def __init__(self, refuse: str = "") -> None:
+        self.refuse, self.seen = refuse, []
+
+    @hookimpl
+    def {{ cookiecutter.plugin_name }}_handed_over(self, deal_id: int, owner: str) -> None:
+        if owner == self.refuse:
+            raise ValidationError(f"{owner} installs nothing this month")
+        self.seen.append((deal_id, owner))
+
+
+def test_other_plugins_get_its_own_hook_in_the_transaction(make_crm: MakeCrm) -> None:
+    installers = Installers(refuse="busy@delivery.example")
+    crm = make_crm(extra=[installers])
+    deal = crm.deals.create(title="Windows", custom={OWNER: "bob@delivery.example"})
+    crm.deals.win(deal.id)
+    assert installers.seen == [(deal.id, "bob@delivery.example")]
+    refused = crm.deals.create(title="Doors", custom={OWNER: "busy@delivery.example"})
+    with pytest.raises(ValidationError, match="installs nothing"):
+        crm.deals.win(refused.id)
+    assert crm.deals.get(refused.id).status == "open"  # the hook's veto rolled the whole win back
+    assert [h.deal_id for h in handovers(crm)] == [deal.id]
+
+
+def test_the_api_lists_the_handovers_a_user_may_read(crm: Crm) -> None:
+    anna = crm.users.create(email="anna@windows.example", name="Anna", role="manager")
+    bob = crm.users.create(email="bob@windows.example", name="Bob", role="manager")
+    won = {}
+    for user in (anna, bob):
+        deal = crm.as_user(user.id).deals.create(title="Windows", custom={OWNER: "fitter@delivery.example"})
+        crm.as_user(user.id).deals.win(deal.id)
+        won[user.id] = deal.id
+    with TestClient(create_app(crm), headers=auth_headers(crm, anna.id)) as client:
+        got = client.get(f"/api/v1/{NAME}/handovers")
+        assert got.status_code == 200, got.text
+        assert [h["deal_id"] for h in got.json()["items"]] == [won[anna.id]]  # not Bob's deal
+        bad = client.get(f"/api/v1/{NAME}/handovers", params={"limit": "0"})
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "limit"
+        documented = client.get("/api/v1/openapi.json").json()["paths"][f"/api/v1/{NAME}/handovers"]["get"]
+        assert [p["name"] for p in documented["parameters"]] == ["limit"]
 
 
 def test_cli_lists_handovers(crm: Crm) -> None:

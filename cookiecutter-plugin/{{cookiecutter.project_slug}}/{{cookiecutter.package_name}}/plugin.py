@@ -5,9 +5,10 @@ A crmkit plugin, enabled with ``plugins = ["{{ cookiecutter.plugin_name }}"]`` i
 * table ``{{ cookiecutter.plugin_name }}_handovers``: one row per won deal, written in the command's transaction;
 * custom field ``deal.{{ cookiecutter.plugin_name }}_owner``: who takes the deal over (an e-mail);
 * veto: a deal cannot be won without an owner;
+* its own hook ``{{ cookiecutter.plugin_name }}_handed_over`` (hookspecs.py), called with each handover;
 * after commit: the owner is notified (one JSON line in the ``outbox`` file of
   ``[settings.{{ cookiecutter.plugin_name }}]``, or the log when none is set);
-* CLI: ``crmkit {{ cookiecutter.plugin_name }} list``.
+* CLI: ``crmkit {{ cookiecutter.plugin_name }} list``; API: ``GET /api/v1/{{ cookiecutter.plugin_name }}/handovers`` (web.py).
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from typing import Sequence
 import attrs
 import click
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, insert, select
+from starlette.routing import BaseRoute
 
 import crmkit
-from crmkit import Crm, CustomField, Event, Tx, UTCDateTime, ValidationError, hookimpl
+from crmkit import Access, Crm, CustomField, Event, Tx, UTCDateTime, ValidationError, hookimpl
+
+from . import hookspecs, web
 
 NAME = "{{ cookiecutter.plugin_name }}"
 OWNER = f"{NAME}_owner"
@@ -31,6 +35,7 @@ HANDED_OVER = f"{NAME}.handed_over"
 plugin_info = crmkit.PluginInfo(
     name=NAME, version="{{ cookiecutter.version }}", api="{{ cookiecutter.crmkit_api }}",
     description="{{ cookiecutter.description }}",
+    hookspecs=hookspecs,  # the hooks it publishes for other plugins
     migrations="{{ cookiecutter.package_name }}.migrations",  # its alembic branch: migrations/versions/
 )
 
@@ -56,11 +61,16 @@ class Handover:
     handed_over_at: datetime
 
 
-def handovers(crm: Crm, *, limit: int = 100) -> list[Handover]:
-    """The latest handovers, newest first (the plugin's own read service)."""
-    t = handovers_table
+def handovers(crm: Crm, *, limit: int = 100, access: Access | None = None) -> list[Handover]:
+    """The latest handovers, newest first (the plugin's own read service); with a user's ``access``,
+    only those of the deals they may read (the record rules, as SQL)."""
+    t, deals = handovers_table, crmkit.schema.deals
+    query = select(t).order_by(t.c.id.desc()).limit(limit)
+    rule = access.visible("deal", deals) if access is not None else None
+    if rule is not None:
+        query = query.join(deals, deals.c.id == t.c.deal_id).where(rule)
     with crm.engine.connect() as conn:
-        rows = conn.execute(select(t).order_by(t.c.id.desc()).limit(limit))
+        rows = conn.execute(query)
         return [Handover(id=r.id, deal_id=r.deal_id, owner=r.owner, handed_over_at=r.handed_over_at) for r in rows]
 
 
@@ -101,6 +111,11 @@ def crm_register_commands(cli: click.Group, crm: Crm) -> None:
             click.echo(f"{h.handed_over_at:%Y-%m-%d %H:%M} deal {h.deal_id} -> {h.owner}")
 
 
+@hookimpl
+def crm_register_routes(crm: Crm) -> list[BaseRoute]:
+    return web.routes(handovers, Handover)  # mounted at /api/v1/{{ cookiecutter.plugin_name }}/
+
+
 # -- in the transaction ---------------------------------------------------------------
 
 
@@ -122,6 +137,8 @@ def crm_on_events(tx: Tx, events: Sequence[Event]) -> None:
             tx.emit(HANDED_OVER, "deal", event.entity_id, data={"owner": owner})
     if rows:
         tx.conn.execute(insert(handovers_table), rows)
+        for row in rows:  # this plugin's own hook: other plugins react in the same transaction
+            tx.crm.pm.hook.{{ cookiecutter.plugin_name }}_handed_over(tx=tx, deal_id=row["deal_id"], owner=row["owner"])
 
 
 # -- after commit ---------------------------------------------------------------------
