@@ -12,7 +12,7 @@ Every handler acts as the token's user through :class:`~crmkit_installments.serv
 Bodies are read by :func:`crmkit.web.read_json_body`, with the core routes' rules: JSON only (415),
 malformed or too deeply nested JSON 400, an unknown field, a wrong type or a string no database
 stores 422. Each route's body, response and errors are in the deployment's OpenAPI document
-(the ``crmkit_openapi`` description read by :mod:`crmkit.web.openapi`), with the very schemas checked here.
+(described with :func:`crmkit.web.document`), with the very schemas checked here.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from crmkit import ValidationError
-from crmkit.web import Param, read_json_body, request_user_id
+from crmkit.web import Param, document, read_json_body, request_user_id
 
 from .reports import BUCKETS, aging, cash_in
 from .schedule import MAX_PAYMENTS
@@ -82,10 +82,9 @@ PAYMENTS = _list("items", PAYMENT)
 
 
 def _doc(route: Route, **description: Any) -> Route:
-    """The route, described in the OpenAPI document (crmkit.web.openapi reads ``crmkit_openapi``: the
-    request body, the response, the success status, query parameters and extra error statuses)."""
-    route.crmkit_openapi = description  # type: ignore[attr-defined]
-    return route
+    """The route, described in the OpenAPI document (:func:`crmkit.web.document`: the request body,
+    the response, the success status, query parameters and extra error statuses)."""
+    return document(route, **description)
 
 
 def _service(request: Request) -> Installments:
