@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import attrs
 from sqlalchemy import Connection, insert, select, update
 
-from crmkit import Tx, ValidationError, check_text
+from crmkit import Tx, ValidationError, check_text, schema
 
 from .checks import as_datetime, as_id, within_hours
 from .config import NAME, config, local_date
@@ -123,6 +123,9 @@ def decide(tx: Tx, req: Request, device_id: int | None) -> Decision:
     member = _member(tx.conn, req)
     reason, used, klass = _rules(tx, member, req)
     contact_id = member.contact_id if member is not None else None
+    if member is None and req.member_id is not None and tx.conn.scalar(
+            select(schema.contacts.c.id).where(schema.contacts.c.id == req.member_id)) is not None:
+        reason, contact_id = "no_membership", req.member_id  # a contact who never held anything
     if reason == "ok":
         assert used is not None and member is not None
         _consume(tx, member, used, req, klass)
