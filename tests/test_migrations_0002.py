@@ -16,6 +16,7 @@ LATER_TABLES = {"crm_imports", "crm_import_rows", "crm_import_rejects", "crm_imp
 LATER_TABLES |= {"crm_messages", "crm_message_consent", "crm_message_templates", "crm_message_state",  # 0004
                  "crm_task_reminders", "crm_webhook_subscriptions", "crm_webhook_deliveries", "crm_campaigns",
                  "crm_inbound_messages"}
+LATER_TABLES |= {"crm_customer_segments", "crm_scores"}  # 0005
 CARD_TABLES = ("crm_leads", "crm_contacts", "crm_companies", "crm_deals", "crm_tasks")
 
 

@@ -324,3 +324,6 @@ security_stamp = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("stamp", BigInteger, nullable=False, default=0),
 )
+
+# The analytics jobs' tables (lifecycle, RFM, scores): on this MetaData, created and migrated with the core's.
+from .reports.tables import customer_segments, scores  # noqa: E402,F401
