@@ -11,11 +11,16 @@ import hashlib
 import smtplib
 import socket
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
 from .config import EmailSettings
 from .records import DeliveryError, OutgoingMessage, SendResult
+
+
+_POLICY = policy.SMTP.clone(max_line_length=998)
+"""Headers up to RFC 5322's 998 characters unfolded: a long List-Unsubscribe URL stays a plain URL."""
 
 
 def message_id(idempotency_key: str, sender: str) -> str:
@@ -37,7 +42,7 @@ class SmtpChannel:
     def build(self, message: OutgoingMessage) -> EmailMessage:
         """The MIME message (plain text, and an HTML alternative when the message has one)."""
         s = self.settings
-        mail = EmailMessage()
+        mail = EmailMessage(policy=_POLICY)
         mail["From"] = s.sender
         mail["To"] = message.to
         mail["Subject"] = message.subject
