@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from . import b_api, b_board, b_bulk, b_eventlog, b_funnel, b_hooks, b_middleware, b_startup, b_uvicorn
+from . import b_api, b_board, b_bulk, b_eventlog, b_funnel, b_hooks, b_middleware, b_peers, b_startup, b_uvicorn
 from .harness import PG_URL, RESULTS, NotSameWork, Options, Result, backends
 
 # name -> (targets, runner, runs per backend?)
@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[..., list[Result]], bool]] = {
     "eventlog": ("8", b_eventlog.run, True),
     "startup": ("9", b_startup.run, True),
     "board": ("10", b_board.run, True),
+    "peers": ("11", b_peers.run, True),
 }
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- bench:table:begin -->", "<!-- bench:table:end -->"
@@ -97,7 +98,7 @@ def select(only: str | None) -> list[str]:
             chosen.append(name)
     unknown = [w for w in wanted if not any(w == n or w in t.split(",") for n, (t, _, _) in BENCHMARKS.items())]
     if unknown:
-        raise SystemExit(f"--only: unknown benchmark(s) {', '.join(unknown)} (names: {', '.join([*BENCHMARKS, *GROUPS])}; or target numbers 1-10)")
+        raise SystemExit(f"--only: unknown benchmark(s) {', '.join(unknown)} (names: {', '.join([*BENCHMARKS, *GROUPS])}; or target numbers 1-11)")
     return chosen
 
 
