@@ -175,19 +175,25 @@ def write_xlsx(services: "Services", entity: str, path: Path, filters: Mapping[s
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=ENTITIES[entity] if entity in ENTITIES else "export")
     n = 0
-    for row in rows(services, entity, filters):
-        if n >= max_rows:
-            raise ValidationError(f"format: more than {max_rows:,} rows (header included) do not fit an XLSX "
-                                  "sheet; export to CSV or narrow the filters", field="format")
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # a typed string: never a formula, whatever it starts with
-            cells.append(cell)
-        sheet.append(cells)
-        n += 1
-    book.save(path)
+    try:
+        for row in rows(services, entity, filters):
+            if n >= max_rows:
+                raise ValidationError(f"format: more than {max_rows:,} rows (header included) do not fit an XLSX "
+                                      "sheet; export to CSV or narrow the filters", field="format")
+            cells = []
+            for value in row:
+                cell = WriteOnlyCell(sheet, value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"  # a typed string: never a formula, whatever it starts with
+                cells.append(cell)
+            sheet.append(cells)
+            n += 1
+    except BaseException:
+        sheet.close()  # the sheet's temporary file, and nothing written at ``path``
+        raise
+    part = path.with_name(path.name + ".part")
+    book.save(part)
+    part.replace(path)
     return n
 
 

@@ -67,7 +67,7 @@ _SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "contact_phone": ("contact phone", "kontakt telefon", "телефон контакта", "联系人电话", "telefon kontakta"),
     "contact": ("contact", "contact id", "kontakt", "контакт", "联系人", "stik"),
 }
-_ALIASES = {"phones": {"lead": "phone"}, "emails": {"lead": "email"}, "company": {"lead": "company_name"},
+_ALIASES = {"phones": {"lead": "phone"}, "emails": {"lead": "email"}, "company": {"lead": "company_name", "company": "name"},
             "name": {"deal": "title"}}
 
 
