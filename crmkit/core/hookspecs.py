@@ -247,6 +247,21 @@ def crm_personal_data_erase(tx: Tx, subject: DataSubject) -> Mapping[str, int] |
     """
 
 
+@hookspec
+def crm_merge_records(tx: Tx, entity_type: str, survivor_id: int, merged_ids: Sequence[int]) -> Mapping[str, int] | None:
+    """Re-point the plugin's rows from merged-away cards to the survivor (``crmkit merge``).
+
+    :param tx: the merge's open transaction; change the plugin's rows with ``tx.conn``.
+    :param entity_type: ``contact``, ``company`` or ``lead``.
+    :param survivor_id: the card that stays.
+    :param merged_ids: the cards merged into it (archived after this call, never deleted).
+    :return: ``{"<table>": rows re-pointed}`` for the merge event, or ``None``.
+
+    Called once per merge, after the core re-pointed its own rows (deals, leads, tasks, notes,
+    files). Raising rolls the whole merge back: nothing is half-merged.
+    """
+
+
 # -- the web UI (registration, when the web app starts) -------------------------------------
 
 if TYPE_CHECKING:  # pragma: no cover
