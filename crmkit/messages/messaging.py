@@ -70,4 +70,5 @@ def run_campaigns(crm: "Crm", now: datetime) -> int:
 def crm_register_periodic_jobs(crm: "Crm") -> list[PeriodicJob]:
     return [
         PeriodicJob(name="messages", every=timedelta(seconds=10), run=send_messages),
+        PeriodicJob(name="webhooks", every=timedelta(seconds=10), run=send_webhooks),
     ]
