@@ -17,21 +17,22 @@ from typing import Any, Iterator
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
-from crmkit import Crm, FrozenClock, Settings
+from crmkit import Crm, FrozenClock, Settings, schema
 from crmkit.testing import POSTGRES_ENV, template
 
 UTC = timezone.utc
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-NOW = T0 + timedelta(days=240)
+NOW = T0 + timedelta(days=160)
 SALES = {"key": "sales", "name": "Sales", "stages": [
     "collecting_data", "proposal_sent", "measurement", "contract_signed",
     {"key": "won", "kind": "won"}, {"key": "lost", "kind": "lost"},
 ]}
 DEFERRED = {"key": "deferred", "name": "Deferred", "stages": ["waiting", {"key": "lost", "kind": "lost"}]}
+LOST_DAYS = 90
 REPORT_SETTINGS = {"reports": {"stall_days": {"default": 10, "proposal_sent": 3},
-                               "lifecycle": {"lost_days": 60}}}
+                               "lifecycle": {"lost_days": LOST_DAYS, "regular_purchases": 2}}}
 
 
 def make_report_crm(make_crm: Any, **overrides: Any) -> Crm:
@@ -51,16 +52,18 @@ def seed(crm: Crm, clock: FrozenClock, *, leads: int = 40, rnd: int = 18) -> Sim
     m2 = users.create(email="m2@windows.example", name="Max North", role="manager", team="north")
     m3 = users.create(email="m3@windows.example", name="Sam South", role="manager", team="south")
     managers = [m1, m2, m3]
-    phones = [f"+1202555{1000 + i:04d}" for i in range(22)]  # repeat customers share a phone
+    # repeat customers: each manager meets the same few phone numbers again
+    pools = {m.id: [f"+1202555{1000 + 10 * k + i:04d}" for i in range(6)] for k, m in enumerate(managers)}
+    pools[None] = [f"+1202555{1900 + i:04d}" for i in range(4)]
     reasons = ["too_expensive", "chose_a_competitor", None]
     t = T0
     for i in range(leads):
-        t += timedelta(hours=rng.randrange(30, 150))
+        t += timedelta(hours=rng.randrange(30, 110))
         clock.set(t)
         owner = rng.choice(managers) if rng.random() < 0.92 else None
         svc = crm.as_user(owner.id) if owner else crm.as_user(None)
         utm = rng.choice([{"source": "google"}, {"source": "facebook"}, None])
-        lead = svc.leads.create(title=f"Request {i}", name=f"Customer {i}", phone=rng.choice(phones),
+        lead = svc.leads.create(title=f"Request {i}", name=f"Customer {i}", phone=rng.choice(pools[owner.id if owner else None]),
                                 source=rng.choice(["web_form", "call", "email"]), responsible_id=owner.id if owner else None,
                                 utm=utm)
         actor = crm.as_user((owner or m1).id)
@@ -114,6 +117,8 @@ def seed(crm: Crm, clock: FrozenClock, *, leads: int = 40, rnd: int = 18) -> Sim
         clock.set(T0 + timedelta(days=31 + i, hours=5))
         crm.as_user(m.id).tasks.complete(a.id)  # late
         crm.as_user(m.id).tasks.complete(b.id)  # on time
+    with crm.engine.connect() as conn:
+        assert conn.scalar(select(func.max(schema.events.c.occurred_at))) < NOW, "the seed ran past NOW"
     clock.set(NOW)
     return SimpleNamespace(admin=admin, head=head, m1=m1, m2=m2, m3=m3, managers=managers)
 

@@ -13,7 +13,7 @@ import pytest
 
 from crmkit import Money, schema
 from crmkit.core.reports import run_report
-from conftest import NOW, rows
+from conftest import LOST_DAYS, NOW, rows
 
 UTC = timezone.utc
 SINCE, UNTIL = datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC)
@@ -242,7 +242,7 @@ def test_managers_and_tasks(seeded: SimpleNamespace, data: Data) -> None:
 
 
 def test_base_growth(seeded: SimpleNamespace, data: Data) -> None:
-    gap = timedelta(days=60)
+    gap = timedelta(days=LOST_DAYS)
     won: dict[int, list[datetime]] = defaultdict(list)
     for d in data.deals:
         if d.status == "won":

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import attrs
 
 from ..errors import ValidationError
-from . import kpi_deals, kpi_leads, kpi_people
+from . import customers, kpi_deals, kpi_leads, kpi_people
 from .result import Comparison, Report
 from .scope import Scope, previous_period
 
@@ -42,6 +42,9 @@ REPORTS: dict[str, ReportSpec] = {s.name: s for s in (
     ReportSpec("channels", kpi_leads.channels, "leads, conversion and revenue per channel and UTM source"),
     ReportSpec("managers", kpi_people.managers, "per manager: leads, conversion, won amount, overdue tasks"),
     ReportSpec("tasks", kpi_people.tasks, "tasks done on time vs late, overdue now"),
+    ReportSpec("lifecycle", customers.lifecycle_report, "contacts and companies per lifecycle stage, now"),
+    ReportSpec("rfm", customers.rfm_report, "customers per RFM segment: scores, purchases, amount"),
+    ReportSpec("cohorts", customers.cohorts, "customers by month of first purchase: share buying 1-12 months later"),
 )}
 
 
