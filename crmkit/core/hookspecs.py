@@ -22,13 +22,14 @@ name) through ``PluginInfo(hookspecs=...)``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
     import click
-    from sqlalchemy import MetaData, Table
+    from sqlalchemy import MetaData, Select, Table
     from starlette.routing import BaseRoute
 
     from .access import Permission, Role
@@ -153,6 +154,22 @@ def crm_register_channels(crm: Crm) -> Iterable[Channel] | None:
     core's own implementation returns the channels of ``[settings.messages]``). ``send`` is called by
     the worker, outside transactions; it raises :class:`crmkit.DeliveryError` to fail (retried
     unless ``permanent``).
+    """
+
+
+
+@hookspec
+def crm_register_purchases(crm: Crm) -> Select[Any] | Iterable[Select[Any]] | None:
+    """Declare what counts as a customer buying (visits, bar sales), beyond won deals.
+
+    :param crm: the deployment.
+    :return: SQLAlchemy ``SELECT``s (or ``None``) whose columns are, by name and in this order,
+        ``contact_id``, ``company_id``, ``occurred_at``, ``amount_minor``, ``currency``, ``kind``
+        (see ``crmkit.core.reports.purchases.COLUMNS``). They are combined with ``UNION ALL``
+        into the lifecycle, RFM and cohort figures, always in SQL.
+
+    Called once per ``Crm``, the first time customer analytics run; all results collected.
+    A ``SELECT`` with other columns fails that run with a ``PluginError`` naming the plugin.
     """
 
 
@@ -346,4 +363,26 @@ def crm_register_file_storage(crm: Crm) -> FileStorage | None:
     Stops at the first non-``None`` result. Called once per ``Crm``, the first time a file is
     stored, read or removed; the methods are then called from worker threads, outside database
     transactions. Raising there fails that command only.
+    """
+
+
+# -- analytics -------------------------------------------------------------------------
+
+
+@hookspec
+def crm_score(crm: Crm, entity_type: str, ids: Sequence[int], now: datetime) -> Mapping[str, Mapping[int, float]] | None:
+    """Score cards: a lead's chance to be won, a member's risk of leaving.
+
+    :param crm: the deployment.
+    :param entity_type: ``lead``, ``deal``, ``contact`` or ``company``.
+    :param ids: a batch (at most 1000) of open cards of that type (leads not closed, open deals,
+        contacts and companies not archived).
+    :param now: the time of the job run.
+    :return: ``{model name: {card id: score}}``, each score a number from 0 to 1, for the cards
+        the plugin scores (others left out), or ``None``.
+
+    Called by the worker's ``core.scores`` job, outside any transaction, once per batch; all
+    results collected (the core's own ``lead_win`` model answers for deals, ``trylast``). The scores
+    are stored in ``crm_scores`` (the latest per card and model). A score outside 0..1 or not a
+    number fails the job run with a ``PluginError`` naming the plugin; nothing of the run is stored.
     """
