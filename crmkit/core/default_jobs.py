@@ -1,7 +1,8 @@
 """The core's periodic jobs, registered like a plugin's (``crm_register_periodic_jobs``, ``trylast``).
 
 ``core.overdue_tasks`` (every minute) emits ``task.overdue`` once for each open task whose due
-time has passed. The job is named ``core.<job>``: the core's defaults own the ``core.`` prefix.
+time has passed; ``core.customer_segments`` and ``core.scores`` (hourly) recompute the customers'
+lifecycle stages and RFM segments and the cards' scores (crmkit.core.reports). The job is named ``core.<job>``: the core's defaults own the ``core.`` prefix.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ OWNER = "core"
 
 @hookimpl(trylast=True)
 def crm_register_periodic_jobs(crm: "Crm") -> list[PeriodicJob]:
+    from .reports.scores_job import recompute_scores
+    from .reports.segments_job import recompute_segments
     from .worker import mark_overdue_tasks
 
-    return [PeriodicJob(name="overdue_tasks", every=timedelta(minutes=1), run=mark_overdue_tasks)]
+    return [PeriodicJob(name="overdue_tasks", every=timedelta(minutes=1), run=mark_overdue_tasks),
+            PeriodicJob(name="customer_segments", every=timedelta(hours=1), run=recompute_segments),
+            PeriodicJob(name="scores", every=timedelta(hours=1), run=recompute_scores)]
+
+
+# The core's lead_win score (crmkit.core.reports.scoring), registered with these defaults.
+from .reports.scoring import crm_score  # noqa: E402,F401
