@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from sqlalchemy import MetaData
 
@@ -11,8 +11,18 @@ from .tables import metadata
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.app import Crm
+    from ..core.events import Event
+    from ..core.unit_of_work import Tx
 
 
 @hookimpl(trylast=True)
 def crm_register_tables(crm: "Crm") -> MetaData:
     return metadata
+
+
+@hookimpl(trylast=True)
+def crm_validate(tx: "Tx", events: Sequence["Event"]) -> None:
+    """Strict mode refuses duplicates (see :mod:`crmkit.transfer.duplicates`)."""
+    from .duplicates import refuse_duplicates
+
+    refuse_duplicates(tx, events)
