@@ -48,6 +48,13 @@ class TimelineService:
                 cond = cond | ((e.entity_type == "lead") & (e.entity_id == lead_id))
         if related:
             cond = self._related(cond, entity_type, ident)
+        if entity_type in ("contact", "company", "lead"):  # cards merged into this one: one timeline
+            from ...transfer.merge import merged_ids
+
+            with self._read() as conn:
+                merged = merged_ids(conn, entity_type, ident)
+            if merged:
+                cond = cond | ((e.entity_type == entity_type) & e.entity_id.in_(merged))
         return self._page(select(schema.events).where(cond), limit, cursor)
 
     def _related(self, cond: Any, entity_type: str, ident: int) -> Any:

@@ -30,6 +30,7 @@ from crmkit.events import DEAL_STAGE_CHANGED
 from . import __version__
 from .config import CONTROL_PIPELINE, NAME, PAID_OFF, PIPELINE, Config, config
 from .control import activate, check_plans
+from .merging import crm_merge_records  # noqa: F401  (hook implementation)
 from .privacy import crm_personal_data_erase, crm_personal_data_export  # noqa: F401  (hook implementations)
 from .records import money
 from .service import MANAGE, REVERSE

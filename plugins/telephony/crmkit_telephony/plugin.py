@@ -14,6 +14,7 @@ from . import config, hookspecs
 from .providers.asterisk import AsteriskProvider
 from .providers.generic import GenericProvider
 from .providers.twilio import TwilioProvider
+from .merging import crm_merge_records  # noqa: F401  (hook implementation)
 from .privacy import crm_personal_data_erase, crm_personal_data_export  # noqa: F401  (hook implementations)
 from .schema import metadata
 from .ui import crm_register_ui_actions, crm_register_ui_panels, crm_register_ui_timeline  # noqa: F401  (web UI)
