@@ -46,7 +46,7 @@ def parse_qty(value: object, field: str = "qty", *, fractional: bool = True, pos
 
 def qty(milli: int) -> Decimal:
     """Thousandths as a Decimal with 3 places (``1250`` -> ``Decimal("1.250")``)."""
-    return (Decimal(milli) / MILLI).quantize(Decimal("0.001"))
+    return Decimal(milli).scaleb(-QTY_PLACES)
 
 
 def round_half_up(numerator: int, denominator: int) -> int:

@@ -36,8 +36,16 @@ def _value(value: Any) -> Any:
     return value
 
 
+_EXPONENT: dict[str, int] = {}
+
+
 def money(minor: int | None, currency: str) -> Money:
-    return Money.from_minor(int(minor or 0), currency)
+    """``minor`` units of ``currency`` (as ``Money.from_minor``, with the currency's exponent cached:
+    reports build thousands of these)."""
+    exp = _EXPONENT.get(currency)
+    if exp is None:
+        exp = _EXPONENT[currency] = int(Money.from_minor(1, currency).amount.as_tuple().exponent)
+    return Money(Decimal(int(minor or 0)).scaleb(exp), currency)
 
 
 def rate(bp: int) -> Decimal:

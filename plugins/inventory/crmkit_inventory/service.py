@@ -11,7 +11,6 @@ Every command is one transaction (or joins the open one); a refused line leaves 
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Sequence
 
 from sqlalchemy import Select, and_, func, select, update
@@ -174,17 +173,20 @@ class Inventory(Catalog):
     def stock(self, *, location: Any = None, sku: Any = None) -> list[StockLevel]:
         """On hand and value per product and location, summed from the ledger (one SQL aggregate)."""
         m, p, lo, t = movements.c, products.c, locations.c, thresholds.c
-        held = func.sum(m.qty_milli).label("held")
-        query = (select(p.sku, p.name, p.currency, lo.key, held, func.sum(m.value_minor).label("value"),
-                        func.max(t.min_milli).label("minimum"))
-                 .select_from(movements.join(products, p.id == m.product_id).join(locations, lo.id == m.location_id)
-                              .outerjoin(thresholds, and_(t.product_id == m.product_id, t.location_id == m.location_id)))
-                 .group_by(p.sku, p.name, p.currency, lo.key).order_by(p.sku, lo.key))
+        sums = (select(m.product_id, m.location_id, func.sum(m.qty_milli).label("held"),
+                       func.sum(m.value_minor).label("value")).group_by(m.product_id, m.location_id))
         with self.crm.engine.connect() as conn:
             if location is not None:
-                query = query.where(m.location_id == location_row(conn, location).id)
+                sums = sums.where(m.location_id == location_row(conn, location).id)
             if sku is not None:
-                query = query.where(m.product_id == product_row(conn, sku).id)
+                sums = sums.where(m.product_id == product_row(conn, sku).id)
+            agg = sums.subquery()
+            query = (select(p.sku, p.name, p.currency, lo.key, agg.c.held, agg.c.value, t.min_milli.label("minimum"))
+                     .select_from(agg.join(products, p.id == agg.c.product_id)
+                                  .join(locations, lo.id == agg.c.location_id)
+                                  .outerjoin(thresholds, and_(t.product_id == agg.c.product_id,
+                                                              t.location_id == agg.c.location_id)))
+                     .order_by(p.sku, lo.key))
             return [_level(r) for r in conn.execute(query)]
 
     def movements(self, *, sku: Any = None, location: Any = None, kind: str | None = None, limit: int = 100,
@@ -211,10 +213,7 @@ class Inventory(Catalog):
 
 def _level(r: Any) -> StockLevel:
     value = money(r.value, r.currency)
-    average = None
-    if r.held > 0:
-        exact = Decimal(r.value) * 1000 / Decimal(r.held)
-        average = money(int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)), r.currency)
+    average = None if r.held <= 0 else money(round_half_up(int(r.value) * 1000, int(r.held)), r.currency)
     below = r.minimum is not None and r.held < r.minimum
     return StockLevel(r.sku, r.name, r.key, qty(int(r.held)), value, average, below)
 

@@ -86,7 +86,7 @@ movements = Table(
     Column("negative", Boolean, nullable=False),  # took stock below zero (allowed by the setting)
     Column("created_by", ForeignKey(schema.users.c.id)),
     Column("created_at", UTCDateTime, nullable=False),
-    Index("ix_inventory_movements_stock", "product_id", "location_id"),
+    Index("ix_inventory_movements_stock", "product_id", "location_id", "qty_milli", "value_minor"),  # covering
     Index("ix_inventory_movements_kind_at", "kind", "created_at"),
 )
 

@@ -137,7 +137,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('reverses_id')
     )
     op.create_index('ix_inventory_movements_kind_at', 'inventory_movements', ['kind', 'created_at'], unique=False)
-    op.create_index('ix_inventory_movements_stock', 'inventory_movements', ['product_id', 'location_id'], unique=False)
+    op.create_index('ix_inventory_movements_stock', 'inventory_movements',
+                    ['product_id', 'location_id', 'qty_milli', 'value_minor'], unique=False)
     op.create_table('inventory_tab_entries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tab_id', sa.Integer(), nullable=False),
