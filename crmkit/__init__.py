@@ -28,6 +28,7 @@ from .core.errors import (
     ConfigError, ConflictError, CrmError, NotFoundError, PermissionDeniedError, PluginError, ValidationError,
 )
 from .core.events import Event
+from .core.request_context import current_request_id
 from .core.hookspecs import hookimpl, hookspec
 from .core.jobs import PeriodicJob
 from .core.money import Money
@@ -55,7 +56,7 @@ __all__ = [
     "API_VERSION", "PluginInfo", "hookimpl", "hookspec", "PeriodicJob", "CustomField", "PipelineSpec", "StageSpec",
     "TaskRule", "PipelineAction", "Role", "Permission", "Access", "schema", "UTCDateTime",
     # events
-    "Event", "events",
+    "Event", "events", "current_request_id",
     # records
     "Company", "Contact", "Conversion", "Deal", "Lead", "LostReason", "Note", "Page", "Pipeline", "Stage",
     "StageMove", "Task", "User", "to_dict", "Money",

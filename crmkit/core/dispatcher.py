@@ -313,6 +313,7 @@ def _event_of(row: Any) -> Event:
         id=m[schema.events.c.id], type=m[schema.events.c.type], entity_type=m[schema.events.c.entity_type],
         entity_id=m[schema.events.c.entity_id], actor_id=m[schema.events.c.actor_id],
         occurred_at=m[schema.events.c.occurred_at], changes=payload.get("changes", {}), data=payload.get("data", {}),
+        request_id=payload.get("request_id"),
     )
 
 

@@ -57,6 +57,8 @@ class Event:
     changes: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     data: Mapping[str, Any] = attrs.field(factory=dict)
     id: int | None = None
+    request_id: str | None = None
+    """The request or job run that caused it (:func:`crmkit.current_request_id`), if any."""
 
     @property
     def action(self) -> str:
@@ -70,7 +72,10 @@ class Event:
         return self.changes.get(field, {}).get("after")
 
     def payload(self) -> dict[str, Any]:
-        return {"changes": dict(self.changes), "data": dict(self.data)}
+        out = {"changes": dict(self.changes), "data": dict(self.data)}
+        if self.request_id is not None:
+            out["request_id"] = self.request_id
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +91,7 @@ class Event:
             id=row.id, type=row.type, entity_type=row.entity_type, entity_id=row.entity_id,
             actor_id=row.actor_id, occurred_at=row.occurred_at,
             changes=payload.get("changes", {}), data=payload.get("data", {}),
+            request_id=payload.get("request_id"),
         )
 
 

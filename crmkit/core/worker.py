@@ -25,6 +25,7 @@ from sqlalchemy import Connection, insert, select, update
 from . import leases, schema
 from .errors import ConflictError
 from .jobs import PeriodicJob
+from .request_context import new_request_id, request_scope
 from .unit_of_work import write_connection
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,11 +114,17 @@ class Worker:
         self._record(conn, job, now, error, report)
 
     def _call(self, job: PeriodicJob, now: datetime) -> str | None:
-        try:
-            job.run(self.crm, now)
-        except Exception as exc:  # a failing job is recorded and retried next time it is due
-            log.exception("job %s failed", job.name)
-            return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+        run_id = f"job-{new_request_id()}"
+        started = _time.perf_counter()
+        with request_scope(run_id):  # the run's events carry its id (crmkit.current_request_id)
+            try:
+                job.run(self.crm, now)
+            except Exception as exc:  # a failing job is recorded and retried next time it is due
+                log.exception("job %s failed", job.name, extra={"request_id": run_id, "job": job.name})
+                return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+        took = _time.perf_counter() - started
+        log.info("job %s ran in %.3fs (slot %s)", job.name, took, now.isoformat(), extra={
+            "request_id": run_id, "job": job.name, "duration_ms": round(took * 1000, 1), "slot": now.isoformat()})
         return None
 
     def _record(self, conn: Connection, job: PeriodicJob, now: datetime, error: str | None, report: PassReport) -> None:
