@@ -26,7 +26,7 @@ import attrs
 
 from .errors import ConfigError
 
-CORE_SECTIONS = frozenset({"database", "server", "forms", "files", "messages"})
+CORE_SECTIONS = frozenset({"database", "server", "forms", "files", "messages", "monitoring", "logging"})
 """``[settings.<section>]`` tables that are the core's, not a plugin's."""
 
 

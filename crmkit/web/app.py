@@ -10,6 +10,7 @@ are mounted under ``/api/v1/<plugin>/`` behind the same bearer-token check.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, Sequence
 
 from starlette.applications import Starlette
@@ -22,7 +23,12 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from ..core.auth import TokenCache
 from ..core.errors import ConfigError, CrmError
 from ..core.hookcall import call_hook
-from . import apidocs, idempotency, openapi
+from ..ops.config import logging_options, monitoring_options
+from . import apidocs, health, idempotency, openapi
+from .health import Readiness
+from .metrics import DIR_ENV as METRICS_DIR_ENV, Registry
+from .observe import Observe
+from .proxy import ProxyHeaders, trusted_proxies, via_trusted_proxy
 from .cors import cors_middleware
 from .routing import path_routes
 from .endpoint import ServicesCache, authenticate, make_endpoint
@@ -100,12 +106,19 @@ def create_app(
         routes.append(Mount(f"{PREFIX}/{name}", routes=[*open_routes, Mount("", app=guarded)], name=f"plugin_{name}"))
     from ..ui.app import routes as ui_routes  # here: crmkit.ui imports crmkit.web's helpers
 
+    monitoring, logging_opts = monitoring_options(crm.settings), logging_options(crm.settings)
+    registry, readiness = Registry(os.environ.get(METRICS_DIR_ENV)), Readiness(crm, monitoring)
+    routes += health.routes(crm, monitoring, registry, readiness)  # /healthz, /readyz, /metrics
     routes += ui_routes(crm)  # the web UI at / (crmkit.ui), after the API's routes
     middleware = [Middleware(file_transfer.Uploads, crm=crm, tokens=tokens_cache), Middleware(
         BodyLimit, max_bytes=limits.max_body_bytes if max_body_bytes is None else max_body_bytes,
         timeout=limits.body_timeout_seconds if body_timeout_seconds is None else body_timeout_seconds)]
     if limits.cors_origins:  # outermost: a preflight is answered before anything reads a body
         middleware.insert(0, cors_middleware(limits.cors_origins))
+    # outermost of all: the public client/scheme/host first, then the request's id, log line and metrics
+    middleware[:0] = [Middleware(ProxyHeaders, trusted=trusted_proxies(crm)), Middleware(
+        Observe, registry=registry, options=logging_opts, plugins=sorted(plugin_routes),
+        trust_request_id=via_trusted_proxy)]
     app = Starlette(
         debug=debug, routes=routes, middleware=middleware,
         exception_handlers={HTTPException: http_exception_handler, CrmError: crm_error_handler,
@@ -117,6 +130,8 @@ def create_app(
     app.state.crm = crm
     app.state.operations = ops
     app.state.token_cache = tokens_cache
+    app.state.metrics = registry
+    app.state.readiness = readiness
     return app
 
 

@@ -48,7 +48,7 @@ _BOUNDS: dict[str, tuple[type, float, float]] = {
 def server_limits(crm: "Crm") -> ServerLimits:
     """The deployment's ``[settings.server]`` over the defaults (``ConfigError`` naming a bad key)."""
     table: Mapping[str, Any] = crm.settings.plugin_settings.get(SECTION, {})
-    unknown = sorted(set(table) - set(_BOUNDS) - {"cors_origins"})
+    unknown = sorted(set(table) - set(_BOUNDS) - {"cors_origins", "trusted_proxies"})
     if unknown:
         raise ConfigError(f"crmkit.toml: [settings.{SECTION}]: unknown key {unknown[0]!r} "
                           f"(known: {', '.join(_BOUNDS)})")
@@ -56,7 +56,7 @@ def server_limits(crm: "Crm") -> ServerLimits:
     if "cors_origins" in table:
         values["cors_origins"] = _origins(table["cors_origins"])
     for key, value in table.items():
-        if key == "cors_origins":
+        if key in ("cors_origins", "trusted_proxies"):  # trusted_proxies: crmkit.web.proxy
             continue
         kind, lo, hi = _BOUNDS[key]
         number = isinstance(value, int) or (kind is float and isinstance(value, float))

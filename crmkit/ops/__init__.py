@@ -1,0 +1,1 @@
+"""Running crmkit in production: monitoring and logging settings, backups (docs/deployment.md)."""

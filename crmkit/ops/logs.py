@@ -1,0 +1,55 @@
+"""Log lines of ``crmkit serve`` and ``crmkit worker``: text or JSON, one line per request and per job.
+
+Loggers: ``crmkit.requests`` (one line per HTTP request: request id, method, route template,
+status, duration; no query string, no body, no client address unless ``client_addresses``),
+``crmkit.worker`` (one line per periodic job run, with its run id), and the rest of ``crmkit.*``.
+Route templates (``/api/v1/deals/{id}``) keep ids and secrets of paths out of the logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+from .config import LoggingOptions
+
+EXTRA_FIELDS = ("request_id", "method", "route", "status", "duration_ms", "plugin", "client", "job", "slot")
+_HANDLER_FLAG = "crmkit_ops_handler"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, message and the known extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage(),
+        }
+        for key in EXTRA_FIELDS:
+            value = record.__dict__.get(key)
+            if value is not None:
+                out[key] = value
+        if record.exc_info:
+            out["error"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def configure_logging(options: LoggingOptions, stream: TextIO | None = None) -> logging.Handler:
+    """Send ``crmkit.*`` logs to ``stream`` (stderr) in the chosen format, once per process."""
+    root = logging.getLogger("crmkit")
+    for handler in list(root.handlers):
+        if getattr(handler, _HANDLER_FLAG, False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    setattr(handler, _HANDLER_FLAG, True)
+    if options.format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(options.level.upper())
+    root.propagate = False
+    return handler
