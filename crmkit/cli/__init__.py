@@ -23,14 +23,15 @@ from .commands.search import search
 from .commands.serve import serve
 from .commands.setup import init, plugins
 from .commands.tasks import tasks
-from .commands.transfer import export_command, import_
+from .commands.transfer import duplicates_command, export_command, import_, merge_command
 from .commands.users import users
 from .commands.worker import worker
 from .root import cli
 from .state import CliState, pass_state
 
 for _command in (init, demo, plugins, leads, contacts, companies, deals, tasks, notes, timeline, users, pipelines,
-                 events, worker, serve, db, config, search, files, report, import_, export_command):
+                 events, worker, serve, db, config, search, files, report, import_, export_command,
+                 duplicates_command, merge_command):
     cli.add_command(_command)
 _archive.attach({"leads": leads, "contacts": contacts, "companies": companies, "deals": deals, "tasks": tasks})
 _calendar.attach(users)

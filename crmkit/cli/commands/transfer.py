@@ -197,3 +197,58 @@ def export_command(what: str, fmt: str, out: str, filters: tuple[str, ...]) -> N
     state = pass_state()
     n = export(state.services, ENTITY_OF[what], fmt, Path(out), make_filters(filters))
     click.echo(f"Exported {n} {what} to {out}")
+
+
+MERGEABLE = {"contacts": "contact", "companies": "company", "leads": "lead"}
+
+
+@click.command("duplicates")
+@click.argument("what", type=click.Choice(list(MERGEABLE)))
+@click.option("--id", "card_id", type=int, help="Only the likely duplicates of this card.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@json_option
+def duplicates_command(what: str, card_id: int | None, limit: int, as_json: bool) -> None:
+    """Likely duplicates: groups sharing a phone, an e-mail or a name (or those of one card)."""
+    from ...transfer import duplicates
+
+    state = pass_state()
+    entity = MERGEABLE[what]
+    if card_id is not None:
+        ids = duplicates.find(state.services, entity, card_id)
+        if as_json or state.json:
+            emit_json({"id": card_id, "duplicates": ids})
+        else:
+            click.echo(f"{entity} {card_id}: " + (", ".join(map(str, ids)) if ids else "no likely duplicates"))
+        return
+    groups = duplicates.report(state.services, entity, limit=limit)
+    if as_json or state.json:
+        emit_json(groups)
+        return
+    for g in groups:
+        click.echo(f"{g['by']:5} {g['value']}: {', '.join(map(str, g['ids']))}")
+    if not groups:
+        click.echo("No likely duplicates.")
+
+
+@click.command("merge")
+@click.argument("what", type=click.Choice(list(MERGEABLE)))
+@click.argument("survivor", type=int)
+@click.argument("others", type=int, nargs=-1, required=True)
+@click.option("--field", "fields", multiple=True, metavar="NAME=ID",
+              help="Take this field's value from card ID (repeatable; custom.<name> for custom fields).")
+@json_option
+def merge_command(what: str, survivor: int, others: tuple[int, ...], fields: tuple[str, ...], as_json: bool) -> None:
+    """Merge OTHERS into SURVIVOR: fields chosen, phones and e-mails united, everything re-pointed."""
+    from ...transfer.merge import merge
+
+    state = pass_state()
+    chosen = {}
+    for name, value in pairs(fields, "--field").items():
+        if not value.isdigit():
+            raise click.BadParameter(f"{name}={value}: the value is a card id", param_hint="--field")
+        chosen[name] = int(value)
+    record = merge(state.acting(), MERGEABLE[what], survivor, others, chosen)
+    from ..output import done
+
+    done(state.by(f"Merged {what} {', '.join(map(str, others))} into {survivor}"), record,
+         as_json=as_json or state.json)
