@@ -228,7 +228,7 @@ class _Run:
             out.append(f"{self.name}: not registered when enabled (plugins {self.on})")
         if self.info.auto_enable and crm.auto_enabled.get(self.name) != tuple(self.info.auto_enable):
             out.append(f"{self.name}: did not switch itself on with {', '.join(self.info.auto_enable)}")
-        for table in sorted(on.db_tables - before.db_tables):
+        for table in sorted(self.own_tables(before, on)):
             if not table.startswith(f"{self.name}_"):
                 out.append(f"{self.name}: table {table} is not prefixed with the plugin's name ({self.name}_...)")
         if self.info.settings is not None and attrs.has(self.info.settings):
@@ -254,8 +254,15 @@ class _Run:
             out.append(f"{self.name}: added commands to crmkit's own CLI group: {', '.join(sorted(leaked))}")
         return out
 
+    def own_tables(self, before: Snapshot, on: Snapshot) -> set[str]:
+        """The tables enabling it added; for a glue plugin, not those of the side that is off in
+        ``before`` (they carry that side's prefix)."""
+        sides = [s for s in self.info.auto_enable if s != self.name]
+        return {t for t in on.db_tables - before.db_tables
+                if t.startswith(f"{self.name}_") or not any(t.startswith(f"{s}_") for s in sides)}
+
     def migrations(self, crm: Crm, before: Snapshot, on: Snapshot) -> list[str]:
-        tables = on.db_tables - before.db_tables
+        tables = self.own_tables(before, on)
         if self.info.migrations is None:
             if tables:
                 return [f"{self.name}: has tables ({', '.join(sorted(tables))}) but no migrations "
