@@ -72,6 +72,12 @@ class MessagesSettings:
     sms: SmsGatewaySettings | None = None
     telegram: TelegramSettings | None = None
     inbound_lead_source: str = "email"
+    task_reminders: bool = True
+    """E-mail the assignee when a task is due soon (``remind_before_minutes``) and when it is overdue."""
+    remind_before_minutes: int = 60
+    digest: bool = False
+    """A daily e-mail to each user with open tasks due today or overdue, at ``digest_hour`` local time."""
+    digest_hour: int = 8
 
 
 def load(crm: "Crm") -> MessagesSettings:
@@ -132,7 +138,11 @@ def _url(value: str, key: str) -> str:
 def parse(raw: Mapping[str, Any]) -> MessagesSettings:
     """Check and parse a ``[settings.messages]`` table."""
     _known(raw, {"secret", "public_url", "timezone", "quiet_hours", "marketing_cap", "cap_days", "max_attempts",
-                 "retry_seconds", "email", "sms", "telegram", "inbound_lead_source"}, "")
+                 "retry_seconds", "email", "sms", "telegram", "inbound_lead_source", "task_reminders",
+                 "remind_before_minutes", "digest", "digest_hour"}, "")
+    for flag in ("task_reminders", "digest"):
+        if not isinstance(raw.get(flag, False), bool):
+            raise ConfigError(f"{_where(flag)}: true or false")
     secret = _str(raw, "secret", "")
     if secret is not None and len(secret) < 16:
         raise ConfigError(f"{_where('secret')}: at least 16 characters")
@@ -156,6 +166,9 @@ def parse(raw: Mapping[str, Any]) -> MessagesSettings:
         max_attempts=_int(raw, "max_attempts", "", 8, 1, 50), retry_seconds=_int(raw, "retry_seconds", "", 60, 1, 86400),
         email=_email(_table(raw, "email")), sms=_sms(_table(raw, "sms")), telegram=_telegram(_table(raw, "telegram")),
         inbound_lead_source=_str(raw, "inbound_lead_source", "", default="email"),
+        task_reminders=raw.get("task_reminders", True), digest=raw.get("digest", False),
+        remind_before_minutes=_int(raw, "remind_before_minutes", "", 60, 0, 10080),
+        digest_hour=_int(raw, "digest_hour", "", 8, 0, 23),
     )
 
 

@@ -71,4 +71,5 @@ def crm_register_periodic_jobs(crm: "Crm") -> list[PeriodicJob]:
     return [
         PeriodicJob(name="messages", every=timedelta(seconds=10), run=send_messages),
         PeriodicJob(name="webhooks", every=timedelta(seconds=10), run=send_webhooks),
+        PeriodicJob(name="reminders", every=timedelta(minutes=1), run=run_reminders),
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message as MimeMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
@@ -44,7 +44,7 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        self.messages.append((envelope, message_from_bytes(envelope.original_content or b"")))
+        self.messages.append((envelope, message_from_bytes(envelope.original_content or b"", policy=policy.default)))
         return "250 Message accepted for delivery"
 
 
