@@ -86,4 +86,10 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
     def _on_begin(conn: Any) -> None:
         # Writers take the write lock up front: no deadlocking lock upgrades.
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # straight to the cursor (SQLAlchemy's events and error translation kept): a statement's
+        # set-up through exec_driver_sql costs ~4x the BEGIN itself
+        cursor = conn.connection.cursor()
+        try:
+            conn._cursor_execute(cursor, "BEGIN IMMEDIATE" if immediate else "BEGIN", ())
+        finally:
+            cursor.close()
