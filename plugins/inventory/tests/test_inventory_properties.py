@@ -184,5 +184,5 @@ def test_the_ledger_against_an_independent_model(make_crm: MakeCrm, clock: Froze
     Inventory(crm).create_location("bar", "Bar")
     Inventory(crm).create_location("store", "Storage")
     run_state_machine_as_test(machine(crm), settings=settings(
-        max_examples=15, stateful_step_count=20, deadline=None,
+        max_examples=10, stateful_step_count=15, deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
