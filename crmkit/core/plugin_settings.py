@@ -26,7 +26,8 @@ import attrs
 
 from .errors import ConfigError
 
-CORE_SECTIONS = frozenset({"database", "server", "forms", "files", "messages", "monitoring", "logging"})
+CORE_SECTIONS = frozenset({"database", "server", "forms", "files", "messages", "monitoring", "logging",
+                           "duplicates"})
 """``[settings.<section>]`` tables that are the core's, not a plugin's."""
 
 
