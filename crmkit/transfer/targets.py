@@ -181,12 +181,25 @@ class ContactTarget(Target):
             v["responsible_id"] = _user(users, p.values.get("responsible_id"), self.services.actor_id)
             v.update(created_at=tx.now, updated_at=tx.now, version=1)
             rows.append(v)
+        self._require_visible(tx.conn, rows)
         ids = insert_many(tx.conn, schema.contacts, rows)
         svc._index(tx.conn, [(cid, v["phones"], v["emails"]) for cid, v in zip(ids, rows)])
         for cid, v in zip(ids, rows):
             tx.emit("contact.created", "contact", cid,
                     created({k: v[k] for k in v if k not in ("created_at", "updated_at", "version")}))
         return ids
+
+    def _require_visible(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The bulk path's check of ``contacts.create``: every company linked is one the user sees."""
+        wanted = {v["company_id"] for v in rows if v["company_id"] is not None}
+        rule = self.services.access.visible("company", schema.companies)
+        if not wanted or rule is None:
+            return
+        c = schema.companies.c
+        seen = set(conn.scalars(select(c.id).where(c.id.in_(wanted), rule)))
+        for v in rows:
+            if v["company_id"] is not None and v["company_id"] not in seen:  # invisible answers like missing
+                raise ValidationError(f"company_id: company {v['company_id']} does not exist", field="company_id")
 
     def _changes(self, current: Any, values: Mapping[str, Any]) -> dict[str, Any]:
         changes = super()._changes(current, values)
@@ -217,10 +230,15 @@ def _user(users: Mapping[str, int], value: Any, default: int | None) -> int | No
 
 
 def company_by_name(services: "Services", conn: Connection, name: str) -> int:
-    """The company named ``name`` (case-insensitive; the oldest of several), created when there is none."""
+    """The company named ``name`` that the importing user may see (case-insensitive; the oldest of
+    several), created when there is none: a row never links a contact or deal to a company its user
+    may not read (nor learns that one exists)."""
     c = schema.companies.c
-    found = conn.scalar(select(c.id).where(func.lower(c.name) == name.strip().lower(), c.archived_at.is_(None))
-                        .order_by(c.id).limit(1))
+    query = select(c.id).where(func.lower(c.name) == name.strip().lower(), c.archived_at.is_(None))
+    rule = services.access.visible("company", schema.companies)
+    if rule is not None:
+        query = query.where(rule)
+    found = conn.scalar(query.order_by(c.id).limit(1))
     if found is not None:
         return int(found)
     return int(services.companies.create(name=name).id)
