@@ -89,7 +89,9 @@ def seed(crm: Crm, clock: FrozenClock, *, leads: int = 40, rnd: int = 18) -> Sim
             actor.leads.move(lead.id, "qualifying")
         lt += timedelta(hours=rng.randrange(1, 72))
         clock.set(lt)
-        conv = actor.leads.convert(lead.id)
+        firm = rng.random() < 0.3  # a legal entity: the deal has a company and a contact
+        conv = actor.leads.convert(lead.id, customer_kind="legal_entity" if firm else "person",
+                                   company={"name": f"Firm {lead.id % 7}"} if firm else None)
         deal = conv.deal.id
         dt = lt
         path = ["proposal_sent", "measurement", "contract_signed"][:rng.randrange(0, 4)]
@@ -145,10 +147,11 @@ def rows(crm: Crm, table: Any) -> list[Any]:
         return list(conn.execute(select(table)))
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    """The seeded deployment, made once per module and database (SQLite, and PostgreSQL when
-    CRMKIT_TEST_POSTGRES_URL is set); tests only read it."""
+    """The seeded deployment, made once per test session and database (SQLite, and PostgreSQL
+    when CRMKIT_TEST_POSTGRES_URL is set). Tests read it; the job tests write only the segment
+    and score tables and contact/company events, which no other test reads."""
     tmp = tmp_path_factory.mktemp("reports")
     clock = FrozenClock()
     pg_url, admin, pg_schema = os.environ.get(POSTGRES_ENV, ""), None, ""

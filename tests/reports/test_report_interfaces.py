@@ -65,12 +65,12 @@ def test_record_rules_change_the_figures(seeded: SimpleNamespace) -> None:
 
 def test_compare_to_gives_both_periods_and_the_change(seeded: SimpleNamespace) -> None:
     crm = seeded.crm
-    both = run_report(crm, "conversion", since="2026-05-01", until="2026-07-31", compare_to="previous")
+    both = run_report(crm, "conversion", since="2026-03-01", until="2026-04-30", compare_to="previous")
     assert isinstance(both, Comparison)
-    assert both.before.scope.since == datetime(2026, 1, 29, tzinfo=UTC)  # 92 days before May 1st
-    after = run_report(crm, "conversion", since="2026-05-01", until="2026-07-31").rows[0]
-    before = run_report(crm, "conversion", since=datetime(2026, 1, 29, tzinfo=UTC),
-                        until=datetime(2026, 5, 1, tzinfo=UTC)).rows[0]
+    assert both.before.scope.since == datetime(2025, 12, 30, tzinfo=UTC)  # 61 days before March 1st
+    after = run_report(crm, "conversion", since="2026-03-01", until="2026-04-30").rows[0]
+    before = run_report(crm, "conversion", since=datetime(2025, 12, 30, tzinfo=UTC),
+                        until=datetime(2026, 3, 1, tzinfo=UTC)).rows[0]
     row = both.rows[0]
     for m in ("leads", "deals", "won", "won_per_100"):
         assert (row[f"{m}_before"], row[m]) == (before[m], after[m])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import attrs
 
 from ..errors import ValidationError
-from . import customers, kpi_deals, kpi_leads, kpi_people
+from . import backtest, customers, kpi_deals, kpi_leads, kpi_people
 from .result import Comparison, Report
 from .scope import Scope, previous_period
 
@@ -44,6 +44,8 @@ REPORTS: dict[str, ReportSpec] = {s.name: s for s in (
     ReportSpec("tasks", kpi_people.tasks, "tasks done on time vs late, overdue now"),
     ReportSpec("lifecycle", customers.lifecycle_report, "contacts and companies per lifecycle stage, now"),
     ReportSpec("rfm", customers.rfm_report, "customers per RFM segment: scores, purchases, amount"),
+    ReportSpec("score_backtest", backtest.score_backtest,
+               "lead_win calibration on deals closed in the period: predicted vs actual per band, Brier"),
     ReportSpec("cohorts", customers.cohorts, "customers by month of first purchase: share buying 1-12 months later"),
 )}
 

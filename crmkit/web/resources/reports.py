@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...core.reports import REPORTS, run_report
+from ...core.reports.segments import CHOICES
 from ...core.reports.scope import options_of
 from ..operation import Ctx, Operation, Param
 from ..schemas import text
@@ -28,6 +29,13 @@ SCOPE_PARAMS = (
           "the currency of money columns of mixed reports (default: the deployment's)"),
     Param("compare_to", text(50), "also the period before: previous, year or FROM..TO (dates)"),
 )
+SEGMENT_FILTERS = (
+    Param("lifecycle", {"type": "string", "enum": list(CHOICES["lifecycle"])},
+          "lifecycle stage (potential, active, regular, lost), as the worker last computed it"),
+    Param("rfm_segment", {"type": "string", "enum": list(CHOICES["rfm_segment"])},
+          "RFM segment (champions, loyal, ...), as the worker last computed it"),
+)
+"""The customer-segment filters of the contact and company lists (docs/reports.md)."""
 _VALUE: dict[str, Any] = {"description": "a number, a text, null, or money as {amount, currency}"}
 REPORT_SCHEMA = {
     "type": "object", "required": ["report", "scope", "keys", "metrics", "rows"],
