@@ -30,7 +30,10 @@ class CompanyService(Archivable[Company]):
         )
 
     def _special_filter(self, query: Select[Any], name: str, op: str, value: Any) -> Select[Any] | None:
-        return user_filter(self, query, name, op, value)
+        from ..reports.segments import segment_filter  # lifecycle, rfm_segment (crmkit.core.reports)
+
+        found = segment_filter(self, query, name, op, value)
+        return found if found is not None else user_filter(self, query, name, op, value)
 
     def _clean(self, conn: Any, values: Mapping[str, Any], current: Row[Any] | None = None) -> dict[str, Any]:
         values = resolve_values(conn, self.access, values, ("responsible_id",), "company", self.crm)

@@ -211,7 +211,10 @@ class ContactService(Archivable[Contact]):
         if name == "email":
             em = schema.contact_emails
             return query.where(self.table.c.id.in_(select(em.c.contact_id).where(em.c.email == normalize_email(value))))
-        return user_filter(self, query, name, op, value)
+        from ..reports.segments import segment_filter  # lifecycle, rfm_segment (crmkit.core.reports)
+
+        found = segment_filter(self, query, name, op, value)
+        return found if found is not None else user_filter(self, query, name, op, value)
 
 
 def _birthday(value: Any) -> date | None:

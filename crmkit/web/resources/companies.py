@@ -8,6 +8,7 @@ from ...core.records import Company
 from ..operation import Operation
 from ..schemas import body, text
 from .cards import card_operations, custom_fields, user_ref
+from .reports import SEGMENT_FILTERS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...core.app import Crm
@@ -21,5 +22,5 @@ def fields(crm: "Crm") -> dict[str, Any]:
 def operations(crm: "Crm") -> list[Operation]:
     f = fields(crm)
     ops, _ = card_operations(crm, service="companies", entity="company", plural="companies", record=Company,
-                             create_body=body(f, ["name"]), update_body=body(f))
+                             create_body=body(f, ["name"]), update_body=body(f), extra_filters=SEGMENT_FILTERS)
     return ops

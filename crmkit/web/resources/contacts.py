@@ -8,6 +8,7 @@ from ...core.records import Contact
 from ..operation import Operation, Param
 from ..schemas import DATE, body, nullable, ref_id, text
 from .cards import card_operations, custom_fields, user_ref
+from .reports import SEGMENT_FILTERS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...core.app import Crm
@@ -26,7 +27,7 @@ def fields(crm: "Crm") -> dict[str, Any]:
 def operations(crm: "Crm") -> list[Operation]:
     f = fields(crm)
     extra = (Param("phone", text(40), "has this phone (any format)"),
-             Param("email", text(254), "has this e-mail"))
+             Param("email", text(254), "has this e-mail"), *SEGMENT_FILTERS)
     ops, _ = card_operations(crm, service="contacts", entity="contact", plural="contacts", record=Contact,
                              create_body=body(f), update_body=body(f), extra_filters=extra)
     return ops
