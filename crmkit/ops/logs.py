@@ -37,19 +37,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
-def configure_logging(options: LoggingOptions, stream: TextIO | None = None) -> logging.Handler:
-    """Send ``crmkit.*`` logs to ``stream`` (stderr) in the chosen format, once per process."""
-    root = logging.getLogger("crmkit")
-    for handler in list(root.handlers):
-        if getattr(handler, _HANDLER_FLAG, False):
-            root.removeHandler(handler)
+def configure_logging(options: LoggingOptions, stream: TextIO | None = None,
+                      loggers: tuple[str, ...] = ("crmkit",)) -> logging.Handler:
+    """Send the logs of ``loggers`` (``crmkit.*``; ``crmkit serve`` adds ``uvicorn``) to ``stream``
+    (stderr) in the chosen format; calling it again replaces the handler it added before."""
     handler = logging.StreamHandler(stream or sys.stderr)
     setattr(handler, _HANDLER_FLAG, True)
     if options.format == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(options.level.upper())
-    root.propagate = False
+    for name in loggers:
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            if getattr(old, _HANDLER_FLAG, False):
+                logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(options.level.upper())
+        logger.propagate = False
     return handler

@@ -121,6 +121,10 @@ def route_template(scope: Scope) -> str:
     for i, seg in enumerate(segments):
         for name, value in params.items():
             text = str(value)
-            if text and "/" not in text and text in seg:
-                segments[i] = seg = seg.replace(text, "{" + name + "}")
+            if not text or "/" in text or not seg.startswith(text):
+                continue
+            rest = seg[len(text):]
+            if not rest or rest[0] in ".-_~":  # the whole segment, or the parameter and a suffix ("{secret}.ics")
+                segments[i] = "{" + name + "}" + rest
+                break
     return "/".join(segments)

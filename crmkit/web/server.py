@@ -119,7 +119,19 @@ def worker_app() -> "Starlette":
 
     crm = Crm.from_config(os.environ[CONFIG_ENV])
     configure(crm)
+    _log_setup(crm)
     return create_app(crm)
+
+
+def _log_setup(crm: "Crm") -> dict[str, Any]:
+    """This process's logging from ``[settings.logging]`` (crmkit's and uvicorn's loggers); uvicorn's
+    options that go with it (its access log replaced by crmkit's request lines)."""
+    from ..ops.config import logging_options
+    from ..ops.logs import configure_logging
+
+    options = logging_options(crm.settings)
+    configure_logging(options, loggers=("crmkit", "uvicorn"))
+    return {"log_config": None, "access_log": not options.requests}
 
 
 def serve(config_path: str | Path = "crmkit.toml", host: str = "127.0.0.1", port: int = 8000,
@@ -136,13 +148,19 @@ def serve(config_path: str | Path = "crmkit.toml", host: str = "127.0.0.1", port
     from ..core.app import Crm
     from .app import create_app
 
+    import tempfile
+
+    from .metrics import DIR_ENV
+
     crm = Crm.from_config(config_path)
     try:
-        options = {**configure(crm), "log_level": "info", **uvicorn_options}
+        options = {**configure(crm), **_log_setup(crm), "log_level": "info", **uvicorn_options}
         if workers > 1:
             crm.close()  # each worker opens its own
             os.environ[CONFIG_ENV] = str(Path(config_path).resolve())
-            uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, host=host, port=port, **options)
+            with tempfile.TemporaryDirectory(prefix="crmkit-metrics-") as shared:
+                os.environ.setdefault(DIR_ENV, shared)  # /metrics on any process adds up all of them
+                uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, host=host, port=port, **options)
         else:
             uvicorn.run(create_app(crm), host=host, port=port, **options)
     finally:

@@ -44,5 +44,9 @@ def worker(once: bool, interval: float, now: str | None, as_json: bool) -> None:
         for name, error in report.failed.items():
             click.echo(f"Job {name} failed: {error.splitlines()[-1]}", err=True)
         return
+    from ...ops.config import logging_options
+    from ...ops.logs import configure_logging
+
+    configure_logging(logging_options(crm.settings))  # one line per job run ([settings.logging])
     click.echo(f"Worker {w.name} running every {interval:g}s (Ctrl-C to stop)", err=True)
     w.run_forever(interval=interval)
