@@ -15,6 +15,7 @@ from .. import schema
 from ..errors import ValidationError
 from ..events import created, diff, to_json_value
 from ..money import Money
+from ..prepared import Insert
 from ..records import Deal, Page, Stage, StageMove
 from . import amounts
 from .archive import Archivable
@@ -26,12 +27,16 @@ from .lost import reason_label, resolve_reason
 from .refs import check_ref
 from .userref import resolve_values, user_filter
 from .utm import COLUMNS, clean_utm, utm_of
+from .versioned import bump
 
 _FIELDS = frozenset({"title", "amount", "currency", "responsible_id", "contact_id", "company_id", "source", "utm",
                      "custom"})
 _COPIED = ("title", "amount_minor", "currency", "responsible_id", "contact_id", "company_id", "lead_id", "source",
            "custom", *COLUMNS)
 
+
+_INSERT_DEAL = Insert(schema.deals)
+_INSERT_HISTORY = Insert(schema.stage_history)
 
 StageTotals = dict[str, tuple[int, list[Money]]]
 """Per stage key: how many deals, and their amounts summed per currency."""
@@ -211,7 +216,7 @@ class DealService(Archivable[Deal]):
             })
             row = dict(values, pipeline_id=target.pipeline_id, stage_id=target.id, status="open",
                        stage_entered_at=tx.now, created_at=tx.now, updated_at=tx.now, version=1)
-            new_id = inserted_id(tx.conn.execute(insert(self.table), row))
+            new_id = _INSERT_DEAL(tx.conn, row)
             self._history(tx.conn, new_id, target, None, tx.actor_id, tx.now)
             tx.emit("deal.created", "deal", new_id,
                     created({**self._public(values), "pipeline": target.pipeline, "stage": target.key}),
@@ -306,7 +311,7 @@ class DealService(Archivable[Deal]):
             reason_id, text, label = resolve_reason(self.crm, reason, reason_text)
             values.update(lost_reason_id=reason_id, lost_reason_text=text)
             data.update(reason=reason, reason_text=text, reason_label=label)
-        self._bump(tx, row, values, version)
+        written = bump(self.entity, self.table, tx, row, values, version)
         self._history(tx.conn, row.id, target, current, tx.actor_id, tx.now)
         changes = {"stage": {"before": current.key, "after": target.key}}
         if current.pipeline != target.pipeline:
@@ -314,11 +319,11 @@ class DealService(Archivable[Deal]):
         if row.status != target.kind:
             changes["status"] = {"before": row.status, "after": target.kind}
         tx.emit("deal.stage_changed", "deal", row.id, changes, data=data)
-        return self._record(self._reload(tx.conn, row.id))
+        return self._record(written)
 
     @staticmethod
     def _history(conn: Connection, deal_id: int, to: Stage, frm: Stage | None, actor: int | None, now: Any) -> None:
-        conn.execute(insert(schema.stage_history), {
+        _INSERT_HISTORY(conn, {
             "deal_id": deal_id, "pipeline_id": to.pipeline_id, "from_stage_id": frm.id if frm else None,
             "to_stage_id": to.id, "actor_id": actor, "moved_at": now,
         })

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, insert
+from sqlalchemy import Row
 
 from .. import schema
+from ..prepared import Insert
 from ..records import Note
-from .base import Service, check_text, inserted_id
+from .base import Service, check_text
 from .refs import check_card
+
+_INSERT_NOTE = Insert(schema.notes)
 
 
 class NoteService(Service[Note]):
@@ -27,9 +30,9 @@ class NoteService(Service[Note]):
         text = check_text(body, "body", required=True, max_length=100_000, multiline=True)
         with self._tx() as tx:
             etype, eid = check_card(tx.conn, entity_type, entity_id, self.access)
-            new_id = inserted_id(tx.conn.execute(insert(self.table).values(
-                entity_type=etype, entity_id=eid, body=text, author_id=tx.actor_id, created_at=tx.now,
-            )))
+            values = {"entity_type": etype, "entity_id": eid, "body": text, "author_id": tx.actor_id,
+                      "created_at": tx.now}
+            new_id = _INSERT_NOTE(tx.conn, values)
             # The note lives in the timeline of the card it is on.
             tx.emit("note.added", etype, eid, data={"note_id": new_id, "body": text})
-            return self._record(self._reload(tx.conn, new_id))
+            return self._record(self._written(new_id, values))

@@ -16,6 +16,7 @@ from .archive import Archivable
 from .base import check_text, check_unknown, inserted_id
 from .refs import ENTITY_TABLES, check_card, check_user
 from .userref import resolve_custom, resolve_user, user_filter
+from .versioned import bump
 
 _FIELDS = frozenset({"title", "description", "due_at", "custom"})
 END_OF_DAY = time(23, 59, 59)
@@ -185,11 +186,11 @@ class TaskService(Archivable[Task]):
             row = self._row(tx.conn, id, lock=True)
             if row.status != "open":
                 raise ConflictError(f"task {row.id} is already {row.status}", field="status")
-            self._bump(tx, row, {"status": status, "completed_at": tx.now}, version)
+            written = bump(self.entity, self.table, tx, row, {"status": status, "completed_at": tx.now}, version)
             tx.emit(f"task.{'completed' if status == 'done' else 'cancelled'}", "task", row.id,
                     {"status": {"before": row.status, "after": status}},
                     data={"entity_type": row.entity_type, "entity_id": row.entity_id, **(data or {})})
-            return self._record(self._reload(tx.conn, row.id))
+            return self._record(written)
 
     def reassign(self, id: int, assignee_id: int | str | None, *, version: int | None = None) -> Task:
         """Give an open task to another user (an id or e-mail; None: nobody)."""
