@@ -25,6 +25,7 @@ from crmkit import Permission, hookimpl
 from . import __version__, hooks
 from .config import MANAGE, NAME, SELL, Config
 from .tables import metadata
+from .ui import crm_register_ui_pages, crm_register_ui_timeline  # noqa: F401  (web UI)
 
 plugin_info = crmkit.PluginInfo(
     name=NAME, version=__version__, api=">=1.0,<2", migrations="crmkit_inventory.migrations", settings=Config,

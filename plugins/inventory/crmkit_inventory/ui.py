@@ -1,0 +1,82 @@
+"""The plugin in the web UI: a bar-sale screen (``/p/inventory/sell``), a stock page
+(``/p/inventory/stock``) and its events in timelines (``crm_register_ui_*`` hooks; only public
+crmkit imports). Both pages act as the logged-in user through the plugin's services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from crmkit import Crm, CrmError, hookimpl
+from crmkit.ui import N_, Markup, PageContext, TimelineRenderer, UiPage
+
+from .config import SELL
+from .sales import PAYMENTS, Bar
+from .service import Inventory
+
+ROWS = 5
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _user(ctx: PageContext) -> int | None:
+    return ctx.user.id if ctx.user else None
+
+
+def sell_page(ctx: PageContext) -> Any:
+    """GET: the sale form; POST: sell, then the receipt (or the form again with the error)."""
+    inv = Inventory(ctx.crm, _user(ctx))
+    form = ctx.form if ctx.request.method == "POST" else {}
+    sale, error = None, None
+    if ctx.request.method == "POST":
+        lines = [{"sku": form.get(f"sku{n}", ""), "qty": form.get(f"qty{n}", "").strip()}
+                 for n in range(ROWS) if form.get(f"sku{n}") and form.get(f"qty{n}", "").strip()]
+        contact = form.get("contact_id", "").strip()
+        try:
+            sale = Bar(ctx.crm, _user(ctx)).sell(
+                form.get("location", ""), lines or None, payment=form.get("payment", "cash"),
+                contact_id=int(contact) if contact.isdigit() and len(contact) < 10 else (contact or None),
+                tendered=form.get("tendered", "").strip() or None)
+            form = {"location": form.get("location", "")}
+        except CrmError as exc:
+            error = exc.message
+    return ctx.render("inventory/sell.html", products=inv.products(active=True, limit=500),
+                      locations=inv.locations(), payments=PAYMENTS, rows=range(ROWS), form=form, sale=sale,
+                      error=error)
+
+
+def stock_page(ctx: PageContext) -> Any:
+    """On hand, value and low-stock marks per product and location."""
+    inv = Inventory(ctx.crm, _user(ctx))
+    location = ctx.request.query_params.get("location") or None
+    try:
+        levels = inv.stock(location=location)
+    except CrmError as exc:
+        return Markup('<p class="error" role="alert">{}</p>').format(exc.message)
+    totals: dict[str, Any] = {}
+    for level in levels:
+        totals[level.value.currency] = totals.get(level.value.currency, 0) + level.value.amount
+    return ctx.render("inventory/stock.html", levels=levels, locations=inv.locations(), location=location,
+                      totals=sorted(totals.items()))
+
+
+def event(ctx: PageContext, event: Any) -> Any:
+    data = event.data or {}
+    what = event.type.split(".", 1)[1].replace("_", " ")
+    total = data.get("total") or data.get("amount")
+    if isinstance(total, dict) and "amount" in total:
+        lines = ", ".join(f"{ln.get('qty')} x {ln.get('sku')}" for ln in data.get("lines", [])[:5])
+        return Markup("{}: {} {} {}{}").format(ctx._("Bar"), what, total["amount"], total.get("currency", ""),
+                                               f" ({lines})" if lines else "")
+    return Markup("{}: {}").format(ctx._("Bar"), what)
+
+
+@hookimpl
+def crm_register_ui_pages(crm: Crm) -> list[UiPage]:
+    return [UiPage("inventory", "sell", N_("Bar sale"), sell_page, methods=("GET", "POST"), templates=TEMPLATES,
+                   permission=SELL),
+            UiPage("inventory", "stock", N_("Stock"), stock_page, templates=TEMPLATES, permission=SELL)]
+
+
+@hookimpl
+def crm_register_ui_timeline(crm: Crm) -> list[TimelineRenderer]:
+    return [TimelineRenderer("inventory.*", event)]
