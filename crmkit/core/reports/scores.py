@@ -18,32 +18,35 @@ from ..services.base import check_limit
 from .tables import scores
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..app import Crm
     from ..services import Services
 
 SERVICES = {"lead": "leads", "deal": "deals", "contact": "contacts", "company": "companies"}
 _CURSOR = re.compile(r"^(-?[0-9.e+-]{1,30}):([0-9]{1,10})$")
 
 
-def _service(services: "Services", entity_type: str) -> Any:
+def _service(who: "Crm | Services", entity_type: str) -> Any:
+    services = who.as_user(None) if hasattr(who, "as_user") else who  # a Crm: the system
     if entity_type not in SERVICES:
         raise ValidationError(f"entity_type: one of {', '.join(SERVICES)}", field="entity_type")
     return getattr(services, SERVICES[entity_type])
 
 
-def scores_of(services: "Services", entity_type: str, ident: int) -> dict[str, float]:
+def scores_of(who: "Crm | Services", entity_type: str, ident: int) -> dict[str, float]:
     """Every model's latest score of one card the user may read (``get`` answers 404 otherwise)."""
-    _service(services, entity_type).get(ident)
+    svc = _service(who, entity_type)
+    svc.get(ident)
     s = scores.c
-    with services.crm.engine.connect() as conn:
+    with svc.crm.engine.connect() as conn:
         return {r.model: r.score for r in conn.execute(
             select(s.model, s.score).where(s.entity_type == entity_type, s.entity_id == ident).order_by(s.model))}
 
 
-def ranked(services: "Services", entity_type: str, model: str, *, filters: Mapping[str, Any] | None = None,
+def ranked(who: "Crm | Services", entity_type: str, model: str, *, filters: Mapping[str, Any] | None = None,
            limit: int = 50, cursor: str | None = None) -> Page[tuple[Any, float]]:
     """Cards the user may read that have a ``model`` score, highest first (ties: higher id first),
     as ``(record, score)`` pairs; ``filters`` as in the card list."""
-    svc = _service(services, entity_type)
+    svc = _service(who, entity_type)
     check_limit(limit)
     if not isinstance(model, str) or not 1 <= len(model) <= 100:
         raise ValidationError("model: a model name, e.g. lead_win", field="model")
@@ -64,7 +67,7 @@ def ranked(services: "Services", entity_type: str, model: str, *, filters: Mappi
             raise ValidationError("cursor: not a cursor of this list", field="cursor")
         query = query.where((s.score < after) | ((s.score == after) & (t.c.id < after_id)))
     query = query.order_by(s.score.desc(), t.c.id.desc()).limit(limit + 1)
-    with services.crm.engine.connect() as conn:
+    with svc.crm.engine.connect() as conn:
         rows = conn.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
