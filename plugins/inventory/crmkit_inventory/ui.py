@@ -11,6 +11,7 @@ from crmkit import Crm, CrmError, hookimpl
 from crmkit.ui import N_, Markup, PageContext, TimelineRenderer, UiPage
 
 from .config import SELL
+from .records import money
 from .sales import PAYMENTS, Bar
 from .service import Inventory
 
@@ -52,11 +53,11 @@ def stock_page(ctx: PageContext) -> Any:
         levels = inv.stock(location=location)
     except CrmError as exc:
         return Markup('<p class="error" role="alert">{}</p>').format(exc.message)
-    totals: dict[str, Any] = {}
+    totals: dict[str, int] = {}
     for level in levels:
-        totals[level.value.currency] = totals.get(level.value.currency, 0) + level.value.amount
+        totals[level.value.currency] = totals.get(level.value.currency, 0) + level.value.minor_units
     return ctx.render("inventory/stock.html", levels=levels, locations=inv.locations(), location=location,
-                      totals=sorted(totals.items()))
+                      totals=[money(v, c) for c, v in sorted(totals.items())])
 
 
 def event(ctx: PageContext, event: Any) -> Any:

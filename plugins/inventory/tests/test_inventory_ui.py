@@ -76,7 +76,7 @@ def test_sell_at_the_bar_and_see_the_stock(deployment: tuple[Crm, int]) -> None:
         assert Inventory(crm).stock(sku="SHAKE")[0].on_hand == 4
         stock = client.get("/p/inventory/stock")
         assert stock.status_code == 200 and "WATER" in stock.text and "low" in stock.text  # SHAKE 4 < 5
-        assert "16.40 USD" in stock.text  # the total: water 22 x 0.40 + shake 4 x 1.90 = 8.80 + 7.60
+        assert "$16.40" in stock.text  # the total: water 22 x 0.40 + shake 4 x 1.90 = 8.80 + 7.60
         card = client.get(f"/contacts/{member.id}")
         assert "Bar: sale 12.80 USD (2.000 x WATER, 2.000 x SHAKE)" in card.text
         assert client.post("/p/inventory/sell", data={"location": "bar", "sku0": "WATER", "qty0": "1"}).status_code == 403
