@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from typing import Any, Sequence
+from typing import Any
 
 import attrs
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, insert, select, update
 
 from crmkit import Tx, ValidationError, check_text, schema
 
@@ -85,25 +85,31 @@ def parse_request(data: Any, now: datetime, where: str = "") -> Request:
         class_id=as_id(data["class_id"], f"{where}class_id") if data.get("class_id") is not None else None)
 
 
+# The hot path's statements, built once (a check-in runs a handful of them).
+_m, _p, _f, _c, _mc = memberships.c, products.c, freezes.c, checkins.c, members.c
+_SEEN = {
+    True: select(checkins).where(_c.device_id == bindparam("device"), _c.event_id == bindparam("event")),
+    False: select(checkins).where(_c.device_id.is_(None), _c.event_id == bindparam("event")),
+}
+_BY_ID = select(members).where(_mc.contact_id == bindparam("who"))
+_BY_CARD = select(members).where(_mc.card == bindparam("who"))
+_FROZEN = exists().where(_f.membership_id == _m.id, _f.starts_on <= bindparam("day"), _f.ends_on >= bindparam("day"))
+_HELD = (select(_m.id, _m.kind, _m.starts_on, _m.ends_on, _m.visits_used, _m.sessions_used, _p.visit_limit, _p.sessions,
+                _p.access_from, _p.access_to, _p.activities, _p.trainer_id, _FROZEN.label("frozen"))
+         .join_from(memberships, products, _m.product_id == _p.id).where(_m.contact_id == bindparam("cid"))
+         .order_by(_m.kind.desc(), _m.ends_on, _m.id))  # memberships before packs
+_INSERT = insert(checkins)
+_USE_VISIT = update(memberships).where(_m.id == bindparam("mid")).values(visits_used=_m.visits_used + 1)
+_USE_SESSION = update(memberships).where(_m.id == bindparam("mid")).values(sessions_used=_m.sessions_used + 1)
+_PACE = update(members).where(_mc.contact_id == bindparam("cid")).values(
+    visits=_mc.visits + 1, last_visit_on=bindparam("p_last"), first_visit_on=bindparam("p_first"),
+    recent=bindparam("p_recent"), norm=bindparam("p_norm"), rate_on=bindparam("p_on"))
+
+
 def _member(conn: Connection, req: Request) -> Any:
-    mc = members.c
-    cond = mc.contact_id == req.member_id if req.member_id is not None else mc.card == req.card
-    return conn.execute(select(members).where(cond)).first()
-
-
-def _held(conn: Connection, contact_id: int) -> list[Any]:
-    m, p = memberships.c, products.c
-    return conn.execute(select(m.id, m.kind, m.starts_on, m.ends_on, m.visits_used, m.sessions_used, p.visit_limit,
-                               p.sessions, p.access_from, p.access_to, p.activities, p.trainer_id)
-                        .join_from(memberships, products, m.product_id == p.id)
-                        .where(m.contact_id == contact_id)
-                        .order_by(m.kind.desc(), m.ends_on, m.id)).all()  # memberships before packs
-
-
-def _frozen(conn: Connection, ids: Sequence[int], day: date) -> set[int]:
-    f = freezes.c
-    return set(conn.scalars(select(f.membership_id).where(f.membership_id.in_(ids), f.starts_on <= day,
-                                                          f.ends_on >= day)))
+    if req.member_id is not None:
+        return conn.execute(_BY_ID, {"who": req.member_id}).first()
+    return conn.execute(_BY_CARD, {"who": req.card}).first()
 
 
 def _left(row: Any) -> bool:
@@ -114,9 +120,7 @@ def _left(row: Any) -> bool:
 
 def decide(tx: Tx, req: Request, device_id: int | None) -> Decision:
     """Decide and record one check-in (in the open transaction); a known event id returns its decision."""
-    c = checkins.c
-    seen = tx.conn.execute(select(checkins).where(c.device_id == device_id if device_id is not None
-                                                  else c.device_id.is_(None), c.event_id == req.event_id)).first()
+    seen = tx.conn.execute(_SEEN[device_id is not None], {"device": device_id, "event": req.event_id}).first()
     if seen is not None:
         return Decision(req.event_id, seen.allowed, seen.reason, seen.contact_id, seen.at, seen.membership_id,
                         seen.class_id, duplicate=True)
@@ -131,10 +135,10 @@ def decide(tx: Tx, req: Request, device_id: int | None) -> Decision:
         _consume(tx, member, used, req, klass)
     decision = Decision(req.event_id, reason == "ok", reason, contact_id, req.at,
                         used.id if used is not None and reason == "ok" else None, req.class_id)
-    tx.conn.execute(insert(checkins).values(
-        device_id=device_id, event_id=req.event_id, contact_id=contact_id, at=req.at, allowed=decision.allowed,
-        reason=reason, membership_id=decision.membership_id,
-        class_id=req.class_id if klass is not None else None, decided_at=tx.now))
+    tx.conn.execute(_INSERT, {
+        "device_id": device_id, "event_id": req.event_id, "contact_id": contact_id, "at": req.at,
+        "allowed": decision.allowed, "reason": reason, "membership_id": decision.membership_id,
+        "class_id": req.class_id if klass is not None else None, "decided_at": tx.now})
     if contact_id is not None:
         tx.emit(f"{NAME}.checkin", "contact", contact_id, data={**decision.to_json(), "device_id": device_id})
     tx.crm.pm.hook.fitness_checkin_decided(tx=tx, decision=decision)
@@ -147,7 +151,7 @@ def _rules(tx: Tx, member: Any, req: Request) -> tuple[str, Any, Any]:
         return "unknown_member", None, None
     local = req.at.astimezone(tx.crm.settings.tz)
     day, minute = local.date(), local.hour * 60 + local.minute
-    held = _held(tx.conn, member.contact_id)
+    held = tx.conn.execute(_HELD, {"cid": member.contact_id, "day": day}).all()
     running = [h for h in held if h.starts_on <= day <= h.ends_on]
     if not running:
         return ("expired" if any(h.ends_on < day for h in held) else "no_membership"), None, None
@@ -160,8 +164,7 @@ def _rules(tx: Tx, member: Any, req: Request) -> tuple[str, Any, Any]:
         if klass is None or booked is None:
             return "not_booked", None, None
         activity = tx.conn.scalar(select(activities.c.key).where(activities.c.id == klass.activity_id))
-    frozen = _frozen(tx.conn, [h.id for h in running if h.kind == "membership"], day)
-    usable = [h for h in running if h.id not in frozen]
+    usable = [h for h in running if not (h.kind == "membership" and h.frozen)]
     if not usable:
         return "frozen", None, None
     if activity is not None:
@@ -189,9 +192,7 @@ def pace(value: float, since: date | None, day: date, tau: int) -> float:
 
 
 def _consume(tx: Tx, member: Any, used: Any, req: Request, klass: Any) -> None:
-    m = memberships.c
-    column = m.sessions_used if used.kind == "pack" else m.visits_used
-    tx.conn.execute(update(memberships).where(m.id == used.id).values({column: column + 1}))
+    tx.conn.execute(_USE_SESSION if used.kind == "pack" else _USE_VISIT, {"mid": used.id})
     if klass is not None:
         tx.conn.execute(update(bookings).where(bookings.c.class_id == klass.id,
                                                bookings.c.contact_id == member.contact_id).values(status="attended"))
@@ -203,11 +204,10 @@ def _consume(tx: Tx, member: Any, used: Any, req: Request, klass: Any) -> None:
     rate_on = member.rate_on
     if rate_on is not None and day < rate_on:  # an offline turnstile's older event: count it as of rate_on
         day = rate_on
-    tx.conn.execute(update(members).where(members.c.contact_id == member.contact_id).values(
-        visits=members.c.visits + 1, last_visit_on=max(day, member.last_visit_on or day),
-        first_visit_on=member.first_visit_on or day,
-        recent=pace(member.recent, rate_on, day, cfg.recent_days) + 1.0,
-        norm=pace(member.norm, rate_on, day, cfg.norm_days) + 1.0, rate_on=day))
+    tx.conn.execute(_PACE, {
+        "cid": member.contact_id, "p_last": max(day, member.last_visit_on or day),
+        "p_first": member.first_visit_on or day, "p_recent": pace(member.recent, rate_on, day, cfg.recent_days) + 1.0,
+        "p_norm": pace(member.norm, rate_on, day, cfg.norm_days) + 1.0, "p_on": day})
 
 
 def visible_checkins(conn: Connection, contact_id: int, limit: int = 50) -> list[Any]:

@@ -18,23 +18,22 @@ The pace: each visit day adds 1 to two counts that decay exponentially, with tim
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
-import attrs
 
 from .checkins import pace
 from .config import Config
 
 
-@attrs.frozen
-class State:
-    """A member's facts on a day, and the phase they give."""
+class State(NamedTuple):
+    """A member's facts on a day, and the phase they give (a named tuple: the daily pass makes
+    one per member)."""
 
     phase: str
     cause: str
     current: Any  # the running membership row (or None)
     renewed_by: Any  # the issued renewal of the current membership (or None)
-    last_end: date | None  # when the latest ended membership ended
+    last_end: date | None  # when the latest ended membership ended (within the rows given)
     days_since_visit: int | None
     recent_rate: float  # visits per 28 days, recent
     norm_rate: float  # visits per 28 days, the member's norm
@@ -62,52 +61,69 @@ def risk_score(days_since: int | None, recent: float, norm: float, days_left: in
 def state_of(member: Any, held: Sequence[Any], frozen_ids: set[int], today: date, cfg: Config) -> State:
     """The phase of ``member`` (a ``fitness_members`` row) on ``today`` from the memberships it holds
     (rows with ``id, kind, trial, cycle, starts_on, ends_on, outcome, renews_id``)."""
-    running = [m for m in held if m.starts_on <= today <= m.ends_on]
-    proper = [m for m in running if m.kind == "membership" and not m.trial]
-    ended = [m.ends_on for m in held if m.kind == "membership" and not m.trial and m.ends_on < today]
-    last_end = max(ended) if ended else None
-    recent, norm = rates(member, today, cfg)
-    cur = max(proper, key=lambda m: (m.starts_on, m.id)) if proper else None
+    cur = renewed_by = last_end = None
+    trial = pack = False
+    for m in held:
+        if m.starts_on <= today <= m.ends_on:
+            if m.kind == "membership" and not m.trial:
+                if cur is None or (m.starts_on, m.id) > (cur.starts_on, cur.id):
+                    cur = m
+            elif m.trial:
+                trial = True
+            else:
+                pack = True
+        elif m.ends_on < today and m.kind == "membership" and not m.trial and (last_end is None or m.ends_on > last_end):
+            last_end = m.ends_on
+    if cur is not None:
+        for m in held:
+            if m.renews_id == cur.id:
+                renewed_by = m
     since_from = member.last_visit_on or (cur.starts_on if cur is not None else None)
     days_since = (today - since_from).days if since_from is not None else None
-    renewed_by = next((m for m in held if cur is not None and m.renews_id == cur.id), None)
     frozen = cur is not None and cur.id in frozen_ids
+    recent, norm = rates(member, today, cfg)
+    phase, cause = _phase(member, cur, renewed_by, trial, pack, last_end, days_since, frozen, recent, norm, today, cfg)
+    risk = 0
+    if phase == "at_risk":
+        risk = risk_score(days_since, recent, norm, (cur.ends_on - today).days if cur is not None else None, cfg)
+    return State(phase, cause, cur, renewed_by, last_end, days_since, recent, norm, frozen, risk)
 
-    def done(phase: str, cause: str) -> State:
-        days_left = (cur.ends_on - today).days if cur is not None else None
-        risk = risk_score(days_since, recent, norm, days_left, cfg) if phase == "at_risk" else 0
-        return State(phase, cause, cur, renewed_by, last_end, days_since, recent, norm, frozen, risk)
 
-    def at_risk() -> str | None:
-        if frozen:
-            return None
-        if days_since is not None and days_since >= cfg.no_visit_days:
-            return "no_visit"
-        known = member.first_visit_on is not None and (today - member.first_visit_on).days >= 2 * cfg.recent_days
-        if known and norm >= cfg.min_norm_visits and recent < norm * cfg.cadence_percent / 100:
-            return "cadence"
+def _at_risk(member: Any, days_since: int | None, frozen: bool, recent: float, norm: float, today: date,
+             cfg: Config) -> str | None:
+    if frozen:
         return None
+    if days_since is not None and days_since >= cfg.no_visit_days:
+        return "no_visit"
+    known = member.first_visit_on is not None and (today - member.first_visit_on).days >= 2 * cfg.recent_days
+    if known and norm >= cfg.min_norm_visits and recent < norm * cfg.cadence_percent / 100:
+        return "cadence"
+    return None
 
+
+def _phase(member: Any, cur: Any, renewed_by: Any, trial: bool, pack: bool, last_end: date | None,
+           days_since: int | None, frozen: bool, recent: float, norm: float, today: date,
+           cfg: Config) -> tuple[str, str]:
     if cur is not None:
         if cur.outcome == "lapsed":
-            return done("lapsed", "renewal_lost")
+            return "lapsed", "renewal_lost"
         if renewed_by is not None:
-            return done("renewed", "renewal_issued")
+            return "renewed", "renewal_issued"
         if cur.renews_id is not None and (today - cur.starts_on).days < cfg.renewed_days:
-            return done("renewed", "renewal_started")
+            return "renewed", "renewal_started"
         if (cur.ends_on - today).days < cfg.expiring_days:
-            return done("expiring", "ends_soon")
-        why = at_risk()
+            return "expiring", "ends_soon"
+        why = _at_risk(member, days_since, frozen, recent, norm, today, cfg)
         if why:
-            return done("at_risk", why)
+            return "at_risk", why
         if cur.cycle == 1 and (today - cur.starts_on).days < cfg.adaptation_days:
-            return done("adaptation", "first_weeks")
-        return done("active", "visits")
-    if any(m.trial for m in running):
-        return done("trial", "trial_running")
-    if running:
-        why = at_risk()
-        return done("at_risk", why) if why else done("active", "pack")
+            return "adaptation", "first_weeks"
+        return "active", "visits"
+    if trial:
+        return "trial", "trial_running"
+    if pack:
+        why = _at_risk(member, days_since, frozen, recent, norm, today, cfg)
+        return ("at_risk", why) if why else ("active", "pack")
     if last_end is not None or member.cycle > 0:
-        return done("lapsed", "ended")
-    return done("prospect", "no_membership")
+        return "lapsed", "ended"
+    return "prospect", "no_membership"

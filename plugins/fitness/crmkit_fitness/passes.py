@@ -19,7 +19,7 @@ from .config import NAME, config, local_date
 from .lifecycle import state_of
 from .memberships import close_ended, open_renewals
 from .tables import freezes, members, memberships, products
-from .touchpoints import cycle_of, due_rules, fire, fired, record
+from .touchpoints import Programme, cycle_of, due_rules, fire, fired, record, term_of
 
 BATCH = 2000
 
@@ -81,13 +81,14 @@ def _batch(tx: Tx, today: date, after: int, report: PassReport) -> tuple[int, in
                                  .where(memberships.c.contact_id.between(low, high), f.starts_on <= today,
                                         f.ends_on >= today)))
     changes, risks, due = [], [], []
+    programme = Programme(cfg.touch_points, today.year)
     for member in rows:
         state = state_of(member, held.get(member.contact_id, ()), frozen, today, cfg)
         if state.phase != member.phase:
             changes.append((member, state))
         if state.risk != member.risk:
             risks.append({"cid": member.contact_id, "p_risk": state.risk})
-        rules = due_rules(cfg.touch_points, state, member, member.birthday, today, cfg.season_window_days)
+        rules = due_rules(programme, state, member.birthday, today, cfg.season_window_days)
         if rules:
             due.append((member, state, rules))
     if changes:
@@ -109,8 +110,8 @@ def _batch(tx: Tx, today: date, after: int, report: PassReport) -> tuple[int, in
             cycle = cycle_of(state, member)
             for rule in rules:
                 if (member.contact_id, rule.key, cycle) not in done:
-                    current = state.current.id if state.current is not None else None
-                    new.append(fire(tx, member, rule, cycle, current, today))
+                    term = term_of(state)
+                    new.append(fire(tx, member, rule, cycle, term.id if term is not None else None, today))
         record(tx, new)
         report.touch_points += len(new)
     report.members += len(rows)

@@ -27,35 +27,47 @@ def _in_window(days: int, start: int) -> bool:
     return start <= days < start + CATCH_UP_DAYS
 
 
-def due_rules(rules: Sequence[TouchRule], state: State, member: Any, birthday: date | None, today: date,
+class Programme:
+    """The touch-point rules compiled once per pass: ``(kind, days, rule, season start)`` each."""
+
+    def __init__(self, rules: Sequence[TouchRule], year: int) -> None:
+        self.rules = [(r.kind, r.days, r, _season_start(r, year)) for r in rules]
+
+
+def _season_start(rule: TouchRule, year: int) -> date | None:
+    if rule.kind != "season":
+        return None
+    month, day = season(rule)
+    return date(year, month, 28 if (month, day) == (2, 29) else day)
+
+
+def due_rules(programme: Programme, state: State, birthday: date | None, today: date,
               season_window: int) -> list[TouchRule]:
     """The rules whose condition holds for the member on ``today`` (before the once-per-cycle check)."""
     cur = state.current
+    since = (today - cur.starts_on).days if cur is not None else 0
+    left = (cur.ends_on - today).days if cur is not None else 0
     found: list[TouchRule] = []
-    for rule in rules:
-        kind, n = rule.kind, rule.days
+    for kind, n, rule, season_start in programme.rules:
         if kind == "phase":
             ok = state.phase == rule.arg
         elif kind == "after_end":
             ok = cur is None and state.last_end is not None and state.phase == "lapsed" \
-                and _in_window((today - state.last_end).days, n)
+                and n <= (today - state.last_end).days < n + CATCH_UP_DAYS
         elif cur is None:
             ok = False
         elif kind == "day":
-            ok = _in_window((today - cur.starts_on).days, n)
+            ok = n <= since < n + CATCH_UP_DAYS
         elif kind == "no_visit":
             ok = not state.frozen and state.days_since_visit is not None and state.days_since_visit >= n
         elif kind == "cadence_drop":
             ok = state.phase == "at_risk" and state.cause == "cadence"
         elif kind == "before_end":
-            left = (cur.ends_on - today).days
-            ok = state.renewed_by is None and cur.outcome is None and n - CATCH_UP_DAYS < left <= n
+            ok = n - CATCH_UP_DAYS < left <= n and state.renewed_by is None and cur.outcome is None
         elif kind == "birthday":
             ok = birthday is not None and _birthday_near(birthday, today)
         elif kind == "season":
-            month, day = season(rule)
-            start = date(today.year, month, min(day, 28) if month == 2 and day == 29 else day)
-            ok = start <= today < start + timedelta(days=season_window)
+            ok = season_start is not None and season_start <= today < season_start + timedelta(days=season_window)
         else:
             ok = False
         if ok:
@@ -72,8 +84,15 @@ def _birthday_near(birthday: date, today: date) -> bool:
     return False
 
 
+def term_of(state: State) -> Any:
+    """The membership a touch point on this day belongs to: the issued renewal once there is one
+    (so a thank-you after renewing counts for the new term, not as preceding the renewal)."""
+    return state.renewed_by if state.renewed_by is not None else state.current
+
+
 def cycle_of(state: State, member: Any) -> int:
-    return int(state.current.cycle) if state.current is not None else int(member.cycle)
+    term = term_of(state)
+    return int(term.cycle) if term is not None else int(member.cycle)
 
 
 def fired(tx: Tx, keys: Iterable[tuple[int, int]]) -> set[tuple[int, str, int]]:
@@ -97,7 +116,8 @@ def fire(tx: Tx, member: Any, rule: TouchRule, cycle: int, membership_id: int | 
         entity_type="contact", entity_id=member.contact_id, rule=f"{NAME}.{rule.key}",
         description=f"Touch point {rule.key!r} of the member's cycle {cycle}.")
     tx.emit(f"{NAME}.touch_point", "contact", member.contact_id, data={
-        "rule": rule.key, "title": rule.title, "cycle": cycle, "task_id": task.id, "assignee_id": task.assignee_id})
+        "rule": rule.key, "title": rule.title, "cycle": cycle, "membership_id": membership_id, "task_id": task.id,
+        "assignee_id": task.assignee_id})
     return {"contact_id": member.contact_id, "rule": rule.key, "cycle": cycle, "membership_id": membership_id,
             "task_id": task.id, "fired_on": today}
 
