@@ -234,21 +234,27 @@ class Access:
             self._statements[key] = stmt
         return stmt
 
+    def id_query(self, entity: str, table: Table, *, write: bool = False) -> Any:
+        """``SELECT id FROM table WHERE id = :ident`` and this user's record rule (for reading, or
+        with ``write`` for changing), built once; None when no rule applies."""
+        key = f"{entity}:id:w" if write else f"{entity}:id"
+        if key not in self._statements:
+            cond = self._rule(entity, table, write=write)
+            self._statements[key] = (None if cond is None
+                                     else select(table.c.id).where(table.c.id == bindparam("ident"), cond))
+        return self._statements[key]
+
     def can_see(self, conn: Connection, entity: str, table: Table, ident: int) -> bool:
         """Whether this user may read card ``ident``."""
-        cond = self.visible(entity, table)
-        if cond is None:
-            return True
-        return conn.scalar(select(table.c.id).where(table.c.id == ident, cond)) is not None
+        query = self.id_query(entity, table)
+        return query is None or conn.scalar(query, {"ident": ident}) is not None
 
     def can_change(self, conn: Connection, entity: str, table: Table, ident: int) -> bool:
         """Whether this user may change card ``ident`` (read access through a task is not enough)."""
         if not self.allows(WRITE):
             return False
-        cond = self.writable(entity, table)
-        if cond is None:
-            return True
-        return conn.scalar(select(table.c.id).where(table.c.id == ident, cond)) is not None
+        query = self.id_query(entity, table, write=True)
+        return query is None or conn.scalar(query, {"ident": ident}) is not None
 
     def require_visible_links(self, conn: Connection, values: Mapping[str, Any], *, current: Any = None,
                               prefix: str = "") -> None:

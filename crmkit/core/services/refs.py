@@ -16,11 +16,22 @@ ENTITY_TABLES: dict[str, Table] = {
 }
 
 
+_EXISTS: dict[str, Any] = {}
+
+
+def _exists(table: Table) -> Any:
+    """``SELECT id FROM table WHERE id = :ident``, built once per table."""
+    query = _EXISTS.get(table.name)
+    if query is None:
+        query = _EXISTS[table.name] = select(table.c.id).where(table.c.id == bindparam("ident"))
+    return query
+
+
 def check_ref(conn: Connection, table: Table, value: Any, field: str, what: str) -> int | None:
     if value is None:
         return None
     ident = check_id(value, field)
-    if conn.scalar(select(table.c.id).where(table.c.id == ident)) is None:
+    if conn.scalar(_exists(table), {"ident": ident}) is None:
         raise ValidationError(f"{field}: {what} {ident} does not exist", field=field)
     return ident
 
@@ -48,11 +59,14 @@ def check_card(conn: Connection, entity_type: Any, entity_id: Any, access: Any =
     if entity_type not in ENTITY_TABLES or entity_type == "user":
         kinds = ", ".join(k for k in ENTITY_TABLES if k != "user")
         raise ValidationError(f"entity_type: {entity_type!r} is not one of {kinds}", field="entity_type")
-    ident = check_ref(conn, ENTITY_TABLES[entity_type], entity_id, "entity_id", entity_type)
-    if ident is None:
+    if entity_id is None:
         raise ValidationError("entity_id: is required with entity_type", field="entity_id")
-    if access is not None and not access.can_see(conn, entity_type, ENTITY_TABLES[entity_type], ident):
-        # invisible answers like missing (check_ref's words): no existence oracle
+    ident = check_id(entity_id, "entity_id")
+    table = ENTITY_TABLES[entity_type]
+    # one query: the card exists and (under a record rule) the user may read it; invisible answers
+    # like missing (check_ref's words): no existence oracle
+    query = access.id_query(entity_type, table) if access is not None else None
+    if conn.scalar(query if query is not None else _exists(table), {"ident": ident}) is None:
         raise ValidationError(f"entity_id: {entity_type} {ident} does not exist", field="entity_id")
     if write and access is not None and not access.can_change(conn, entity_type, ENTITY_TABLES[entity_type], ident):
         raise PermissionDeniedError(f"{entity_type} {ident}: you may read it but not give out tasks on it",
