@@ -224,3 +224,30 @@ def test_segment_filters_over_http_and_cli(seeded: SimpleNamespace) -> None:
     import json
 
     assert sorted(c["id"] for c in json.loads(out.stdout)["items"]) == regular
+
+
+def test_scores_over_http(seeded: SimpleNamespace) -> None:
+    from starlette.testclient import TestClient
+
+    from crmkit.testing import auth_headers
+    from crmkit.web import create_app
+
+    crm = seeded.crm
+    recompute_scores(crm, NOW)
+    client = TestClient(create_app(crm))
+    m1 = auth_headers(crm, seeded.m1.id)
+    mine = {d.id for d in rows(crm, schema.deals) if d.status == "open" and d.responsible_id == seeded.m1.id}
+    got = client.get("/api/v1/reports/scores/deal", params={"model": "lead_win", "limit": 2}, headers=m1)
+    assert got.status_code == 200, got.text
+    first = got.json()
+    ids = [d["id"] for d in first["items"]]
+    while first["next_cursor"]:
+        first = client.get("/api/v1/reports/scores/deal", params={"cursor": first["next_cursor"], "limit": 2},
+                           headers=m1).json()
+        ids += [d["id"] for d in first["items"]]
+    assert set(ids) == mine and len(ids) == len(mine) > 0
+    one = client.get(f"/api/v1/reports/scores/deal/{ids[0]}", headers=m1).json()["scores"]
+    assert 0 < one["lead_win"] < 1
+    other = next(d.id for d in rows(crm, schema.deals) if d.responsible_id == seeded.m3.id)
+    assert client.get(f"/api/v1/reports/scores/deal/{other}", headers=m1).status_code == 404
+    assert client.get("/api/v1/reports/scores/planet", headers=m1).status_code == 404

@@ -50,11 +50,6 @@ REPORTS: dict[str, ReportSpec] = {s.name: s for s in (
 )}
 
 
-def register(spec: ReportSpec) -> None:
-    """Add a report to the catalog (the analytics modules add theirs on import)."""
-    REPORTS[spec.name] = spec
-
-
 def run_report(who: "Crm | Services", name: str, *, compare_to: str | None = None, **options: Any) -> Report | Comparison:
     """Run report ``name`` over the scope given by ``options`` (:class:`Scope` fields, text or
     values) as the acting user of ``who`` (a ``Crm`` is the system: everything); with

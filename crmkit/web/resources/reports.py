@@ -8,9 +8,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...core.reports import REPORTS, run_report
+from ...core.records import to_dict
+from ...core.reports.scores import SERVICES, ranked, scores_of
 from ...core.reports.segments import CHOICES
 from ...core.reports.scope import options_of
-from ..operation import Ctx, Operation, Param
+from ..operation import ID_SCHEMA, Ctx, Operation, Param
+from ..params import PAGING, paging
 from ..schemas import text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,7 +66,45 @@ def operations(crm: "Crm") -> list[Operation]:
             description="Computed over the cards the caller may read (a manager's report covers their own "
                         "cards). With `compare_to`, each metric `m` comes as `m_before`, `m` and `m_change`.",
         ))
-    return ops
+    return ops + score_operations()
+
+
+def score_operations() -> list[Operation]:
+    """``/reports/scores/{entity_type}``: cards ranked by a model's score; ``.../{id}``: one card's scores."""
+    def top(ctx: Ctx) -> Any:
+        query = dict(ctx.query)
+        model = query.pop("model", "lead_win")
+        _, limit, cursor = paging(query)
+        page = ranked(ctx.services, _entity(ctx), model, limit=limit, cursor=cursor)
+        return {"items": [{**to_dict(card), "score": score} for card, score in page.items],
+                "next_cursor": page.next_cursor}
+
+    def of(ctx: Ctx) -> Any:
+        return {"scores": scores_of(ctx.services, _entity(ctx), ctx.id)}
+
+    item = {"type": "object", "required": ["id", "score"], "properties": {
+        "id": ID_SCHEMA, "score": {"type": "number", "minimum": 0, "maximum": 1}}}
+    return [
+        Operation("GET", "/reports/scores/{entity_type}", top, "Cards ranked by a score, highest first", "reports",
+                  "ranked_by_score", errors=(404,),
+                  query=(Param("model", text(100), "the score's model (default lead_win)"), *PAGING),
+                  response={"type": "object", "required": ["items", "next_cursor"], "properties": {
+                      "items": {"type": "array", "items": item}, "next_cursor": {"type": ["string", "null"]}}},
+                  description="Cards the caller may read that have a score of `model` (the worker's `core.scores` "
+                              "job stores them), each card's record plus `score`."),
+        Operation("GET", "/reports/scores/{entity_type}/{id:int}", of, "A card's scores", "reports", "card_scores",
+                  response={"type": "object", "required": ["scores"], "properties": {
+                      "scores": {"type": "object", "additionalProperties": {"type": "number"}}}}),
+    ]
+
+
+def _entity(ctx: Ctx) -> str:
+    etype = ctx.path["entity_type"]
+    if etype not in SERVICES:
+        from ...core.errors import NotFoundError
+
+        raise NotFoundError(f"no scored card type {str(etype)[:40]!r} (card types: {', '.join(SERVICES)})")
+    return str(etype)
 
 
 def _handler(name: str) -> Any:
