@@ -37,6 +37,10 @@ from .core.plugins import API_VERSION, PluginInfo
 from .core.records import (
     Company, Contact, Conversion, Deal, Lead, LostReason, Note, Page, Pipeline, Stage, StageMove, Task, User, to_dict,
 )
+from .core.reports import Comparison as ReportComparison
+from .core.reports import Report, run_report
+from .core.reports import Scope as ReportScope
+from .core.reports.scores import scores_of
 from .core.services import Services
 from .core.services.base import MAX_PAGE, check_id, check_limit, check_text, id_cursor
 from .core.services.privacy import PrivacyService
@@ -66,6 +70,8 @@ __all__ = [
     # input checks and paging
     "check_text", "check_characters", "check_id", "check_limit", "id_cursor", "MAX_PAGE",
     "normalize_email", "normalize_phone",
+    # reports, segments and scores (docs/reports.md)
+    "run_report", "Report", "ReportComparison", "ReportScope", "scores_of",
     # messages (docs/messages.md)
     "MessageService", "Channel", "OutgoingMessage", "SendResult", "DeliveryError", "Message",
     # time
