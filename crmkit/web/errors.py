@@ -92,21 +92,27 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def error_body(status: int, code: str, message: str, field: str | None = None) -> bytes:
+def error_body(status: int, code: str, message: str, field: str | None = None,
+               extra: Mapping[str, Any] | None = None) -> bytes:
     err: dict[str, Any] = {"code": code, "message": _printable(message)}
     if field is not None:
         err["field"] = _printable(field)
+    for key, value in (extra or {}).items():  # an error's own members (``merged_into``)
+        err.setdefault(key, value)
     return dumps({"error": err})
 
 
 def error_response(exc: CrmError, headers: Mapping[str, str] | None = None) -> Response:
+    """The JSON answer to ``exc``; members its ``to_dict()`` adds and its ``headers`` (if it has any,
+    e.g. ``Location``) go with it."""
     status = exc.status if 400 <= exc.status < 500 or exc.status in UPSTREAM_STATUSES else 500
-    hdrs = dict(headers or {})
+    hdrs = {**(getattr(exc, "headers", None) or {}), **(headers or {})}
+    extra = {k: v for k, v in exc.to_dict().items() if k not in ("code", "message", "field")} if status < 500 else {}
     if status == 401:
         hdrs.setdefault("WWW-Authenticate", "Bearer")
     elif status == 503:  # every 503 says when to try again (the error's own figure, else a second)
         hdrs.setdefault("Retry-After", str(getattr(exc, "retry_after", None) or 1))
-    return Response(error_body(status, exc.code, exc.message, exc.field), status, hdrs, media_type=JSON_TYPE)
+    return Response(error_body(status, exc.code, exc.message, exc.field, extra), status, hdrs, media_type=JSON_TYPE)
 
 
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
