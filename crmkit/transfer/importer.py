@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 import attrs
 from sqlalchemy import insert, select, update
 
-from ..core.errors import CrmError, ValidationError
+from ..core.errors import ConflictError, CrmError, ValidationError
 from . import mapping as mappings
 from .runs import ImportRun, check_mode, load_mapping, run_record, sha256_of
 from .sources import Record, Source, open_source
@@ -27,6 +27,9 @@ from .targets import TARGETS, Key, Prepared, Target, _user, _users
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.services import Services
     from ..core.unit_of_work import Tx
+
+DRY_REJECTS = 100
+"""A dry run keeps this many of its rejected records (:attr:`Importer.dry_rejects`); it writes none."""
 
 Progress = Callable[[int], None]
 """Called after each batch with the number of records done so far."""
@@ -99,6 +102,36 @@ class Importer:
         run = ImportRun(ident, entity, name, mode, False, "running", 0, 0, 0, 0, 0, checked, options)
         return self._run(run, source, checked, 0)
 
+    def begin(self, import_id: int, path: str | Path) -> ImportRun:
+        """Run an import a web upload prepared (status ``uploaded``: its file, mapping and mode set)."""
+        return self.run_claimed(self.claim(import_id), path)
+
+    def claim(self, import_id: int) -> ImportRun:
+        """Mark an uploaded import ``running`` (two processes starting it: one gets a :class:`ConflictError`)."""
+        from .runs import _row
+
+        self.services.access.require("cards.write", "import cards")
+        with self.crm.transaction(self.services.actor_id) as tx:
+            row = _row(self.services, tx.conn, import_id)
+            claimed = tx.conn.execute(update(imports).where(imports.c.id == row.id, imports.c.status == "uploaded")
+                                      .values(status="running", updated_at=tx.now)).rowcount
+            if claimed != 1:
+                raise ConflictError(f"import {row.id}: is {row.status}, not waiting to start", field="import_id")
+        return attrs.evolve(run_record(row), status="running")
+
+    def run_claimed(self, run: ImportRun, path: str | Path) -> ImportRun:
+        """Run an import :meth:`claim` marked running, from its first record."""
+        try:
+            if not any(dict(run.mapping).values()):
+                raise ValidationError("mapping: no column maps to a field (give a mapping)", field="mapping")
+            opts = run.options
+            source = open_source(Path(path), encoding=opts.get("encoding"), delimiter=opts.get("delimiter"),
+                                 sheet=opts.get("sheet") or None)
+        except CrmError as exc:
+            self._failed(run, exc)
+            raise
+        return self._run(run, source, dict(run.mapping), 0)
+
     def resume(self, import_id: int, path: str | Path) -> ImportRun:
         """Continue a killed (or failed) import from its checkpoint; the file must be the same."""
         from .runs import _row
@@ -121,6 +154,7 @@ class Importer:
     def _run(self, run: ImportRun, source: Source, mapping: dict[str, str], checkpoint: int) -> ImportRun:
         target = TARGETS[run.entity](self.services)
         self._seen: dict[Key, str] = {}  # dry runs only: the keys earlier batches would have written
+        self.dry_rejects: list[Rejected] = []  # dry runs only: the first DRY_REJECTS rejected records
         self._counts = {"created": 0, "updated": 0, "rejected": 0, "skipped": 0}
         header = source.header
         items: list[Prepared | Rejected] = []
@@ -144,9 +178,7 @@ class Importer:
             self._flush(run, target, items)
         except BaseException as exc:
             if run.id is not None and not isinstance(exc, KeyboardInterrupt):
-                with self.crm.transaction(self.services.actor_id) as tx:
-                    tx.conn.execute(update(imports).where(imports.c.id == run.id).values(
-                        status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], updated_at=tx.now))
+                self._failed(run, exc)
             raise
         if run.dry_run:
             c = self._counts
@@ -160,6 +192,11 @@ class Importer:
                 status="done", error=None, updated_at=tx.now, finished_at=tx.now))
             row = tx.conn.execute(select(imports).where(imports.c.id == run.id)).one()
         return run_record(row)
+
+    def _failed(self, run: ImportRun, exc: BaseException) -> None:
+        with self.crm.transaction(self.services.actor_id) as tx:
+            tx.conn.execute(update(imports).where(imports.c.id == run.id).values(
+                status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], updated_at=tx.now))
 
     def _prepare(self, target: Target, header: Sequence[str], mapping: Mapping[str, str],
                  record: Record) -> Prepared | Rejected:
@@ -240,6 +277,7 @@ class Importer:
                         "source": "import", "import_id": run.id, "file": run.file_name, "line": d["line"],
                         "action": d["action"]})
             if run.dry_run:
+                self.dry_rejects += sorted(rejects, key=lambda r: r.number)[:DRY_REJECTS - len(self.dry_rejects)]
                 for k, v in counts.items():
                     self._counts[k] += v
                 for p in batch:

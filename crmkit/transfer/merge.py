@@ -7,7 +7,7 @@ company, tasks, notes, files, shares, import records -- and plugins' rows throug
 ``crm_merge_records``. The merged-away cards are archived, their last state kept in
 ``crm_merges`` with a pointer to the survivor: nothing is lost, the timelines are combined (a
 survivor's timeline shows its merged-away cards' events) and reading a merged-away id answers
-with the survivor's id (:func:`survivor_of`, HTTP 409 ``merged`` with ``merged_into``).
+with the survivor's id (:func:`survivor_of`; HTTP 410 ``merged`` with ``merged_into``).
 """
 
 from __future__ import annotations
@@ -41,14 +41,17 @@ _POINTERS = {
 
 
 class MergedError(CrmError):
-    """The card was merged into another: ``merged_into`` is the survivor's id."""
+    """The card was merged into another: ``merged_into`` is the survivor's id (HTTP 410 Gone, with
+    ``merged_into`` in the error and ``Location`` naming the survivor)."""
 
     code = "merged"
-    status = 409
+    status = 410
 
     def __init__(self, entity: str, ident: int, survivor: int) -> None:
         super().__init__(f"{entity} {ident} was merged into {entity} {survivor}", field="id")
+        self.entity = entity
         self.merged_into = survivor
+        self.headers: dict[str, str] = {}
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "merged_into": self.merged_into}

@@ -115,16 +115,23 @@ def rejects(services: "Services", import_id: Any) -> Iterator[dict[str, Any]]:
         after = page[-1].record
 
 
-def write_rejects(services: "Services", import_id: Any, out: IO[str], header: list[str] | None = None) -> int:
-    """The rejects as CSV: ``line``, ``field``, ``reason``, then the original row's cells. Returns the count."""
+def reject_rows(services: "Services", import_id: Any, header: list[str] | None = None) -> Iterator[list[Any]]:
+    """The rejects file's rows: ``line``, ``field``, ``reason``, then the original row's cells (a
+    formula-like cell guarded as an export's), after a header row."""
     from .exporting import safe_cell
 
-    writer = csv.writer(out)
     run = get(services, import_id)
-    writer.writerow(["line", "field", "reason", *(header or list(run.mapping))])
-    n = 0
+    yield ["line", "field", "reason", *(header or run.options.get("header") or list(run.mapping))]
     for item in rejects(services, import_id):
-        writer.writerow([item["line"], item["field"], safe_cell(item["reason"]), *map(safe_cell, item["cells"])])
+        yield [item["line"], item["field"], safe_cell(item["reason"]), *map(safe_cell, item["cells"])]
+
+
+def write_rejects(services: "Services", import_id: Any, out: IO[str], header: list[str] | None = None) -> int:
+    """The rejects as CSV (:func:`reject_rows`). Returns the count."""
+    writer = csv.writer(out)
+    n = -1
+    for row in reject_rows(services, import_id, header):
+        writer.writerow(row)
         n += 1
     return n
 
@@ -168,6 +175,8 @@ def undo(services: "Services", import_id: Any, *, batch_size: int = 500) -> dict
     run = get(services, import_id)
     if run.status == "undone":
         raise ValidationError(f"import {run.id}: already undone", field="import_id")
+    if run.status == "uploaded":
+        raise ValidationError(f"import {run.id}: has not started; nothing to undo", field="import_id")
     if run.status == "running":
         raise ValidationError(f"import {run.id}: still running (resume it or let it finish first)", field="import_id")
     svc = getattr(services, {"contact": "contacts", "company": "companies", "lead": "leads", "deal": "deals"}[run.entity])

@@ -41,6 +41,7 @@ from .resources import (
     users,
 )
 from .resources import archive, calendar, file_transfer, files
+from .resources import card_transfer, import_uploads, imports
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.app import Crm
@@ -64,7 +65,8 @@ def operations(crm: "Crm", clock: "Clock") -> list[Operation]:
     ops += forms.operations(crm, clock)
     ops = archive.with_archived_filter(ops) + archive.operations(crm, ops)
     ops += files.operations(crm) + calendar.operations(crm)
-    return ops
+    ops += imports.operations(crm) + card_transfer.operations(crm, ops)  # import jobs, exports, duplicates, merges
+    return card_transfer.with_transfer(crm, ops)
 
 
 def create_app(
@@ -87,7 +89,7 @@ def create_app(
     tokens_cache = TokenCache(crm, ttl=token_cache_seconds)
     ops = operations(crm, clock or crm.clock)
     plugin_routes = _plugin_routes(crm, ops)
-    doc = dumps(files.document(openapi.build(crm, ops, plugin_routes)))
+    doc = dumps(imports.document(files.document(openapi.build(crm, ops, plugin_routes))))
 
     async def openapi_json(request: Request) -> Response:
         return Response(doc, media_type=JSON_TYPE)
@@ -96,8 +98,10 @@ def create_app(
     routes += apidocs.routes(crm, PREFIX, sorted({op.path.strip("/").split("/", 1)[0] for op in ops}),
                              sorted(plugin_routes))
     services = ServicesCache(crm, token_cache_seconds)
-    download = file_transfer.download_endpoint(crm, tokens_cache, services)  # not JSON: streamed
-    routes += path_routes(PREFIX, [(op, download if op.operation_id == files.DOWNLOAD else
+    streamed = {files.DOWNLOAD: file_transfer.download_endpoint(crm, tokens_cache, services),  # not JSON
+                imports.REJECTS: imports.rejects_endpoint(crm, tokens_cache, services),
+                **card_transfer.export_endpoints(crm, tokens_cache, services, ops)}
+    routes += path_routes(PREFIX, [(op, streamed.get(op.operation_id) or
                                     make_endpoint(op, crm, tokens_cache, services)) for op in ops])
     routes += calendar.routes()  # /calendar/<secret>.ics: no token, the secret is the key
     for name, prs in plugin_routes.items():
@@ -110,7 +114,8 @@ def create_app(
     registry, readiness = Registry(os.environ.get(METRICS_DIR_ENV)), Readiness(crm, monitoring)
     routes += health.routes(crm, monitoring, registry, readiness)  # /healthz, /readyz, /metrics
     routes += ui_routes(crm)  # the web UI at / (crmkit.ui), after the API's routes
-    middleware = [Middleware(file_transfer.Uploads, crm=crm, tokens=tokens_cache), Middleware(
+    middleware = [Middleware(file_transfer.Uploads, crm=crm, tokens=tokens_cache),
+                  Middleware(import_uploads.ImportUploads, crm=crm, tokens=tokens_cache), Middleware(
         BodyLimit, max_bytes=limits.max_body_bytes if max_body_bytes is None else max_body_bytes,
         timeout=limits.body_timeout_seconds if body_timeout_seconds is None else body_timeout_seconds)]
     if limits.cors_origins:  # outermost: a preflight is answered before anything reads a body
