@@ -36,7 +36,7 @@ def _as_json(as_json: bool) -> bool:
 
 @click.group("db")
 def db() -> None:
-    """The database schema: upgrade, current, history, check, downgrade, revision."""
+    """The database: upgrade, current, history, check, downgrade, revision; backup and restore."""
 
 
 @db.command("upgrade")
@@ -196,3 +196,13 @@ def revision(branch: str, message: str, empty: bool, depends_on_core: bool) -> N
 
     path = run(_crm(), branch, message, autogenerate=not empty, depends_on_core=depends_on_core)
     click.echo(f"Wrote {path}")
+
+
+def _attach_backup() -> None:
+    from .backup import backup, restore  # crmkit.ops.backup: `crmkit db backup FILE`, `crmkit db restore FILE`
+
+    db.add_command(backup)
+    db.add_command(restore)
+
+
+_attach_backup()
