@@ -131,22 +131,20 @@ def lost_reasons(services: "Services", scope: Scope) -> Report:
     """Deals lost in the period, per pipeline, the stage they were lost from and the reason
     (the reason's label, else the text given, else ``(none)``), with each one's share."""
     crm = services.crm
-    h, s, d, lr = schema.stage_history.c, schema.stages, schema.deals.c, schema.lost_reasons.c
-    last = (select(h.deal_id, func.max(h.id).label("hid"))
-            .join(s, s.c.id == h.to_stage_id).where(s.c.kind == "lost").group_by(h.deal_id).subquery("last_lost"))
-    sh = schema.stage_history.alias("lost_move")
-    frm = s.alias("from_stage")
+    h, d, lr = schema.stage_history.c, schema.deals.c, schema.lost_reasons.c
+    # a lost deal's last move is the one into its lost stage: its from_stage (index on deal_id, moved_at)
+    from_id = (select(h.from_stage_id).where(h.deal_id == d.id).order_by(h.moved_at.desc(), h.id.desc())
+               .limit(1).scalar_subquery())
+    lost = (select(d.pipeline_id, from_id.label("from_id"), d.lost_reason_id, d.lost_reason_text)
+            .where(d.status == "lost", *deal_scope(services, scope, dated=d.closed_at)).subquery("lost"))
+    frm = schema.stages.alias("from_stage")
     p = schema.pipelines.c
-    reason = func.coalesce(lr.label, func.nullif(func.trim(d.lost_reason_text), ""), NONE)
+    reason = func.coalesce(lr.label, func.nullif(func.trim(lost.c.lost_reason_text), ""), NONE)
     stage = func.coalesce(frm.c.key, NONE)
     q = (select(p.key.label("pipeline"), stage.label("stage"), reason.label("reason"), func.count().label("lost"))
-         .select_from(schema.deals
-                      .join(schema.pipelines, p.id == d.pipeline_id)
-                      .outerjoin(last, last.c.deal_id == d.id)
-                      .outerjoin(sh, sh.c.id == last.c.hid)
-                      .outerjoin(frm, frm.c.id == sh.c.from_stage_id)
-                      .outerjoin(schema.lost_reasons, lr.id == d.lost_reason_id))
-         .where(d.status == "lost", *deal_scope(services, scope, dated=d.closed_at))
+         .select_from(lost.join(schema.pipelines, p.id == lost.c.pipeline_id)
+                      .outerjoin(frm, frm.c.id == lost.c.from_id)
+                      .outerjoin(schema.lost_reasons, lr.id == lost.c.lost_reason_id))
          .group_by(p.key, stage, reason))
     with crm.engine.connect() as conn:
         found = [dict(r._mapping) for r in conn.execute(q)]
