@@ -49,6 +49,8 @@ class TouchRule:
     when: str
     assignee: str = "manager"
     due_hours: int = 48
+    first_cycle: bool = False
+    """Only in a member's first membership (onboarding), not again after a renewal."""
 
     @property
     def kind(self) -> str:
@@ -64,10 +66,11 @@ class TouchRule:
 
 
 DEFAULT_PROGRAMME = (
-    TouchRule("welcome", "Welcome call to the new member", "day:0"),
-    TouchRule("trainer_intro", "Trainer's introduction call (day 3)", "day:2", "trainer"),
-    TouchRule("first_week", "First-week check: how are the first visits going?", "day:7", "trainer"),
-    TouchRule("adaptation_review", "Adaptation review: plan the next month", "day:14", "trainer"),
+    TouchRule("welcome", "Welcome call to the new member", "day:0", first_cycle=True),
+    TouchRule("trainer_intro", "Trainer's introduction call (day 3)", "day:2", "trainer", first_cycle=True),
+    TouchRule("first_week", "First-week check: how are the first visits going?", "day:7", "trainer",
+              first_cycle=True),
+    TouchRule("adaptation_review", "Adaptation review: plan the next month", "day:14", "trainer", first_cycle=True),
     TouchRule("event_invite", "Invite to the club's members' event", "day:45"),
     TouchRule("no_visit", "No visit for 10 days: call and invite back", "no_visit:10", "trainer"),
     TouchRule("cadence_drop", "Visits dropped below the member's usual pace: check in", "cadence_drop", "trainer"),
@@ -144,7 +147,7 @@ def _rules(items: Any) -> tuple[TouchRule, ...]:
         where = f"settings.fitness.touch_points[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: expected a table with key, title, when")
-        unknown = set(item) - {"key", "title", "when", "assignee", "due_hours"}
+        unknown = set(item) - {"key", "title", "when", "assignee", "due_hours", "first_cycle"}
         if unknown:
             raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key")
         key, title, when = item.get("key"), item.get("title"), item.get("when")
@@ -161,7 +164,10 @@ def _rules(items: Any) -> tuple[TouchRule, ...]:
             raise ConfigError(f"{where}.due_hours: {due!r} is not a whole number from 0 to 10000")
         if key in {r.key for r in rules}:
             raise ConfigError(f"{where}.key: {key!r} is used twice")
-        rules.append(TouchRule(key, title.strip(), when, assignee, due))
+        first = item.get("first_cycle", False)
+        if not isinstance(first, bool):
+            raise ConfigError(f"{where}.first_cycle: expected true or false")
+        rules.append(TouchRule(key, title.strip(), when, assignee, due, first))
     return tuple(rules)
 
 

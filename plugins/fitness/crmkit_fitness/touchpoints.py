@@ -57,7 +57,7 @@ def due_rules(programme: Programme, state: State, birthday: date | None, today: 
         elif cur is None:
             ok = False
         elif kind == "day":
-            ok = n <= since < n + CATCH_UP_DAYS
+            ok = n <= since < n + CATCH_UP_DAYS and not (rule.first_cycle and cur.cycle > 1)
         elif kind == "no_visit":
             ok = not state.frozen and state.days_since_visit is not None and state.days_since_visit >= n
         elif kind == "cadence_drop":
