@@ -3,6 +3,8 @@
 * ``crm_customer_segments`` -- per customer (a contact, or a company): the lifecycle stage and
   since when, the RFM scores and segment; written by the ``core.customer_segments`` job.
   A contact or company without a row is ``potential`` (nothing bought yet).
+* two indexes on core tables the reports need: a lead's deals (``ix_crm_deals_lead``) and a
+  manager's leads by creation (``ix_crm_leads_responsible``);
 * ``crm_scores`` -- per card and model: the latest score (e.g. ``lead_win``: a probability),
   written by the ``core.scores`` job from the ``crm_score`` hook.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, Index, Integer, String, Table
 
-from ..schema import metadata
+from ..schema import deals, leads, metadata
 from ..types import UTCDateTime
 
 customer_segments = Table(
@@ -40,3 +42,6 @@ scores = Table(
     Column("computed_at", UTCDateTime, nullable=False),
     Index("ix_crm_scores_model", "model", "entity_type", "score"),
 )
+
+Index("ix_crm_deals_lead", deals.c.lead_id)
+Index("ix_crm_leads_responsible", leads.c.responsible_id, leads.c.created_at)

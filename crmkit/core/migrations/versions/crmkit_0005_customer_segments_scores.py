@@ -6,7 +6,8 @@ Depends on: -
 
 ``crm_customer_segments`` (per contact or company: lifecycle stage, RFM scores and segment) and
 ``crm_scores`` (per card and model: the latest score), both written by the worker's jobs
-(crmkit.core.reports). Only additions: no existing row changes.
+(crmkit.core.reports); indexes for the reports: a lead's deals, a manager's leads. Only additions:
+no existing row changes.
 """
 
 from __future__ import annotations
@@ -50,9 +51,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("crm_scores", schema=None) as batch_op:
         batch_op.create_index("ix_crm_scores_model", ["model", "entity_type", "score"], unique=False)
+    with op.batch_alter_table("crm_deals", schema=None) as batch_op:
+        batch_op.create_index("ix_crm_deals_lead", ["lead_id"], unique=False)
+    with op.batch_alter_table("crm_leads", schema=None) as batch_op:
+        batch_op.create_index("ix_crm_leads_responsible", ["responsible_id", "created_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("crm_leads", schema=None) as batch_op:
+        batch_op.drop_index("ix_crm_leads_responsible")
+    with op.batch_alter_table("crm_deals", schema=None) as batch_op:
+        batch_op.drop_index("ix_crm_deals_lead")
     with op.batch_alter_table("crm_scores", schema=None) as batch_op:
         batch_op.drop_index("ix_crm_scores_model")
     op.drop_table("crm_scores")
