@@ -220,17 +220,20 @@ class Access:
                               ("task", schema.tasks))])
         return false()
 
-    def by_id(self, entity: str, table: Table, *, write: bool = False) -> Any:
+    def by_id(self, entity: str, table: Table, *, write: bool = False, lock: bool = False) -> Any:
         """``SELECT * FROM table WHERE id = :ident`` limited to what this user may read (or, with
-        ``write``, change), built once (the role is cached per user, so is this statement:
-        SQLAlchemy's cache then hits)."""
-        key = f"{entity}:w" if write else entity
+        ``write``, change), ``FOR UPDATE`` with ``lock``, built once (the role is cached per user,
+        so is this statement: its cache key is computed once and SQLAlchemy's cache then hits)."""
+        key = (f"{entity}:w" if write else entity) + (":lock" if lock else "")
         stmt = self._statements.get(key)
         if stmt is None:
-            stmt = select(table).where(table.c.id == bindparam("ident"))
-            cond = self._rule(entity, table, write=write)
-            if cond is not None:
-                stmt = stmt.where(cond)
+            if lock:
+                stmt = self.by_id(entity, table, write=write).with_for_update()
+            else:
+                stmt = select(table).where(table.c.id == bindparam("ident"))
+                cond = self._rule(entity, table, write=write)
+                if cond is not None:
+                    stmt = stmt.where(cond)
             self._statements[key] = stmt
         return stmt
 

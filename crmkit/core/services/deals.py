@@ -27,7 +27,7 @@ from .lost import reason_label, resolve_reason
 from .refs import check_ref
 from .userref import resolve_values, user_filter
 from .utm import COLUMNS, clean_utm, utm_of
-from .versioned import bump
+from .versioned import bump, locked_row
 
 _FIELDS = frozenset({"title", "amount", "currency", "responsible_id", "contact_id", "company_id", "source", "utm",
                      "custom"})
@@ -271,7 +271,7 @@ class DealService(Archivable[Deal]):
              reason: str | None = None, reason_text: str | None = None) -> Deal:
         """Move a deal to ``stage`` (of its pipeline, or of ``pipeline``). A lost stage needs a reason."""
         with self._tx() as tx:
-            row = self._row(tx.conn, id, lock=True)
+            row = locked_row(self, tx.conn, id)
             current = self.crm.stage_by_id(row.stage_id)
             target = self._target_stage(pipeline or current.pipeline, stage)
             return self._move(tx, row, current, target, version, reason, reason_text)

@@ -16,7 +16,7 @@ from .archive import Archivable
 from .base import check_text, check_unknown, inserted_id
 from .refs import ENTITY_TABLES, check_card, check_user
 from .userref import resolve_custom, resolve_user, user_filter
-from .versioned import bump
+from .versioned import bump, locked_row
 
 _FIELDS = frozenset({"title", "description", "due_at", "custom"})
 END_OF_DAY = time(23, 59, 59)
@@ -183,7 +183,7 @@ class TaskService(Archivable[Task]):
     def _set_status(self, id: int, status: str, version: int | None,
                     data: Mapping[str, Any] | None = None) -> Task:
         with self._tx() as tx:
-            row = self._row(tx.conn, id, lock=True)
+            row = locked_row(self, tx.conn, id)
             if row.status != "open":
                 raise ConflictError(f"task {row.id} is already {row.status}", field="status")
             written = bump(self.entity, self.table, tx, row, {"status": status, "completed_at": tx.now}, version)

@@ -1,8 +1,11 @@
-"""The version-checked UPDATE of a card, prepared once per table, and the row it leaves.
+"""A card's change under optimistic concurrency, with statements built once.
 
-The same check and answers as ``Service._bump`` (409 naming ``version`` for a stale version or
-a concurrent change), through :class:`crmkit.core.prepared.Update`; the caller builds its record
-from the returned row instead of reading the card back.
+:func:`locked_row` reads the card to change as ``Service._row(..., lock=True)`` does, with the
+locked statement cached per role (``_row`` adds ``FOR UPDATE`` to it on every call, so SQLAlchemy
+computes the whole record rule's cache key again each time). :func:`bump` makes the same check
+and answers as ``Service._bump`` (409 naming ``version`` for a stale version or a concurrent
+change) through :class:`crmkit.core.prepared.Update`; the caller builds its record from the row
+it returns instead of reading the card back.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, Mapping
 
-from sqlalchemy import Row, Table
+from sqlalchemy import Connection, Row, Table
 
 from ..errors import ConflictError
 from ..prepared import Update
@@ -18,6 +21,15 @@ from ..unit_of_work import Tx
 from .base import check_id
 
 _UPDATES: dict[str, Update] = {}
+
+
+def locked_row(service: Any, conn: Connection, id: Any) -> Row[Any]:
+    """The card ``id`` to change, locked (PostgreSQL), if the acting user may change it; else the
+    404 or 403 of ``Service._row``."""
+    ident = check_id(id, "id")
+    query = service.access.by_id(service.entity, service.table, write=True, lock=True)
+    row = conn.execute(query, {"ident": ident}).first()
+    return row if row is not None else service._row(conn, ident, lock=True)  # raises the right error
 
 
 def bump(entity: str, table: Table, tx: Tx, row: Row[Any], values: Mapping[str, Any],
