@@ -89,7 +89,7 @@ def create_app(
     tokens_cache = TokenCache(crm, ttl=token_cache_seconds)
     ops = operations(crm, clock or crm.clock)
     plugin_routes = _plugin_routes(crm, ops)
-    doc = dumps(imports.document(files.document(openapi.build(crm, ops, plugin_routes))))
+    doc = dumps(card_transfer.document(imports.document(files.document(openapi.build(crm, ops, plugin_routes)))))
 
     async def openapi_json(request: Request) -> Response:
         return Response(doc, media_type=JSON_TYPE)

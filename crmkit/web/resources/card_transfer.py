@@ -4,8 +4,8 @@
   filters and the user's record rules, streamed; ``cards.export`` allows it.
 - ``GET /duplicates/{contacts|companies|leads}``: groups of likely duplicates;
   ``GET /<cards>/{id}/duplicates``: one card's; ``POST /<cards>/{id}/merge``: merge others into it.
-- A created or changed contact, company or lead comes back with ``duplicates``: the ids of the
-  cards it looks like (strict mode refuses it with 409 instead).
+- A created or changed contact, company or lead comes back with the header ``Likely-Duplicates:
+  12, 15``: the ids of the cards it looks like (strict mode refuses it with 409 instead).
 - A merged-away card answers ``410 Gone``, code ``merged``, with ``merged_into`` and a ``Location``
   naming the survivor (``GET``, ``PATCH`` and every action on it).
 """
@@ -57,6 +57,8 @@ MERGE_BODY: Schema = {
                    "description": "field (or custom.<name>) -> the id of the card whose value the survivor takes"},
     },
 }
+HEADER = "Likely-Duplicates"
+"""The header of a create's or update's answer listing the ids of the cards it looks like."""
 _CHANGES = frozenset({"phones", "emails", "first_name", "last_name", "name", "phone", "email"})
 
 
@@ -130,7 +132,7 @@ def operations(crm: "Crm", ops: list[Operation]) -> list[Operation]:
 
 
 def with_transfer(crm: "Crm", ops: list[Operation]) -> list[Operation]:
-    """``ops`` where contacts', companies' and leads' creates and updates return ``duplicates``, and
+    """``ops`` where contacts', companies' and leads' creates and updates name their likely duplicates, and
     every operation on a merged-away card answers 410 with ``merged_into``."""
     out = []
     for op in ops:
@@ -140,9 +142,8 @@ def with_transfer(crm: "Crm", ops: list[Operation]) -> list[Operation]:
             out.append(op)
             continue
         handler = op.handler
-        if op.operation_id in (f"create_{entity}", f"update_{entity}") and op.response is not None:
-            response = {**op.response, "properties": {**op.response.get("properties", {}), "duplicates": IDS}}
-            op = attrs.evolve(op, handler=_with_duplicates(handler, entity), response=response)
+        if op.operation_id in (f"create_{entity}", f"update_{entity}"):
+            op = attrs.evolve(op, handler=_with_duplicates(handler, entity, op.status))
         if op.path.startswith(f"/{plural}/{{id:int}}"):
             op = attrs.evolve(op, handler=_merged_pointer(op.handler, entity, plural, op.method == "GET"
                                                          and op.path == f"/{plural}/{{id:int}}"),
@@ -151,22 +152,28 @@ def with_transfer(crm: "Crm", ops: list[Operation]) -> list[Operation]:
     return out
 
 
-def _with_duplicates(handler: Callable[[Ctx], Any], entity: str) -> Callable[[Ctx], Any]:
+def _with_duplicates(handler: Callable[[Ctx], Any], entity: str, status: int) -> Callable[[Ctx], Any]:
     def with_duplicates(ctx: Ctx) -> Any:
         result = handler(ctx)
-        wrapped = isinstance(result, Result)
-        record = result.data if wrapped else result
-        data = to_dict(record) if attrs.has(type(record)) else dict(record)
-        checked = ctx.request.method == "POST" or bool(_CHANGES & set(ctx.body or {}))
-        data["duplicates"] = duplicates.find(ctx.services, entity, data["id"]) if checked else []
-        return attrs.evolve(result, data=data) if wrapped else data
+        if not isinstance(result, Result):
+            result = Result(result, status=status)
+        record = result.data
+        if ctx.request.method == "POST" or _CHANGES & set(ctx.body or {}):
+            found = duplicates.find(ctx.services, entity, record.id)
+            if found:
+                result = attrs.evolve(result, headers={**result.headers, HEADER: ", ".join(map(str, found))})
+        return result
 
     with_duplicates.__name__ = getattr(handler, "__name__", "handler")
     return with_duplicates
 
 
 def _merged_pointer(handler: Callable[[Ctx], Any], entity: str, plural: str, read: bool) -> Callable[[Ctx], Any]:
+    """A read finds out after the fact (an archived card, one look-up); a change asks first: a merged-away
+    card is kept as it was merged, never changed."""
     def merged_pointer(ctx: Ctx) -> Any:
+        if ctx.request.method != "GET":
+            _raise_merged(ctx, entity, plural, None)
         try:
             result = handler(ctx)
         except CrmError as exc:
@@ -188,6 +195,23 @@ def _raise_merged(ctx: Ctx, entity: str, plural: str, cause: Exception | None) -
     error = MergedError(entity, ctx.id, survivor)
     error.headers = {"Location": f"/api/v1/{plural}/{survivor}"}
     raise error from cause
+
+
+def document(doc: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with the ``Likely-Duplicates`` header and the exports' file answers."""
+    header = {HEADER: {"schema": {"type": "string", "pattern": r"^[0-9]+(, [0-9]+)*$"},
+                       "description": "the ids of the cards this one looks like (absent: none)"}}
+    for plural in MERGEABLE:
+        for path, method, status in ((f"/api/v1/{plural}", "post", "201"), (f"/api/v1/{plural}/{{id}}", "patch", "200")):
+            answer = doc["paths"].get(path, {}).get(method, {}).get("responses", {}).get(status)
+            if answer is not None:
+                answer["headers"] = {**answer.get("headers", {}), **header}
+    for plural in EXPORTS:
+        answer = doc["paths"].get(f"/api/v1/exports/{plural}", {}).get("get", {}).get("responses", {})
+        if "200" in answer:
+            answer["200"] = {"description": "The file (an attachment)", "content": {
+                kind.split(";")[0]: {"schema": {"type": "string", "format": "binary"}} for kind in TYPES.values()}}
+    return doc
 
 
 # -- the export endpoints (files, not JSON) -----------------------------------------------------
