@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, tzinfo
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from sqlalchemy import Connection, Row, Select, insert, select
+from sqlalchemy import Connection, Row, Select, case, insert, select
 
 from .. import schema
 from ..clock import UTC, ensure_utc
@@ -13,7 +13,7 @@ from ..errors import ConflictError, ValidationError
 from ..events import created, diff, to_json_value
 from ..records import Task
 from .archive import Archivable
-from .base import check_text, check_unknown, inserted_id
+from .base import check_id, check_text, check_unknown, inserted_id
 from .refs import ENTITY_TABLES, check_card, check_user
 from .userref import resolve_custom, resolve_user, user_filter
 from .versioned import bump, locked_row
@@ -117,6 +117,71 @@ class TaskService(Archivable[Task]):
                     data={"entity_type": values.get("entity_type"), "entity_id": values.get("entity_id"),
                           "rule": rule})
             return self._record(self._reload(tx.conn, new_id))
+
+    def add_many(self, items: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Create automatic tasks in one command (one statement for the rows, one query per kind of
+        card and one for the assignees): a periodic job's batch. Each item takes ``add``'s keyword
+        arguments (``title``, ``rule`` and ``entity_type``/``entity_id`` required); each task gets
+        its ``task.created`` event. Returns the new ids in the items' order. A bad item refuses
+        the whole batch (nothing is written)."""
+        if not items:
+            return []
+        with self._tx() as tx:
+            rows: list[dict[str, Any]] = []
+            cards: dict[str, set[int]] = {}
+            for item in items:
+                check_unknown(item, {"title", "assignee_id", "due_at", "description", "entity_type", "entity_id",
+                                     "rule", "custom"}, "task")
+                rule = check_text(item.get("rule"), "rule", max_length=200, required=True)
+                kind, ident = item.get("entity_type"), item.get("entity_id")
+                if self.access.unrestricted and kind in ENTITY_TABLES and kind != "user":
+                    ident = check_id(ident, "entity_id")
+                    cards.setdefault(kind, set()).add(ident)
+                else:  # a record rule applies: the one-card check, as add does
+                    kind, ident = check_card(tx.conn, kind, ident, self.access, write=True)
+                rows.append({
+                    "title": check_text(item.get("title"), "title", required=True),
+                    "description": check_text(item.get("description", ""), "description", max_length=10000,
+                                              multiline=True),
+                    "due_at": _due(item.get("due_at"), self.crm.settings.tz),
+                    "custom": self._custom(tx.conn, item.get("custom")), "entity_type": kind, "entity_id": ident,
+                    "assignee_id": item.get("assignee_id"), "rule": rule})
+            owners: dict[tuple[str, int], int | None] = {}
+            u = schema.users.c
+            for kind, ids in cards.items():
+                table = ENTITY_TABLES[kind]
+                column = table.c.assignee_id if kind == "task" else table.c.responsible_id
+                found = {r.id: r.owner for r in tx.conn.execute(
+                    select(table.c.id, case((u.active.is_(True), column)).label("owner"))
+                    .outerjoin(schema.users, u.id == column).where(table.c.id.in_(sorted(ids))))}
+                missing = ids - set(found)
+                if missing:
+                    raise ValidationError(f"entity_id: {kind} {min(missing)} does not exist", field="entity_id")
+                owners.update({(kind, i): o for i, o in found.items()})
+            named = {r["assignee_id"] for r in rows if r["assignee_id"] is not None}
+            for value in named:
+                check_id(value, "assignee_id")
+            active = dict(tx.conn.execute(select(u.id, u.active).where(u.id.in_(sorted(named)))).all()) if named else {}
+            for r in rows:
+                who = r["assignee_id"]
+                if who is not None and not active.get(who):
+                    state = "is deactivated" if who in active else "does not exist"
+                    raise ValidationError(f"assignee_id: user {who} {state}", field="assignee_id")
+                if who is None:
+                    who = owners.get((r["entity_type"], r["entity_id"])) if (r["entity_type"], r["entity_id"]) in owners \
+                        else self._default_assignee(tx.conn, r["entity_type"], r["entity_id"], automatic=True)
+                    r["assignee_id"] = who if who is not None else self.actor_id
+            stamp = {"status": "open", "created_by": tx.actor_id, "created_at": tx.now, "updated_at": tx.now,
+                     "version": 1}
+            result = tx.conn.execute(insert(self.table).returning(self.table.c.id, sort_by_parameter_order=True),
+                                     [{**r, **stamp} for r in rows])
+            ids = [int(i) for i in result.scalars()]
+            for new_id, r in zip(ids, rows):
+                values = {k: r[k] for k in ("title", "description", "due_at", "custom", "entity_type", "entity_id",
+                                            "assignee_id")}
+                tx.emit("task.created", "task", new_id, created(values),
+                        data={"entity_type": r["entity_type"], "entity_id": r["entity_id"], "rule": r["rule"]})
+            return ids
 
     def _default_assignee(self, conn: Connection, entity_type: str | None, entity_id: int | None, *,
                           automatic: bool) -> int | None:
