@@ -94,3 +94,32 @@ def post(tx: Tx, kind: str, product: Any, location_id: int, qty_milli: int, *, u
     assert new_id is not None
     return Posted(int(new_id[0]), qty_milli, value_minor, after, negative)
 
+
+
+def issue_many(tx: Tx, kind: str, location_id: int, items: list[tuple[Any, int, str]], **extra: Any) -> list[Posted]:
+    """Take several quantities out of stock at one location in one go (a sale's lines): ``items`` are
+    (the product's locked row, the positive quantity, the field to name on refusal). The same rules
+    as :func:`post`, line after line (a product on two lines is valued the second time from what
+    the first left); one aggregate reads the stock, one multi-row INSERT writes the movements."""
+    m = movements.c
+    ids = sorted({p.id for p, _, _ in items})
+    stock = {row[0]: (int(row[1]), int(row[2])) for row in tx.conn.execute(
+        select(m.product_id, func.sum(m.qty_milli), func.sum(m.value_minor))
+        .where(m.product_id.in_(ids), m.location_id == location_id).group_by(m.product_id))}
+    allow = config(tx.crm).negative_stock == "allow"
+    rows, posted = [], []
+    for product, out, field in items:
+        held, held_value = stock.get(product.id, (0, 0))
+        taken = issue_value(held, held_value, out)
+        after = held - out
+        if after < 0 and not allow:
+            raise ValidationError(
+                f"{field}: only {qty(held)} {product.unit} of {product.sku} at {_location_key(tx.conn, location_id)}; "
+                f"taking {qty(out)} would leave {qty(after)}", field=field)
+        stock[product.id] = (after, held_value - taken)
+        rows.append({"kind": kind, "product_id": product.id, "location_id": location_id, "qty_milli": -out,
+                     "value_minor": -taken, "currency": product.currency, "unit_cost_minor": None, "reason": "",
+                     "negative": after < 0, "created_by": tx.actor_id, "created_at": tx.now, **extra})
+        posted.append((-out, -taken, after, after < 0))
+    new_ids = tx.conn.execute(insert(movements).returning(m.id, sort_by_parameter_order=True), rows).scalars().all()
+    return [Posted(int(i), q, v, a, n) for i, (q, v, a, n) in zip(new_ids, posted)]

@@ -82,3 +82,21 @@ def lines_of(value: Any, field: str = "lines", *, most: int = 200) -> list[Any]:
         if not isinstance(line, dict):
             raise ValidationError(f"{field}[{n}]: each line is an object", field=f"{field}[{n}]")
     return list(value)
+
+
+def product_rows(conn: Connection, refs: list[Any], field: str = "lines[{}].sku") -> list[Any]:
+    """The products of ``refs`` (SKUs or ids, in order, repeats allowed), read and locked
+    (``FOR UPDATE``, in id order) with one query; an unknown one names ``field.format(index)``."""
+    p = products.c
+    skus = {check_text(r, field.format(n), max_length=64, required=True) for n, r in enumerate(refs)
+            if not (isinstance(r, int) and not isinstance(r, bool))}
+    ids = {check_id(r, field.format(n)) for n, r in enumerate(refs) if isinstance(r, int) and not isinstance(r, bool)}
+    rows = conn.execute(select(products).where(p.sku.in_(skus) | p.id.in_(ids)).order_by(p.id).with_for_update()).all()
+    by_sku, by_id = {r.sku: r for r in rows}, {r.id: r for r in rows}
+    out = []
+    for n, ref in enumerate(refs):
+        row = by_id.get(ref) if isinstance(ref, int) and not isinstance(ref, bool) else by_sku.get(str(ref).strip())
+        if row is None:
+            raise ValidationError(f"{field.format(n)}: no product {ref!r}", field=field.format(n))
+        out.append(row)
+    return out

@@ -23,11 +23,11 @@ from crmkit import ConflictError, Crm, Money, NotFoundError, ValidationError, ch
 from . import alerts
 from .config import MANAGE, SELL, config, currency
 from .hooks import TabHold
-from .ledger import post
-from .lookup import amount, contact_id as check_contact, lines_of, location_row, product_row
-from .quantity import parse_qty, price_total, vat_of
+from .ledger import issue_many
+from .lookup import amount, contact_id as check_contact, lines_of, location_row, product_rows
+from .quantity import parse_qty, price_total, qty, vat_of
 from .records import money, rate
-from .sale_records import Sale, Tab, TabEntry, load_sale, load_tab
+from .sale_records import Sale, SaleLine, Tab, TabEntry, load_sale, load_tab
 from .service import reverse_movement
 from .tables import sale_lines, sales, tab_entries, tabs
 
@@ -59,14 +59,17 @@ class Bar:
             member = None if contact_id is None else check_contact(tx.conn, contact_id)
             if member is None and payment == "tab":
                 raise ValidationError("contact_id: a sale on the tab needs the member's contact", field="contact_id")
-            priced = []
+            refs = []
             for n, line in enumerate(checked):
                 extra = sorted(set(line) - {"sku", "qty", "currency"})
                 if extra:
                     raise ValidationError(f"lines[{n}].{extra[0]}: unknown field", field=f"lines[{n}].{extra[0]}")
                 if line.get("currency") is not None and str(line["currency"]).upper() != bar:
                     raise ValidationError(f"lines[{n}].currency: the bar sells in {bar}", field=f"lines[{n}].currency")
-                product = product_row(tx.conn, line.get("sku"), f"lines[{n}].sku", lock=True)
+                refs.append(line.get("sku"))
+            found = product_rows(tx.conn, refs, "lines[{}].sku")
+            priced = []
+            for n, (line, product) in enumerate(zip(checked, found)):
                 if not product.active:
                     raise ValidationError(f"lines[{n}].sku: {product.sku} is not on sale (inactive)",
                                           field=f"lines[{n}].sku")
@@ -83,15 +86,22 @@ class Bar:
                 location_id=where.id, contact_id=member, currency=bar, total_minor=total, vat_minor=vat,
                 payment=payment, tendered_minor=given, change_minor=change, created_by=self.actor_id,
                 created_at=tx.now)).inserted_primary_key[0]  # type: ignore[index]
-            for n, product, q, gross, line_vat in priced:
-                posted = post(tx, "sale", product, where.id, -q, sale_id=sale_id, field=f"lines[{n}].qty")
-                tx.conn.execute(insert(sale_lines).values(
-                    sale_id=sale_id, product_id=product.id, qty_milli=q, price_minor=product.price_minor,
-                    total_minor=gross, vat_rate_bp=product.vat_rate_bp, vat_minor=line_vat, movement_id=posted.id))
+            posted = issue_many(tx, "sale", where.id, [(p[1], p[2], f"lines[{p[0]}].qty") for p in priced],
+                                sale_id=sale_id)
+            tx.conn.execute(insert(sale_lines), [
+                {"sale_id": sale_id, "product_id": product.id, "qty_milli": q, "price_minor": product.price_minor,
+                 "total_minor": gross, "vat_rate_bp": product.vat_rate_bp, "vat_minor": line_vat, "movement_id": m.id}
+                for (_, product, q, gross, line_vat), m in zip(priced, posted)])
             if payment == "tab":
                 assert member is not None
                 self._charge(tx, member, total, bar, sale_id)
-            sale = load_sale(tx.conn, sale_id)
+            cur = bar
+            sale = Sale(sale_id, where.key, member, payment, money(total, cur), money(vat, cur), money(given, cur),
+                        money(change, cur), tuple(
+                            SaleLine(p.sku, p.name, qty(q), money(p.price_minor, cur), money(gross, cur),
+                                     rate(p.vat_rate_bp), money(line_vat, cur), m.id)
+                            for (_, p, q, gross, line_vat), m in zip(priced, posted)),
+                        self.actor_id, tx.now, None, None)
             tx.emit("inventory.sale", "contact" if member else "inventory_location", member or where.id,
                     data=_sale_event(sale))
             alerts.check(tx, [(p[1].id, where.id) for p in priced])
