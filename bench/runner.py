@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from . import (b_api, b_board, b_bulk, b_eventlog, b_funnel, b_hooks, b_inventory, b_middleware, b_peers, b_startup,
-               b_uvicorn)
+from . import (b_api, b_board, b_bulk, b_eventlog, b_funnel, b_hooks, b_inventory, b_middleware, b_observe, b_peers,
+               b_reports, b_startup, b_uvicorn)
 from .harness import PG_URL, RESULTS, NotSameWork, Options, Result, backends
 
 # name -> (targets, runner, runs per backend?)
@@ -32,6 +32,8 @@ BENCHMARKS: dict[str, tuple[str, Callable[..., list[Result]], bool]] = {
     "board": ("10", b_board.run, True),
     "peers": ("11", b_peers.run, True),
     "inventory": ("12", b_inventory.run, True),
+    "reports": ("14", b_reports.run, True),
+    "observe": ("13", b_observe.run, False),
 }
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- bench:table:begin -->", "<!-- bench:table:end -->"
@@ -100,7 +102,7 @@ def select(only: str | None) -> list[str]:
             chosen.append(name)
     unknown = [w for w in wanted if not any(w == n or w in t.split(",") for n, (t, _, _) in BENCHMARKS.items())]
     if unknown:
-        raise SystemExit(f"--only: unknown benchmark(s) {', '.join(unknown)} (names: {', '.join([*BENCHMARKS, *GROUPS])}; or target numbers 1-12)")
+        raise SystemExit(f"--only: unknown benchmark(s) {', '.join(unknown)} (names: {', '.join([*BENCHMARKS, *GROUPS])}; or target numbers 1-14)")
     return chosen
 
 

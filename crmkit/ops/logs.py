@@ -37,6 +37,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """``<time> <LEVEL> <logger>: <message>``, the time formatted once a second (the cost of a request line)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._second = -1
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._stamp = second, super().formatTime(record, datefmt)[:-4]
+        return f"{self._stamp},{int(record.msecs):03d}"
+
+
 def configure_logging(options: LoggingOptions, stream: TextIO | None = None,
                       loggers: tuple[str, ...] = ("crmkit",)) -> logging.Handler:
     """Send the logs of ``loggers`` (``crmkit.*``; ``crmkit serve`` adds ``uvicorn``) to ``stream``
@@ -46,7 +61,7 @@ def configure_logging(options: LoggingOptions, stream: TextIO | None = None,
     if options.format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     for name in loggers:
         logger = logging.getLogger(name)
         for old in list(logger.handlers):

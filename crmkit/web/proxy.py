@@ -26,6 +26,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?$")
 VIA_PROXY = "crmkit.via_trusted_proxy"
 """Set in the scope of a request whose connection came from a trusted proxy."""
+_FORWARDING = frozenset({b"forwarded", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"})
 _SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 
@@ -54,13 +55,23 @@ class ProxyHeaders:
     def __init__(self, app: ASGIApp, trusted: Sequence[Network]) -> None:
         self.app = app
         self.trusted = tuple(trusted)
+        self._known: dict[str, bool] = {}  # address -> trusted (parsing an address costs ~10 us)
+        self._public: dict[tuple[tuple[bytes, bytes], ...], tuple[str | None, str | None, str | None]] = {}
+        """Forwarding headers -> what they say (a proxy sends the same few over and over)."""
 
     def is_trusted(self, address: str) -> bool:
+        known = self._known.get(address)
+        if known is not None:
+            return known
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
-            return False
-        return any(ip in net for net in self.trusted)
+            return False  # not an address ("unknown", "_hidden")
+        known = any(ip in net for net in self.trusted)
+        if len(self._known) >= 10_000:
+            self._known.clear()
+        self._known[address] = known
+        return known
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and self.trusted:
@@ -71,11 +82,29 @@ class ProxyHeaders:
         await self.app(scope, receive, send)
 
     def _rewrite(self, scope: Scope) -> None:
+        forwarding = tuple((n, v) for n, v in scope["headers"] if n in _FORWARDING)
+        if not forwarding:
+            return
+        public = self._public.get(forwarding)
+        if public is None:
+            public = self._read(forwarding)
+            if len(self._public) >= 10_000:
+                self._public.clear()
+            self._public[forwarding] = public
+        address, scheme, host = public
+        if address:
+            scope["client"] = (address, 0)
+        if scheme:
+            scope["scheme"] = scheme if scope["type"] == "http" else ("wss" if scheme == "https" else "ws")
+        if host:
+            scope["headers"] = [(n, v) for n, v in scope["headers"] if n != b"host"] + [(b"host", host.encode())]
+
+    def _read(self, forwarding: tuple[tuple[bytes, bytes], ...]) -> tuple[str | None, str | None, str | None]:
+        """(client address, scheme, host) from the forwarding headers (``None``: keep the connection's)."""
         headers: dict[bytes, str] = {}
-        for name, value in scope["headers"]:
-            if name in (b"forwarded", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"):
-                text = value.decode("latin-1")
-                headers[name] = f"{headers[name]},{text}" if name in headers else text
+        for name, value in forwarding:
+            text = value.decode("latin-1")
+            headers[name] = f"{headers[name]},{text}" if name in headers else text
         if b"forwarded" in headers:
             hops = [_forwarded_element(e) for e in _split(headers[b"forwarded"])]
         elif b"x-forwarded-for" in headers:
@@ -85,23 +114,16 @@ class ProxyHeaders:
             hops = [{"for": f, "proto": _aligned(protos, i, len(fors)), "host": _aligned(hosts, i, len(fors))}
                     for i, f in enumerate(fors)]
         else:
-            return
-        chosen = None
+            return None, None, None
+        chosen: dict[str, Any] = {}
         for hop in reversed(hops):  # the nearest hop first
             chosen = hop
             if not self.is_trusted(hop.get("for") or ""):
                 break
-        if chosen is None:
-            return
         address = chosen.get("for")
-        if address and _is_ip(address):
-            scope["client"] = (address, 0)
-        scheme = _SCHEMES.get((chosen.get("proto") or "").lower())
-        if scheme:
-            scope["scheme"] = scheme if scope["type"] == "http" else ("wss" if scheme == "https" else "ws")
         host = chosen.get("host")
-        if host and _HOST.match(host):
-            scope["headers"] = [(n, v) for n, v in scope["headers"] if n != b"host"] + [(b"host", host.encode())]
+        return (address if address and _is_ip(address) else None,
+                _SCHEMES.get((chosen.get("proto") or "").lower()), host if host and _HOST.match(host) else None)
 
 
 def _split(value: str) -> list[str]:
