@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Float, String, case, cast, func, literal, select, union_all
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import Float, String, case, cast, exists, func, literal, select, union_all
+from sqlalchemy.sql import ColumnElement, Select
 
 from .. import schema
 from .result import Report
@@ -22,8 +22,20 @@ if TYPE_CHECKING:  # pragma: no cover
 NONE = "(none)"
 
 
+def _has_deal(services: "Services", scope: Scope, lead_id: Any, *, won: bool = False) -> ColumnElement[bool]:
+    """Whether the lead has a deal (a won one; in the scope's pipeline): an index look-up per lead."""
+    d = schema.deals.alias("lead_deal")
+    conds = [d.c.lead_id == lead_id]
+    if won:
+        conds.append(d.c.status == "won")
+    pid = pipeline_id(services.crm, scope)
+    if pid is not None:
+        conds.append(d.c.pipeline_id == pid)
+    return exists().where(*conds)
+
+
 def _lead_deals(services: "Services", scope: Scope) -> Any:
-    """Per lead: whether it has a deal (in the scope's pipeline) and whether one was won."""
+    """Per lead with a deal (in the scope's pipeline): whether one was won (1/0)."""
     d = schema.deals.c
     q = select(d.lead_id, func.max(case((d.status == "won", 1), else_=0)).label("won")).where(d.lead_id.is_not(None))
     pid = pipeline_id(services.crm, scope)
@@ -32,19 +44,33 @@ def _lead_deals(services: "Services", scope: Scope) -> Any:
     return q.group_by(d.lead_id).subquery("lead_deals")
 
 
+def _leads_with_figures(services: "Services", scope: Scope, *keys: Any) -> Select[Any]:
+    """``keys``, leads, deals, won, deals_per_100, won_per_100 over the leads in scope, grouped by
+    ``keys``. Few leads (a scope, record rules): an index look-up of each lead's deals; every
+    lead: one hash join with the deals grouped by lead (2x faster for a whole table)."""
+    ld = schema.leads
+    conds = lead_scope(services, scope)
+    leads = func.count(ld.c.id)
+    if conds:
+        deals = func.count(case((_has_deal(services, scope, ld.c.id), 1)))
+        won = func.count(case((_has_deal(services, scope, ld.c.id, won=True), 1)))
+        q = select(*keys, leads.label("leads"), deals.label("deals"), won.label("won")).where(*conds)
+    else:
+        ldl = _lead_deals(services, scope)
+        deals, won = func.count(ldl.c.lead_id), func.count(case((ldl.c.won == 1, 1)))
+        q = (select(*keys, leads.label("leads"), deals.label("deals"), won.label("won"))
+             .select_from(ld.outerjoin(ldl, ldl.c.lead_id == ld.c.id)))
+    q = q.add_columns(_per_100(deals, leads).label("deals_per_100"), _per_100(won, leads).label("won_per_100"))
+    return q.group_by(*keys) if keys else q
+
+
 def _per_100(part: ColumnElement[Any], whole: ColumnElement[Any]) -> ColumnElement[Any]:
     return case((whole > 0, cast(part, Float) * 100.0 / whole), else_=None)
 
 
 def conversion(services: "Services", scope: Scope) -> Report:
     """Leads created in the period; of them, how many got a deal and how many a won deal (per 100)."""
-    ld = schema.leads
-    ldl = _lead_deals(services, scope)
-    leads, deals = func.count(ld.c.id), func.count(ldl.c.lead_id)
-    won = func.count(case((ldl.c.won == 1, ld.c.id)))
-    q = (select(leads.label("leads"), deals.label("deals"), won.label("won"),
-                _per_100(deals, leads).label("deals_per_100"), _per_100(won, leads).label("won_per_100"))
-         .select_from(ld.outerjoin(ldl, ldl.c.lead_id == ld.c.id)).where(*lead_scope(services, scope)))
+    q = _leads_with_figures(services, scope)
     with services.crm.engine.connect() as conn:
         r = conn.execute(q).one()
     return Report("conversion", (), ("leads", "deals", "won", "deals_per_100", "won_per_100"),
@@ -102,14 +128,8 @@ def channels(services: "Services", scope: Scope) -> Report:
     crm = services.crm
     currency = scope_currency(crm, scope)
     ld, d = schema.leads, schema.deals
-    ldl = _lead_deals(services, scope)
     lkey = (ld.c.source.label("channel"), func.coalesce(ld.c.utm_source, NONE).label("utm_source"))
-    leads, deals = func.count(ld.c.id), func.count(ldl.c.lead_id)
-    won = func.count(case((ldl.c.won == 1, ld.c.id)))
-    lq = (select(*lkey, leads.label("leads"), deals.label("deals"), won.label("won"),
-                 _per_100(deals, leads).label("deals_per_100"), _per_100(won, leads).label("won_per_100"))
-          .select_from(ld.outerjoin(ldl, ldl.c.lead_id == ld.c.id)).where(*lead_scope(services, scope))
-          .group_by(*lkey))
+    lq = _leads_with_figures(services, scope, *lkey)
     dkey = (d.c.source.label("channel"), func.coalesce(d.c.utm_source, NONE).label("utm_source"))
     dq = (select(*dkey, func.count().label("won_deals"), func.sum(d.c.amount_minor).label("minor"))
           .where(d.c.status == "won", d.c.currency == currency, *deal_scope(services, scope, dated=d.c.closed_at))
