@@ -12,6 +12,7 @@ events, logging and error translation (``IntegrityError``, a lost connection as
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import Connection, Table, bindparam, insert, update
@@ -64,9 +65,24 @@ class _Prepared:
             args: Any = tuple(p(params[n]) if p is not None else params[n] for n, p in order)
         else:
             args = {n: (p(params[n]) if p is not None else params[n]) for n, p in order}
-        cursor = conn.connection.cursor()
+        return _execute(conn, sql, args)
+
+
+def _execute(conn: Connection, sql: str, args: Any) -> Any:
+    """Run ``sql`` on a new cursor of ``conn``'s DBAPI connection and return the cursor. With cursor
+    listeners (statement counters, echo) through ``Connection._cursor_execute``; without, straight to
+    the dialect (its joined event dispatch is most of that method's cost); errors are translated by
+    SQLAlchemy either way (``IntegrityError``, a lost connection invalidated and re-raised)."""
+    cursor = conn.connection.cursor()
+    dispatch = conn.engine.dispatch
+    if conn._echo or dispatch.before_cursor_execute or dispatch.after_cursor_execute:
         conn._cursor_execute(cursor, sql, args)
         return cursor
+    try:
+        conn.dialect.do_execute(cursor, sql, args, None)
+    except BaseException as exc:
+        conn._handle_dbapi_exception(exc, sql, args, cursor, None)
+    return cursor
 
 
 class Insert(_Prepared):
@@ -110,3 +126,71 @@ class Update(_Prepared):
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+
+class _Select:
+    """A SELECT's SQL, parameter order and, once it has run, its row type and result processors."""
+
+    __slots__ = ("sql", "order", "positional", "row", "types", "processors")
+
+    def __init__(self, stmt: Any, dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = compiled.positiontup is not None
+        names = list(compiled.positiontup) if self.positional else list(compiled.binds)
+        self.order = [(n, compiled._bind_processors.get(n), compiled.binds[n]) for n in names]
+        columns = [(c.keyname, c.type) for c in compiled._result_columns]
+        # an expanding IN (rendered at execution) is left to SQLAlchemy: no row type, no fast path
+        self.row = None if "POSTCOMPILE" in self.sql else _row_type([k for k, _ in columns])
+        self.types = [t for _, t in columns]
+        self.processors: list[Any] | None = None
+
+    def args(self, params: Mapping[str, Any]) -> Any:
+        values = [(n, params[n] if n in params else bind.effective_value, proc) for n, proc, bind in self.order]
+        if self.positional:
+            return tuple(p(v) if p is not None else v for _, v, p in values)
+        return {n: (p(v) if p is not None else v) for n, v, p in values}
+
+
+def _row_type(names: Sequence[str]) -> type | None:
+    """A tuple with the columns as attributes and ``_mapping`` (what services read off a Row);
+    None if a column's name would shadow a tuple method (then SQLAlchemy's own result is used)."""
+    if len(set(names)) != len(names) or any(n in _TUPLE or not n.isidentifier() for n in names):
+        return None
+    from operator import itemgetter
+
+    attrs: dict[str, Any] = {n: property(itemgetter(i)) for i, n in enumerate(names)}
+    attrs["__slots__"] = ()
+    attrs["_fields"] = tuple(names)
+    attrs["_mapping"] = property(lambda self: dict(zip(self._fields, self)))
+    return type("PreparedRow", (tuple,), attrs)
+
+
+_TUPLE = frozenset(dir(tuple)) | {"_fields", "_mapping"}
+_SELECTS: "weakref.WeakKeyDictionary[Any, dict[str, _Select]]" = weakref.WeakKeyDictionary()
+
+
+def first(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> Any:
+    """``conn.execute(stmt, params).first()`` for a SELECT built once (a cached statement: the
+    plan lives as long as it does), without SQLAlchemy's per-statement set-up: the row's values
+    through the same result processors, as a tuple with attributes and ``_mapping``."""
+    by_dialect = _SELECTS.get(stmt)
+    if by_dialect is None:
+        by_dialect = _SELECTS[stmt] = {}
+    dialect = conn.dialect
+    plan = by_dialect.get(dialect.name)
+    if plan is None:
+        plan = by_dialect[dialect.name] = _Select(stmt, dialect)
+    if plan.row is None:
+        return conn.execute(stmt, params).first()
+    cursor = _execute(conn, plan.sql, plan.args(params))
+    try:
+        raw = cursor.fetchone()
+        if raw is None:
+            return None
+        if plan.processors is None:  # the driver's column types, as SQLAlchemy would pass them
+            plan.processors = [t._cached_result_processor(dialect, d[1])
+                               for t, d in zip(plan.types, cursor.description)]
+        return plan.row(p(v) if p is not None else v for p, v in zip(plan.processors, raw))
+    finally:
+        cursor.close()

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Table, bindparam, select
 
 from .. import schema
 from ..errors import PermissionDeniedError, ValidationError
+from ..prepared import first
 from .base import check_id
 
 ENTITY_TABLES: dict[str, Table] = {
@@ -66,7 +67,7 @@ def check_card(conn: Connection, entity_type: Any, entity_id: Any, access: Any =
     # one query: the card exists and (under a record rule) the user may read it; invisible answers
     # like missing (check_ref's words): no existence oracle
     query = access.id_query(entity_type, table) if access is not None else None
-    if conn.scalar(query if query is not None else _exists(table), {"ident": ident}) is None:
+    if first(conn, query if query is not None else _exists(table), {"ident": ident}) is None:
         raise ValidationError(f"entity_id: {entity_type} {ident} does not exist", field="entity_id")
     if write and access is not None and not access.can_change(conn, entity_type, ENTITY_TABLES[entity_type], ident):
         raise PermissionDeniedError(f"{entity_type} {ident}: you may read it but not give out tasks on it",

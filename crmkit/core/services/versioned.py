@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from sqlalchemy import Connection, Row, Table
 
 from ..errors import ConflictError
-from ..prepared import Update
+from ..prepared import Update, first
 from ..unit_of_work import Tx
 from .base import check_id
 
@@ -28,7 +28,7 @@ def locked_row(service: Any, conn: Connection, id: Any) -> Row[Any]:
     404 or 403 of ``Service._row``."""
     ident = check_id(id, "id")
     query = service.access.by_id(service.entity, service.table, write=True, lock=True)
-    row = conn.execute(query, {"ident": ident}).first()
+    row = first(conn, query, {"ident": ident})
     return row if row is not None else service._row(conn, ident, lock=True)  # raises the right error
 
 
