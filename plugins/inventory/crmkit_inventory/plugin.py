@@ -25,6 +25,9 @@ from crmkit import Permission, hookimpl
 from . import __version__, hooks
 from .config import MANAGE, NAME, SELL, Config
 from .tables import metadata
+from .people import (  # noqa: F401  (hook implementations)
+    crm_merge_records, crm_personal_data_erase, crm_personal_data_export, crm_register_purchases,
+)
 from .ui import crm_register_ui_pages, crm_register_ui_timeline  # noqa: F401  (web UI)
 
 plugin_info = crmkit.PluginInfo(
