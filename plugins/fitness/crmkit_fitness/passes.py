@@ -19,7 +19,7 @@ from .config import NAME, config, local_date
 from .lifecycle import state_of
 from .memberships import close_ended, open_renewals
 from .tables import freezes, members, memberships, products
-from .touchpoints import Programme, cycle_of, due_rules, fire, fired, record, term_of
+from .touchpoints import Programme, cycle_of, due_rules, fire_all, fired, record, term_of
 
 BATCH = 2000
 
@@ -105,13 +105,14 @@ def _batch(tx: Tx, today: date, after: int, report: PassReport) -> tuple[int, in
         tx.conn.execute(update(members).where(mc.contact_id == bindparam("cid")).values(risk=bindparam("p_risk")), risks)
     if due:
         done = fired(tx, [(m.contact_id, cycle_of(s, m)) for m, s, _ in due])
-        new = []
+        todo = []
         for member, state, rules in due:
             cycle = cycle_of(state, member)
+            term = term_of(state)
             for rule in rules:
                 if (member.contact_id, rule.key, cycle) not in done:
-                    term = term_of(state)
-                    new.append(fire(tx, member, rule, cycle, term.id if term is not None else None, today))
+                    todo.append((member, rule, cycle, term.id if term is not None else None))
+        new = fire_all(tx, todo, today)
         record(tx, new)
         report.touch_points += len(new)
     report.members += len(rows)

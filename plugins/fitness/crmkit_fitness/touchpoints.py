@@ -108,18 +108,26 @@ def fired(tx: Tx, keys: Iterable[tuple[int, int]]) -> set[tuple[int, str, int]]:
     return out
 
 
-def fire(tx: Tx, member: Any, rule: TouchRule, cycle: int, membership_id: int | None, today: date) -> dict[str, Any]:
-    """Create the rule's task and record it; returns the touch row's values."""
-    assignee = (member.trainer_id or member.manager_id) if rule.assignee == "trainer" else member.manager_id
-    task = tx.crm.as_user(tx.actor_id).tasks.add(
-        title=rule.title, assignee_id=assignee, due_at=tx.now + timedelta(hours=rule.due_hours),
-        entity_type="contact", entity_id=member.contact_id, rule=f"{NAME}.{rule.key}",
-        description=f"Touch point {rule.key!r} of the member's cycle {cycle}.")
-    tx.emit(f"{NAME}.touch_point", "contact", member.contact_id, data={
-        "rule": rule.key, "title": rule.title, "cycle": cycle, "membership_id": membership_id, "task_id": task.id,
-        "assignee_id": task.assignee_id})
-    return {"contact_id": member.contact_id, "rule": rule.key, "cycle": cycle, "membership_id": membership_id,
-            "task_id": task.id, "fired_on": today}
+def fire_all(tx: Tx, due: list[tuple[Any, TouchRule, int, int | None]], today: date) -> list[dict[str, Any]]:
+    """Create the tasks of ``(member, rule, cycle, membership id)`` touch points in one command
+    (``tasks.add_many``), record them on the members' timelines; returns the touch rows."""
+    if not due:
+        return []
+    items = []
+    for member, rule, cycle, _ in due:
+        assignee = (member.trainer_id or member.manager_id) if rule.assignee == "trainer" else member.manager_id
+        items.append({"title": rule.title, "assignee_id": assignee, "due_at": tx.now + timedelta(hours=rule.due_hours),
+                      "entity_type": "contact", "entity_id": member.contact_id, "rule": f"{NAME}.{rule.key}",
+                      "description": f"Touch point {rule.key!r} of the member's cycle {cycle}."})
+    task_ids = tx.crm.as_user(tx.actor_id).tasks.add_many(items)
+    rows = []
+    for (member, rule, cycle, membership_id), task_id, item in zip(due, task_ids, items):
+        tx.emit(f"{NAME}.touch_point", "contact", member.contact_id, data={
+            "rule": rule.key, "title": rule.title, "cycle": cycle, "membership_id": membership_id,
+            "task_id": task_id, "assignee_id": item["assignee_id"]})
+        rows.append({"contact_id": member.contact_id, "rule": rule.key, "cycle": cycle,
+                     "membership_id": membership_id, "task_id": task_id, "fired_on": today})
+    return rows
 
 
 def record(tx: Tx, rows: list[dict[str, Any]]) -> None:
