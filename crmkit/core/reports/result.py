@@ -89,6 +89,13 @@ class Comparison:
     def columns(self) -> tuple[str, ...]:
         return self.keys + tuple(c for m in self.metrics for c in (f"{m}_before", m, f"{m}_change"))
 
+    def row(self, **key: Any) -> Mapping[str, Any]:
+        """The row whose key columns equal ``key`` (``KeyError`` if none)."""
+        for r in self.rows:
+            if all(r.get(k) == v for k, v in key.items()):
+                return r
+        raise KeyError(key)
+
     def to_json(self) -> dict[str, Any]:
         return {"report": self.name, "scope": self.after.scope.to_json(),
                 "compare_to": {"since": _iso(self.before.scope.since), "until": _iso(self.before.scope.until)},
