@@ -51,6 +51,10 @@ class TouchRule:
     due_hours: int = 48
     first_cycle: bool = False
     """Only in a member's first membership (onboarding), not again after a renewal."""
+    message: str = ""
+    """If set, also a message to the member (``crm.messages.send``, purpose ``marketing``: consent,
+    quiet hours and caps apply) with this body and :attr:`subject`; ``{first_name}`` is filled in."""
+    subject: str = ""
 
     @property
     def kind(self) -> str:
@@ -66,7 +70,9 @@ class TouchRule:
 
 
 DEFAULT_PROGRAMME = (
-    TouchRule("welcome", "Welcome call to the new member", "day:0", first_cycle=True),
+    TouchRule("welcome", "Welcome call to the new member", "day:0", first_cycle=True,
+              message="Welcome to the club, {first_name}! Your trainer will call you in the next days.",
+              subject="Welcome to the club"),
     TouchRule("trainer_intro", "Trainer's introduction call (day 3)", "day:2", "trainer", first_cycle=True),
     TouchRule("first_week", "First-week check: how are the first visits going?", "day:7", "trainer",
               first_cycle=True),
@@ -74,7 +80,9 @@ DEFAULT_PROGRAMME = (
     TouchRule("event_invite", "Invite to the club's members' event", "day:45"),
     TouchRule("no_visit", "No visit for 10 days: call and invite back", "no_visit:10", "trainer"),
     TouchRule("cadence_drop", "Visits dropped below the member's usual pace: check in", "cadence_drop", "trainer"),
-    TouchRule("birthday", "Birthday greeting and a guest pass", "birthday"),
+    TouchRule("birthday", "Birthday greeting and a guest pass", "birthday",
+              message="Happy birthday, {first_name}! Bring a friend this week: a guest pass is waiting at the desk.",
+              subject="Happy birthday"),
     TouchRule("summer_offer", "Seasonal promotion: summer programme", "season:06-01"),
     TouchRule("end_60", "Membership ends in 60 days: offer the renewal", "before_end:60"),
     TouchRule("end_30", "Membership ends in 30 days: renewal offer follow-up", "before_end:30"),
@@ -147,7 +155,7 @@ def _rules(items: Any) -> tuple[TouchRule, ...]:
         where = f"settings.fitness.touch_points[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: expected a table with key, title, when")
-        unknown = set(item) - {"key", "title", "when", "assignee", "due_hours", "first_cycle"}
+        unknown = set(item) - {"key", "title", "when", "assignee", "due_hours", "first_cycle", "message", "subject"}
         if unknown:
             raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown key")
         key, title, when = item.get("key"), item.get("title"), item.get("when")
@@ -167,7 +175,11 @@ def _rules(items: Any) -> tuple[TouchRule, ...]:
         first = item.get("first_cycle", False)
         if not isinstance(first, bool):
             raise ConfigError(f"{where}.first_cycle: expected true or false")
-        rules.append(TouchRule(key, title.strip(), when, assignee, due, first))
+        texts = {k: item.get(k, "") for k in ("message", "subject")}
+        for k, v in texts.items():
+            if not isinstance(v, str) or len(v) > (2000 if k == "message" else 200):
+                raise ConfigError(f"{where}.{k}: expected text (at most {2000 if k == 'message' else 200} characters)")
+        rules.append(TouchRule(key, title.strip(), when, assignee, due, first, texts["message"], texts["subject"]))
     return tuple(rules)
 
 

@@ -35,8 +35,8 @@ class State(NamedTuple):
     renewed_by: Any  # the issued renewal of the current membership (or None)
     last_end: date | None  # when the latest ended membership ended (within the rows given)
     days_since_visit: int | None
-    recent_rate: float  # visits per 28 days, recent
-    norm_rate: float  # visits per 28 days, the member's norm
+    recent_rate: float  # visits per 28 days, recent (-1: not worked out, the member is not at risk)
+    norm_rate: float  # visits per 28 days, the member's norm (-1: likewise)
     frozen: bool
     risk: int
 
@@ -81,29 +81,29 @@ def state_of(member: Any, held: Sequence[Any], frozen_ids: set[int], today: date
     since_from = member.last_visit_on or (cur.starts_on if cur is not None else None)
     days_since = (today - since_from).days if since_from is not None else None
     frozen = cur is not None and cur.id in frozen_ids
-    recent, norm = rates(member, today, cfg)
-    phase, cause = _phase(member, cur, renewed_by, trial, pack, last_end, days_since, frozen, recent, norm, today, cfg)
-    risk = 0
+    phase, cause = _phase(member, cur, renewed_by, trial, pack, last_end, days_since, frozen, today, cfg)
+    risk, recent, norm = 0, -1.0, -1.0  # the pace is worked out only where it matters (at risk)
     if phase == "at_risk":
+        recent, norm = rates(member, today, cfg)
         risk = risk_score(days_since, recent, norm, (cur.ends_on - today).days if cur is not None else None, cfg)
     return State(phase, cause, cur, renewed_by, last_end, days_since, recent, norm, frozen, risk)
 
 
-def _at_risk(member: Any, days_since: int | None, frozen: bool, recent: float, norm: float, today: date,
-             cfg: Config) -> str | None:
+def _at_risk(member: Any, days_since: int | None, frozen: bool, today: date, cfg: Config) -> str | None:
     if frozen:
         return None
     if days_since is not None and days_since >= cfg.no_visit_days:
         return "no_visit"
-    known = member.first_visit_on is not None and (today - member.first_visit_on).days >= 2 * cfg.recent_days
-    if known and norm >= cfg.min_norm_visits and recent < norm * cfg.cadence_percent / 100:
+    if member.first_visit_on is None or (today - member.first_visit_on).days < 2 * cfg.recent_days:
+        return None
+    recent, norm = rates(member, today, cfg)
+    if norm >= cfg.min_norm_visits and recent < norm * cfg.cadence_percent / 100:
         return "cadence"
     return None
 
 
 def _phase(member: Any, cur: Any, renewed_by: Any, trial: bool, pack: bool, last_end: date | None,
-           days_since: int | None, frozen: bool, recent: float, norm: float, today: date,
-           cfg: Config) -> tuple[str, str]:
+           days_since: int | None, frozen: bool, today: date, cfg: Config) -> tuple[str, str]:
     if cur is not None:
         if cur.outcome == "lapsed":
             return "lapsed", "renewal_lost"
@@ -113,7 +113,7 @@ def _phase(member: Any, cur: Any, renewed_by: Any, trial: bool, pack: bool, last
             return "renewed", "renewal_started"
         if (cur.ends_on - today).days < cfg.expiring_days:
             return "expiring", "ends_soon"
-        why = _at_risk(member, days_since, frozen, recent, norm, today, cfg)
+        why = _at_risk(member, days_since, frozen, today, cfg)
         if why:
             return "at_risk", why
         if cur.cycle == 1 and (today - cur.starts_on).days < cfg.adaptation_days:
@@ -122,7 +122,7 @@ def _phase(member: Any, cur: Any, renewed_by: Any, trial: bool, pack: bool, last
     if trial:
         return "trial", "trial_running"
     if pack:
-        why = _at_risk(member, days_since, frozen, recent, norm, today, cfg)
+        why = _at_risk(member, days_since, frozen, today, cfg)
         return ("at_risk", why) if why else ("active", "pack")
     if last_end is not None or member.cycle > 0:
         return "lapsed", "ended"

@@ -83,7 +83,10 @@ def _batch(tx: Tx, today: date, after: int, report: PassReport) -> tuple[int, in
     changes, risks, due = [], [], []
     programme = Programme(cfg.touch_points, today.year)
     for member in rows:
-        state = state_of(member, held.get(member.contact_id, ()), frozen, today, cfg)
+        mine = held.get(member.contact_id)
+        if mine is None and member.phase == "lapsed" and member.risk == 0:
+            continue  # ended long ago (no row within 30 days): nothing can change or fire
+        state = state_of(member, mine or (), frozen, today, cfg)
         if state.phase != member.phase:
             changes.append((member, state))
         if state.risk != member.risk:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 
 from sqlalchemy import insert, select
 
-from crmkit import Tx
+from crmkit import Tx, ValidationError, schema
 
 from .config import NAME, TouchRule, season
 from .lifecycle import State
@@ -122,12 +122,26 @@ def fire_all(tx: Tx, due: list[tuple[Any, TouchRule, int, int | None]], today: d
     task_ids = tx.crm.as_user(tx.actor_id).tasks.add_many(items)
     rows = []
     for (member, rule, cycle, membership_id), task_id, item in zip(due, task_ids, items):
+        sent = _message(tx, member, rule, cycle) if rule.message else None
         tx.emit(f"{NAME}.touch_point", "contact", member.contact_id, data={
             "rule": rule.key, "title": rule.title, "cycle": cycle, "membership_id": membership_id,
-            "task_id": task_id, "assignee_id": item["assignee_id"]})
+            "task_id": task_id, "assignee_id": item["assignee_id"], **({"message": sent} if sent else {})})
         rows.append({"contact_id": member.contact_id, "rule": rule.key, "cycle": cycle,
                      "membership_id": membership_id, "task_id": task_id, "fired_on": today})
     return rows
+
+
+def _message(tx: Tx, member: Any, rule: TouchRule, cycle: int) -> dict[str, Any]:
+    """Queue the rule's message to the member in the pass's transaction; ``{"id"}`` or ``{"error"}``
+    (no address, no channel, no consent: the task still stands)."""
+    first = tx.conn.scalar(select(schema.contacts.c.first_name).where(schema.contacts.c.id == member.contact_id))
+    try:
+        msg = tx.crm.messages.send(
+            contact_id=member.contact_id, subject=rule.subject, body=rule.message.replace("{first_name}", first or ""),
+            purpose="marketing", idempotency_key=f"{NAME}.touch:{member.contact_id}:{rule.key}:{cycle}")
+    except ValidationError as exc:
+        return {"error": str(exc)[:200]}
+    return {"id": msg.id, "status": msg.status}
 
 
 def record(tx: Tx, rows: list[dict[str, Any]]) -> None:

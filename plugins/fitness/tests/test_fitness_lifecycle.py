@@ -10,7 +10,7 @@ from crmkit_fitness.club import Club
 from crmkit_fitness.lifecycle import risk_score
 from crmkit_fitness.config import Config
 
-from fitness_support import MakeCrm, catalogue, enabled, member, run_days, user, visit
+from fitness_support import START, MakeCrm, catalogue, enabled, member, run_days, user, visit
 
 
 def _phases(crm: Any, contact_id: int) -> list[str]:
@@ -110,3 +110,27 @@ def test_the_risk_score_weighs_absence_pace_and_the_end() -> None:
     assert risk_score(0, 8.0, 8.0, 365, cfg) == 0
     assert risk_score(28, 0.0, 8.0, 0, cfg) == 100
     assert risk_score(14, 4.0, 8.0, 30, cfg) == 25 + 15 + 10
+
+
+def test_a_touch_point_with_a_message_queues_it_for_the_member(make_crm: MakeCrm, clock: FrozenClock) -> None:
+    clock.set(START)
+    crm = make_crm(plugins=["fitness"], settings={
+        "fitness": {"touch_points": [{"key": "hello", "title": "Say hello", "when": "day:0",
+                                      "message": "Hi {first_name}!", "subject": "Hi"}]},
+        "messages": {"email": {"host": "127.0.0.1", "port": 2525, "security": "none", "from": "club@example.com"}}})
+    club = Club(crm, user(crm).id)
+    catalogue(club)
+    ann = club.services.contacts.create(first_name="Ann", emails=["ann@example.com"])
+    nob = club.services.contacts.create(first_name="Nob")  # no address: the task, no message
+    club.enroll(ann.id, "year")
+    club.enroll(nob.id, "year")
+    run_days(crm, clock, 1)
+    [msg] = crm.messages.list(contact_id=ann.id).items
+    assert msg.body.startswith("Hi Ann!\n") and "Unsubscribe" in msg.body  # marketing: the link is added
+    assert (msg.subject, msg.status) == ("Hi", "queued")
+    [touch] = [e for e in crm.timeline.of("contact", ann.id, limit=500).items if e.type == "fitness.touch_point"]
+    assert touch.data["message"]["id"] == msg.id
+    [other] = [e for e in crm.timeline.of("contact", nob.id, limit=500).items if e.type == "fitness.touch_point"]
+    assert "error" in other.data["message"] and other.data["task_id"]
+    run_days(crm, clock, 1)
+    assert len(crm.messages.list(contact_id=ann.id).items) == 1  # once per member and rule per cycle
