@@ -29,6 +29,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from . import leases, schema
 from .events import Event
+from .log_horizon import horizon
 from .unit_of_work import write_connection
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,6 +82,7 @@ class Dispatcher:
         self.lease = lease
         """SQLite: how long a live deliverer may hold a subscriber before others take over."""
         self._lock = threading.Lock()
+        self._delivering = threading.local()
         self._subscribers: dict[str, Callable[..., Any]] = {}
         for impl in crm.pm.hook.crm_event_committed.get_hookimpls():
             self._subscribers[impl.plugin_name] = _caller(crm.pm, impl)
@@ -110,7 +112,9 @@ class Dispatcher:
 
     def after_commit(self, fresh: Sequence[Event] = ()) -> None:
         """Deliver right after a commit (inline mode); ``fresh`` are the events just committed."""
-        if self.inline and self._subscribers:
+        if self.inline and self._subscribers and not getattr(self._delivering, "active", False):
+            # a plugin's crm_event_committed that commits a command of its own (e.g. crm.messages.send) leaves
+            # that command's events to the delivery running in this thread (a later round) or the worker
             self.deliver_pending(fresh=fresh)
 
     def deliver_pending(self, limit: int | None = None, *, fresh: Sequence[Event] = ()) -> DeliveryReport:
@@ -121,13 +125,18 @@ class Dispatcher:
         """
         report = DeliveryReport()
         done = 0
-        while limit is None or done < limit:
-            size = self.batch_size if limit is None else min(self.batch_size, limit - done)
-            n = self._deliver_round(size, fresh, report)
-            fresh = ()
-            done += n
-            if n < size:
-                break
+        outer = getattr(self._delivering, "active", False)
+        self._delivering.active = True
+        try:
+            while limit is None or done < limit:
+                size = self.batch_size if limit is None else min(self.batch_size, limit - done)
+                n = self._deliver_round(size, fresh, report)
+                fresh = ()
+                done += n
+                if n < size:
+                    break
+        finally:
+            self._delivering.active = outer
         return report
 
     def _deliver_round(self, size: int, fresh: Sequence[Event], report: DeliveryReport) -> int:
@@ -168,9 +177,13 @@ class Dispatcher:
         if not cursors:
             return []
         low = min(cursors.values())
-        if fresh and fresh[0].id == low + 1 and len(fresh) <= size and all(e.id is not None for e in fresh):
-            return list(fresh)  # nobody lags behind: no need to read the log back
-        return self._events_after(conn, low, size)
+        if (fresh and fresh[0].id == low + 1 and len(fresh) <= size and all(e.id is not None for e in fresh)
+                and fresh[-1].id == low + len(fresh)):
+            return list(fresh)  # nobody lags behind, and the ids after the cursor are all these: committed
+        upto = horizon(self.crm.engine) if self.postgres else None  # never past an event still to commit
+        if self.postgres and upto is None:
+            return []
+        return self._events_after(conn, low, size, upto)
 
     def _deliver(self, cursors: dict[str, int], events: list[Event], report: DeliveryReport) -> list[tuple[str, Event, str]]:
         failures = []
@@ -187,9 +200,12 @@ class Dispatcher:
                     failures.append((name, event, error))
         return failures
 
-    def _events_after(self, conn: Connection, last: int, size: int) -> list[Event]:
+    def _events_after(self, conn: Connection, last: int, size: int, upto: int | None = None) -> list[Event]:
         e = schema.events.c
-        rows = conn.execute(select(schema.events).where(e.id > last).order_by(e.id).limit(size))
+        query = select(schema.events).where(e.id > last)
+        if upto is not None:
+            query = query.where(e.id <= upto)
+        rows = conn.execute(query.order_by(e.id).limit(size))
         return [Event.from_row(r) for r in rows]
 
     def _call(self, fn: Callable[..., Any], event: Event) -> str | None:
@@ -225,6 +241,14 @@ class Dispatcher:
 
     def retry_due(self, limit: int = 500) -> DeliveryReport:
         """Retry failed deliveries whose backoff has passed."""
+        outer = getattr(self._delivering, "active", False)
+        self._delivering.active = True
+        try:
+            return self._retry_due(limit)
+        finally:
+            self._delivering.active = outer
+
+    def _retry_due(self, limit: int) -> DeliveryReport:
         report = DeliveryReport()
         f = schema.event_failures.c
         now = self.crm.clock.now()
