@@ -31,6 +31,7 @@ from . import __version__
 from .config import CONTROL_PIPELINE, NAME, PAID_OFF, PIPELINE, Config, config
 from .control import activate, check_plans
 from .merging import crm_merge_records  # noqa: F401  (hook implementation)
+from .dunning import crm_event_committed  # noqa: F401  (customer reminders through crm.messages)
 from .privacy import crm_personal_data_erase, crm_personal_data_export  # noqa: F401  (hook implementations)
 from .records import money
 from .service import MANAGE, REVERSE
