@@ -271,11 +271,9 @@ class Importer:
                 done.append(_done(run, p, match, "updated", outcome))
             self._create(tx, run, target, creates, counts, done, rejects)
             counts["rejected"] = len(rejects)
-            for d in done:
-                if d["action"] != "skipped":
-                    tx.emit(f"{run.entity}.imported", run.entity, d["entity_id"], data={
-                        "source": "import", "import_id": run.id, "file": run.file_name, "line": d["line"],
-                        "action": d["action"]})
+            for d in done:  # a created card's own event says where it came from (one event per card)
+                if d["action"] == "updated":
+                    tx.emit(f"{run.entity}.imported", run.entity, d["entity_id"], data=_origin(run, d["line"], "updated"))
             if run.dry_run:
                 self.dry_rejects += sorted(rejects, key=lambda r: r.number)[:DRY_REJECTS - len(self.dry_rejects)]
                 for k, v in counts.items():
@@ -315,7 +313,13 @@ class Importer:
 
             def one() -> int:
                 target.resolve(tx.conn, p)
-                return target.create(tx, p)
+                mark = len(tx.events)
+                ident = target.create(tx, p)
+                for i in range(mark, len(tx.events)):  # the card's created event carries its origin
+                    e = tx.events[i]
+                    if e.type == f"{run.entity}.created" and e.entity_id == ident:
+                        tx.events[i] = attrs.evolve(e, data={**e.data, **_origin(run, p.line, "created")})
+                return ident
 
             made = self._row(tx, one)
             if isinstance(made, CrmError):
@@ -324,7 +328,7 @@ class Importer:
                 counts["created"] += 1
                 done.append(_done(run, p, made, "created"))
         if ready:
-            ids = target.create_many(tx, ready)  # type: ignore[attr-defined]
+            ids = target.create_many(tx, ready, lambda p: _origin(run, p.line, "created"))  # type: ignore[attr-defined]
             for p, ident in zip(ready, ids):
                 counts["created"] += 1
                 done.append(_done(run, p, ident, "created"))
@@ -346,6 +350,11 @@ class Importer:
             return exc
 
 
+
+
+def _origin(run: ImportRun, line: int, action: str) -> dict[str, Any]:
+    """What a card's event says of the import that made or changed it (its timeline entry)."""
+    return {"source": "import", "import_id": run.id, "file": run.file_name, "line": line, "action": action}
 
 
 def _done(run: ImportRun, p: Prepared, ident: int, action: str, before: Any = None) -> dict[str, Any]:

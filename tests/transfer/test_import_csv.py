@@ -131,9 +131,18 @@ def test_undo_archives_created_cards_and_restores_updated_fields(ru: Crm, admin:
 def test_each_card_has_an_import_entry_in_its_timeline(ru: Crm, admin: Any, tmp_path: Path) -> None:
     run = Importer(admin).start(write(tmp_path, "tl.csv", "name,email\n\nAnn Lee,ann@x.example\n"), "contact")
     ann = ru.contacts.list().items[0]
-    entries = [e for e in ru.timeline.of("contact", ann.id).items if e.type == "contact.imported"]
-    assert [dict(e.data) for e in entries] == [
-        {"source": "import", "import_id": run.id, "file": "tl.csv", "line": 3, "action": "created"}]
+    entries = [(e.type, dict(e.data)) for e in ru.timeline.of("contact", ann.id).items]
+    assert entries == [("contact.created", {"source": "import", "import_id": run.id, "file": "tl.csv", "line": 3,
+                                            "action": "created"})]  # one event per card
+    again = Importer(admin).start(write(tmp_path, "tl2.csv", "name,email,phone\nAnn Lee,ann@x.example,+12125550100\n"),
+                                  "contact", mode="upsert")
+    entries = [(e.type, dict(e.data)) for e in ru.timeline.of("contact", ann.id).items]
+    assert [t for t, _ in entries].count("contact.updated") == 1 and ("contact.imported", {
+        "source": "import", "import_id": again.id, "file": "tl2.csv", "line": 2, "action": "updated"}) in entries
+    company = Importer(admin).start(write(tmp_path, "co.csv", "name\nAcme\n"), "company")
+    acme = ru.companies.list().items[0]
+    assert [(e.type, e.data.get("line"), e.data.get("import_id")) for e in ru.timeline.of("company", acme.id).items] == [
+        ("company.created", 2, company.id)]  # the service's own event, with the import's origin
 
 
 def test_a_utf16_bom_is_not_guessed(ru: Crm, admin: Any, tmp_path: Path) -> None:
