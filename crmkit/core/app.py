@@ -25,6 +25,7 @@ from .auth import SecurityStamp
 from .clock import Clock, SystemClock
 from .customfields import CustomFieldRegistry
 from .db import make_engine
+from .delivery import Delivery
 from .dispatcher import Dispatcher
 from .errors import ConfigError, NotFoundError, PluginError, ValidationError
 from .hookcall import call_hook, results
@@ -97,6 +98,8 @@ class Crm:
                                    list(results(pm, "crm_register_permissions", crm=self)))
         automation.check_rules(self)
         self.dispatcher = Dispatcher(self)
+        self.delivery = Delivery(self)
+        """When after-commit delivery runs (``[settings.events] delivery``, :mod:`crmkit.core.delivery`)."""
         self._pipelines: dict[str, Pipeline] = {}
         self._stages: dict[int, Stage] = {}
         self._lost_reasons: dict[str, LostReason] = {}

@@ -27,7 +27,7 @@ import attrs
 from .errors import ConfigError
 
 CORE_SECTIONS = frozenset({"database", "server", "forms", "files", "messages", "monitoring", "logging",
-                           "duplicates", "reports"})
+                           "duplicates", "reports", "events"})
 """``[settings.<section>]`` tables that are the core's, not a plugin's."""
 
 

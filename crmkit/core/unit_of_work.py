@@ -9,7 +9,7 @@ block without an error the transaction runs, in order:
    events they cause (an automatic task, a copied deal) go through 1-3 in turn;
 4. the ``before_commit`` callbacks (:meth:`Tx.before_commit`): the last statements, e.g. the
    API's stored response of an ``Idempotency-Key``;
-5. COMMIT, then after-commit delivery of the new events.
+5. COMMIT, then after-commit delivery of the new events (when: :mod:`crmkit.core.delivery`).
 
 A service called while a transaction is open in the same thread joins it, so a
 command made of commands (lead conversion, a pipeline rule copying a deal) is
@@ -31,6 +31,7 @@ from . import schema
 from .db import WRITE_OPTION
 from .errors import CrmError
 from .events import Event
+from .log_horizon import mark_writer
 from .prepared import Insert
 from .request_context import current_request_id
 
@@ -151,6 +152,7 @@ class Tx:
              "occurred_at": e.occurred_at, "payload": e.payload()}
             for e in events
         ]
+        mark_writer(self.conn)  # PostgreSQL: a deliverer waits for this commit before reading past these ids
         if len(rows) == 1:  # the common single command: compiled once, straight to the cursor
             ids = [_INSERT_EVENT(self.conn, rows[0])]
         else:
@@ -236,4 +238,4 @@ def transaction(crm: "Crm", actor_id: int | None) -> Iterator[Tx]:
         finally:
             local.tx = None
     if tx.events and not tx.defer_delivery:
-        crm.dispatcher.after_commit(tx.events)
+        crm.delivery.committed(tx.events)

@@ -156,6 +156,13 @@ def make_endpoint(op: Operation, crm: "Crm", tokens: "TokenCache", services: Ser
             return found.status, dumps(found.data), headers
         return run_claimed(ctx, found)
 
+    def run_deferred(ctx: Ctx, raw: bytes, key: str | None) -> tuple[int, bytes, dict[str, str], list[Any]]:
+        """``run``, its committed events collected for delivery after the writer slot (an error
+        leaves them pending: the next delivery or the worker takes them)."""
+        with crm.delivery.deferred() as events:
+            status, payload, headers = run(ctx, raw, key)
+        return status, payload, headers, events
+
     def run_claimed(ctx: Ctx, claim: idempotency.Claim) -> tuple[int, bytes, dict[str, str]]:
         """The command and its stored response in one transaction (the handler's services join it)."""
         try:
@@ -189,6 +196,12 @@ def make_endpoint(op: Operation, crm: "Crm", tokens: "TokenCache", services: Ser
             ctx = Ctx(crm=crm, request=request, user_id=user_id, path=path, query=query, body=body, version=version)
             if on_loop:
                 status, payload, headers = run(ctx, raw, key)
+            elif limiter is not None and crm.delivery.defers_writes:
+                # after-commit delivery outside the writer slot: the next write starts meanwhile
+                status, payload, headers, events = await anyio.to_thread.run_sync(
+                    run_deferred, ctx, raw, key, limiter=limiter)
+                if events:
+                    await run_in_threadpool(crm.delivery.deliver, events)
             elif limiter is not None:
                 status, payload, headers = await anyio.to_thread.run_sync(run, ctx, raw, key, limiter=limiter)
             else:
