@@ -11,7 +11,7 @@ from typing import Sequence
 
 from markupsafe import Markup, escape
 
-WIDTH = 600
+WIDTH = 340
 GREY, RED, GREEN = "#9ca3af", "#dc2626", "#16a34a"
 
 
@@ -26,7 +26,7 @@ def bars(rows: Sequence[tuple[str, float | None, str]], *, title: str, color: st
     top = max((v for _, v, _ in rows if v), default=0) or 1
     body, y = [], 4.0
     for label, value, note in rows:
-        w = (WIDTH - 120) * (value or 0) / top
+        w = (WIDTH - 110) * (value or 0) / top
         body.append(f'<text x="0" y="{y + 12:.0f}" fill="currentColor">{escape(label)}</text>')
         body.append(f'<rect x="0" y="{y + 18:.0f}" width="{max(w, 1):.1f}" height="12" rx="2" fill="{escape(color)}"/>')
         body.append(f'<text x="{w + 6:.1f}" y="{y + 29:.0f}" fill="currentColor">{escape(note)}</text>')
@@ -38,11 +38,11 @@ def growth(months: Sequence[tuple[str, int, int, int]], *, title: str, color: st
     """Per month ``(YYYY-MM, new, lost, base)``: new (up) and lost (down) columns, the base as a line."""
     if not months:
         return _svg(20, ['<text x="0" y="14" fill="currentColor">–</text>'], title)
-    h, mid, left = 220.0, 110.0, 4.0
+    h, mid, left = 180.0, 90.0, 4.0
     peak = max(max(n, lo) for _, n, lo, _ in months) or 1
     base_top = max(b for *_, b in months) or 1
     step = (WIDTH - left) / len(months)
-    bw = max(step * 0.35, 1)
+    bw = min(max(step * 0.35, 1), 18)
     body = [f'<line x1="0" y1="{mid}" x2="{WIDTH}" y2="{mid}" stroke="{GREY}"/>']
     points = []
     for i, (month, new, lost, base) in enumerate(months):
@@ -53,7 +53,7 @@ def growth(months: Sequence[tuple[str, int, int, int]], *, title: str, color: st
         body.append(f'<rect x="{x + bw:.1f}" y="{mid:.1f}" width="{bw:.1f}" height="{down:.1f}" fill="{RED}">'
                     f'<title>{escape(month)}: -{lost}</title></rect>')
         points.append(f"{x + bw:.1f},{mid - (mid - 14) * base / base_top:.1f}")
-        if len(months) <= 12 or i % max(1, len(months) // 6) == 0:
+        if i % max(1, len(months) // 4) == 0:
             body.append(f'<text x="{x:.1f}" y="{h - 2:.0f}" fill="currentColor" font-size="11">{escape(month)}</text>')
     body.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{escape(color)}" stroke-width="2"/>')
     return _svg(h + 4, body, title)
@@ -61,14 +61,14 @@ def growth(months: Sequence[tuple[str, int, int, int]], *, title: str, color: st
 
 def heatmap(rows: Sequence[tuple[str, int, Sequence[float | None]]], *, title: str, color: str) -> Markup:
     """Cohorts: per row ``(cohort, customers, shares of months 1..n)``, each cell's opacity its share."""
-    label_w, cell_h = 130.0, 22.0
+    label_w, cell_h = 92.0, 20.0
     cols = max((len(s) for *_, s in rows), default=12)
     cw = (WIDTH - label_w) / max(cols, 1)
     body = [f'<text x="{label_w + i * cw + 2:.1f}" y="14" fill="currentColor" font-size="11">{i + 1}</text>'
             for i in range(cols)]
     y = 20.0
     for cohort, size, shares in rows:
-        body.append(f'<text x="0" y="{y + 15:.0f}" fill="currentColor">{escape(cohort)} ({size})</text>')
+        body.append(f'<text x="0" y="{y + 14:.0f}" fill="currentColor" font-size="12">{escape(cohort)} ({size})</text>')
         for i, share in enumerate(shares):
             if share is None:
                 continue

@@ -69,7 +69,8 @@ def _kpis(ctx: "PageContext", conv: Any, check: Any, handling: Any, tasks: Any) 
     for row in check.rows:
         out.append({"label": ctx._("Average check, %(currency)s", currency=row["currency"]),
                     "now": ctx.fmt.money(row["average"]),
-                    "before": ctx.fmt.money(row.get("average_before")) if isinstance(check, Comparison) else None})
+                    "before": (ctx.fmt.money(row.get("average_before")) or "–") if isinstance(check, Comparison)
+                    else None})
     now, before = pair(handling, "median_seconds", measure="first_action")
     out.append({"label": ctx._("First action on a lead (median)"), "now": _days(now),
                 "before": _days(before) if isinstance(handling, Comparison) else None})
@@ -102,6 +103,7 @@ def reports_page(ctx: "PageContext") -> Response:
         return ctx.page("reports.html", status=422, form=form, error=exc.message, pipelines=ctx.crm.pipelines)
     pipe = ctx.crm.pipeline(options.get("pipeline") or ctx.crm.settings.sales_pipeline)
     names = {s.key: s.name for s in pipe.stages}
+    all_stages = {(p.key, s.key): s.name for p in ctx.crm.pipelines for s in p.stages}
     stage_names = {"potential": ctx._("potential"), "active": ctx._("active"), "regular": ctx._("regular"),
                    "lost": ctx._("lost")}
     figures = {
@@ -114,7 +116,8 @@ def reports_page(ctx: "PageContext") -> Response:
                               title=ctx._("Time in stage"), color=color),
         "growth": charts.growth([(r["month"], r["new"], r["lost"], r["base"]) for r in growth.rows],
                                 title=ctx._("Customer base"), color=color),
-        "lost": charts.bars([(f"{r['stage']}: {r['reason']}", r["lost"], f"{r['lost']} · {r['share']:.0%}")
+        "lost": charts.bars([(f"{all_stages.get((r['pipeline'], r['stage']), r['stage'])}: {r['reason']}", r["lost"],
+                              f"{r['lost']} · {r['share']:.0%}")
                              for r in lost.rows[:10]], title=ctx._("Lost reasons"), color=charts.RED),
         "lifecycle": charts.bars([(f"{ctx.label(r['entity_type'], True)}: {stage_names[r['lifecycle']]}", r["customers"],
                                    str(r["customers"])) for r in lifecycle.rows],
