@@ -62,11 +62,13 @@ def contact_id(conn: Connection, ref: Any, field: str = "contact_id") -> int:
     return ident
 
 
-def amount(value: Any, currency: str, field: str, *, given_currency: Any = None, positive: bool = False) -> Money:
+def amount(value: Any, currency: str, field: str, *, given_currency: Any = None, currency_field: str = "currency",
+           positive: bool = False) -> Money:
     """An amount in ``currency``: a currency given with it must be that one (a mismatch names
-    ``field``'s currency); too many decimals, floats and absurd sizes are refused."""
+    ``currency_field``); too many decimals, floats and absurd sizes are refused."""
     if given_currency is not None and str(given_currency).upper() != currency:
-        raise ValidationError(f"{field}: the bar works in {currency}, not {str(given_currency)[:10]}", field=field)
+        raise ValidationError(f"{currency_field}: the bar works in {currency}, not {str(given_currency)[:10]}",
+                              field=currency_field)
     found = Money.parse(value, currency, field=field)
     if found.amount < 0 or (positive and found.amount == 0):
         raise ValidationError(f"{field}: must be {'more than' if positive else 'at least'} 0", field=field)

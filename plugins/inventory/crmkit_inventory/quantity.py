@@ -23,6 +23,8 @@ def parse_qty(value: object, field: str = "qty", *, fractional: bool = True, pos
         raise ValidationError(f"{field}: give quantities as a string or integer, not {type(value).__name__}",
                               field=field)
     text = str(value).strip() if not isinstance(value, Decimal) else value
+    if isinstance(text, str) and not (text.isascii() and len(text) <= 40):  # Decimal("١") is 1
+        raise ValidationError(f"{field}: {str(value)[:40]!r} is not a quantity", field=field)
     try:
         dec = Decimal(text)
     except Exception:  # noqa: BLE001 - any unparsable text is the same error

@@ -163,12 +163,14 @@ class Bar:
         """A member pays (part of) what the tab owes; paying more than is owed is refused."""
         self.services.access.require(SELL, "take tab payments")
         how = check_text(method, "method", max_length=40, required=True)
+        value = amount(paid, self._currency(None), "amount", given_currency=currency, positive=True)
         with self.crm.transaction(self.actor_id) as tx:
             member = check_contact(tx.conn, contact_id)
             row = tx.conn.execute(select(tabs).where(tabs.c.contact_id == member).with_for_update()).first()
             if row is None:
                 raise ValidationError(f"contact_id: contact {member} has no tab", field="contact_id")
-            value = amount(paid, row.currency, "amount", given_currency=currency, positive=True)
+            if row.currency != value.currency:
+                raise ValidationError(f"currency: the tab is in {row.currency}", field="currency")
             if value.minor_units > row.balance_minor:
                 raise ValidationError(f"amount: the tab owes {money(row.balance_minor, row.currency)}, "
                                       f"not {value}", field="amount")

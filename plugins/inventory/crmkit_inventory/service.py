@@ -64,7 +64,7 @@ class Inventory(Catalog):
                 product = product_row(tx.conn, line.get("sku"), f"lines[{n}].sku", lock=True)
                 q = parse_qty(line.get("qty"), f"lines[{n}].qty", fractional=product.fractional)
                 cost = amount(line.get("unit_cost"), product.currency, f"lines[{n}].unit_cost",
-                              given_currency=line.get("currency"))
+                              given_currency=line.get("currency"), currency_field=f"lines[{n}].currency")
                 posted = post(tx, "receipt", product, where.id, q, unit_cost_minor=cost.minor_units,
                               supplier_id=source, field=f"lines[{n}].qty")
                 ids.append(posted.id)

@@ -80,7 +80,7 @@ def test_api(make_crm: MakeCrm, clock: FrozenClock) -> None:
         tab = client.get(f"{BASE}/tabs/{member.id}", headers=as_ben).json()
         assert (tab["balance"]["amount"], tab["available"]["amount"], tab["blocked"]) == ("9.80", "0.20", False)
         error(client.post(f"{BASE}/tabs/{member.id}/payments", headers=as_ben,
-                          json={"amount": "5.00", "currency": "EUR"}), 422, "amount")
+                          json={"amount": "5.00", "currency": "EUR"}), 422, "currency")
         paid = client.post(f"{BASE}/tabs/{member.id}/payments", headers=as_ben, json={"amount": "9.80"})
         assert paid.status_code == 201 and paid.json()["amount"]["amount"] == "-9.80"
         assert client.put(f"{BASE}/tabs/{member.id}/limit", headers=as_admin,

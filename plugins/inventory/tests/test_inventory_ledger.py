@@ -142,9 +142,11 @@ def test_unknown_references_and_bad_values_name_the_field(make_crm: MakeCrm, clo
         (lambda: inv.receive("attic", [{"sku": "WATER", "qty": "1", "unit_cost": "1"}]), "location"),
         (lambda: inv.receive("bar", [{"sku": "WATER", "qty": "-1", "unit_cost": "1"}]), "lines[0].qty"),
         (lambda: inv.receive("bar", [{"sku": "WATER", "qty": 1.5, "unit_cost": "1"}]), "lines[0].qty"),
+        (lambda: inv.receive("bar", [{"sku": "WATER", "qty": "١", "unit_cost": "1"}]), "lines[0].qty"),
+        (lambda: inv.receive("bar", [{"sku": "WATER", "qty": "1e-400", "unit_cost": "1"}]), "lines[0].qty"),
         (lambda: inv.receive("bar", [{"sku": "WATER", "qty": "1", "unit_cost": "0.001"}]), "lines[0].unit_cost"),
         (lambda: inv.receive("bar", [{"sku": "WATER", "qty": "1", "unit_cost": "1", "currency": "EUR"}]),
-         "lines[0].unit_cost"),
+         "lines[0].currency"),
         (lambda: inv.receive("bar", [{"sku": "WATER", "qty": "1", "unit_cost": "1", "colour": "red"}]),
          "lines[0].colour"),
         (lambda: inv.receive("bar", []), "lines"),
@@ -153,7 +155,7 @@ def test_unknown_references_and_bad_values_name_the_field(make_crm: MakeCrm, clo
         (lambda: inv.create_product(sku="X", name="X", price="1.001"), "price"),
         (lambda: inv.create_product(sku="X", name="X", price="1", vat_rate="120"), "vat_rate"),
         (lambda: inv.create_product(sku="X", name="X", price="1", unit="crate"), "unit"),
-        (lambda: inv.create_product(sku="X", name="X", price="1", currency="EUR"), "price"),
+        (lambda: inv.create_product(sku="X", name="X", price="1", currency="EUR"), "currency"),
         (lambda: inv.write_off("bar", "WATER", "1", reason=""), "reason"),
     ]
     for call, field in cases:
