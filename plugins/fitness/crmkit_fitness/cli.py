@@ -189,3 +189,46 @@ def trainers() -> None:
         f"{r['name']:<24} classes {r['classes']:>4}  attended {r['attended']:>5}  no-shows {r['no_shows']:>4}  "
         f"members {r['members']:>4}  renewal {r['renewal_rate'] or '-':>5} %  tasks on time {r['tasks_on_time']}, "
         f"late {r['tasks_late']}, overdue {r['tasks_overdue']}" for r in rows) or "(no trainers)")
+
+
+@group.command("demo")
+@click.option("--members", type=click.IntRange(10, 5000), default=300, show_default=True)
+@click.option("--days", type=click.IntRange(30, 730), default=365, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+def demo(members: int, days: int, seed: int) -> None:
+    """Fill this deployment with a simulated club: a year of members, visits, freezes, touch points
+    and renewals (the simulator, time running from DAYS ago to now). For an empty deployment:
+
+        crmkit init club && cd club
+        CRMKIT_PLUGINS=fitness,installments,telephony crmkit fitness demo
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from crmkit import ConflictError, Crm, FrozenClock
+
+    from .simulator import simulate
+    from .tables import products
+
+    state = _state()
+    if not state.crm.users.list().items == [] or _has(state.crm, select(func.count()).select_from(products)):
+        raise ConflictError("the deployment is not empty: run the club demo on a new one (crmkit init DIR)")
+    clock = FrozenClock()
+    clock.set(state.crm.clock.now() - timedelta(days=days))
+    crm = Crm(state.settings(), clock=clock)
+    try:
+        result = simulate(crm, members=members, days=days, seed=seed, join_days=min(180, days // 2))
+        data = reports.touch_attribution(crm)
+    finally:
+        crm.close()
+    _out({"members": members, "days": days, "checkins": result.checkins, "allowed": result.allowed,
+          "renewals": data}, f"A club of {members} members over {days} days: {result.checkins} check-ins "
+         f"({result.allowed} allowed); {data['renewed']} of {data['ended']} memberships renewed "
+         f"({data['rate'] or '-'} %).\nUsers: owner@club.example (admin), manager0@..., trainer0@... "
+         "(give one a password: crmkit users set-password EMAIL). Try: crmkit fitness report touch-points")
+
+
+def _has(crm: Any, query: Any) -> bool:
+    with crm.engine.connect() as conn:
+        return bool(conn.scalar(query))

@@ -69,6 +69,20 @@ def test_user_routes(make_crm: MakeCrm, clock: FrozenClock) -> None:
         assert client.get("/api/v1/fitness/reports/at-risk").status_code == 401
 
 
+def test_club_demo(tmp_path: Path) -> None:
+    """``crmkit fitness demo`` fills a new deployment with a simulated club (here a small, short one)."""
+    runner = CliRunner()
+    env = {"CRMKIT_PLUGINS": "fitness,installments", "CRMKIT_CONFIG": None, "CRMKIT_USER": None}
+    assert runner.invoke(cli, ["init", str(tmp_path / "club")], env=env).exit_code == 0
+    config = str(tmp_path / "club" / "crmkit.toml")
+    result = runner.invoke(cli, ["--config", config, "--json", "fitness", "demo", "--members", "12", "--days", "40"],
+                           env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["checkins"] > 0
+    listed = runner.invoke(cli, ["--config", config, "fitness", "products"], env=env)
+    assert "quarter" in listed.output
+
+
 def test_cli(db_url: str, tmp_path: Path) -> None:
     runner = CliRunner()
     env = {"CRMKIT_PLUGINS": "fitness", "CRMKIT_CONFIG": None, "CRMKIT_USER": None}
@@ -98,5 +112,6 @@ def test_cli(db_url: str, tmp_path: Path) -> None:
     assert "key: fdk_" in run("fitness", "device", "Door")
     for report in ("renewals", "touch-points", "at-risk", "trainers"):
         run("fitness", "report", report)
+    assert "not empty" in run("fitness", "demo", "--members", "10", "--days", "30", ok=False)
     no_plugin = runner.invoke(cli, ["--config", config, "fitness", "products"], env={**env, "CRMKIT_PLUGINS": ""})
     assert no_plugin.exit_code != 0 and "No such command" in no_plugin.output
