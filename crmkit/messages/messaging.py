@@ -72,4 +72,5 @@ def crm_register_periodic_jobs(crm: "Crm") -> list[PeriodicJob]:
         PeriodicJob(name="messages", every=timedelta(seconds=10), run=send_messages),
         PeriodicJob(name="webhooks", every=timedelta(seconds=10), run=send_webhooks),
         PeriodicJob(name="reminders", every=timedelta(minutes=1), run=run_reminders),
+        PeriodicJob(name="campaigns", every=timedelta(minutes=5), run=run_campaigns),
     ]

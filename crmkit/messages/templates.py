@@ -73,6 +73,7 @@ class TemplateService:
     def __init__(self, crm: "Crm", actor_id: int | None = None) -> None:
         self.crm = crm
         self.actor_id = actor_id
+        self._compiled: dict[tuple[str, str | None], tuple[Template, Any, Any, Any]] = {}
 
     def save(self, key: str, body: str, *, subject: str = "", html: str | None = None,
              language: str = DEFAULT_LANGUAGE) -> Template:
@@ -155,3 +156,20 @@ class TemplateService:
         return Rendered(key=key, language=template.language, subject=subject[:300], body=body, html=html)
 
     preview = render
+
+    def fill(self, key: str, values: Mapping[str, Any], language: str | None = None) -> Rendered:
+        """Render ``key`` with ready ``values`` (bulk paths: each variant is read and compiled once
+        per service object)."""
+        lang = language if isinstance(language, str) else None
+        found = self._compiled.get((key, lang))
+        if found is None:
+            t = self.get(key, lang)
+            found = self._compiled[(key, lang)] = (t, _compile(t.subject, "subject"), _compile(t.body, "body"),
+                                                   _compile(t.html, "html", html=True) if t.html else None)
+        t, subject, body, html = found
+        try:
+            return Rendered(key=key, language=t.language, subject=subject.render(values).strip()[:300],
+                            body=body.render(values), html=html.render(values) if html is not None else None)
+        except TemplateError as exc:
+            raise ValidationError(f"template: {key} ({t.language}) cannot be filled in: {exc}",
+                                  field="template") from None
