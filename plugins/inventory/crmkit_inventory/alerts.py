@@ -4,6 +4,7 @@ or above the threshold). Runs inside the transaction of the movements that chang
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any, Iterable
 
@@ -15,6 +16,20 @@ from .config import LOW_STOCK_RULE, config
 from .ledger import on_hand
 from .quantity import qty
 from .tables import locations, products, thresholds
+
+log = logging.getLogger(__name__)
+
+
+def _manager(tx: Tx, email: str) -> int | None:
+    """The bar manager's user id; ``None`` (unassigned) when the setting names no active user, so a
+    wrong e-mail in crmkit.toml never stops a sale."""
+    if not email:
+        return None
+    u = schema.users.c
+    found = tx.conn.scalar(select(u.id).where(u.email == email.strip().lower(), u.active.is_(True)))
+    if found is None:
+        log.warning("inventory: [settings.inventory] manager %r is not an active user; the task is unassigned", email)
+    return None if found is None else int(found)
 
 
 def check(tx: Tx, touched: Iterable[tuple[int, int]]) -> None:
@@ -42,7 +57,7 @@ def _review(tx: Tx, row: Any) -> None:
             title=f"Restock {product.name} ({product.sku}) at {where.name}"[:300],
             description=(f"{qty(held)} {product.unit} left at {where.name}; the minimum is "
                          f"{qty(row.min_milli)} {product.unit}."),
-            assignee_id=settings.manager or None, due_at=tx.now + timedelta(hours=settings.task_due_hours),
+            assignee_id=_manager(tx, settings.manager), due_at=tx.now + timedelta(hours=settings.task_due_hours),
             rule=LOW_STOCK_RULE)
         tx.conn.execute(update(thresholds).where(thresholds.c.id == row.id).values(task_id=task.id))
         tx.emit("inventory.low_stock", "task", task.id, data={

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from crmkit import ConflictError, Crm, Money, NotFoundError, ValidationError, check_id, check_text
 
@@ -203,9 +204,11 @@ class Bar:
     def _open_tab(self, tx: Any, member: int, cur: str) -> Any:
         query = select(tabs).where(tabs.c.contact_id == member).with_for_update()
         row = tx.conn.execute(query).first()
-        if row is None:
-            tx.conn.execute(insert(tabs).values(contact_id=member, currency=cur, limit_minor=self._default_limit(cur),
-                                                balance_minor=0, created_at=tx.now, version=1))
+        if row is None:  # two first charges at once (PostgreSQL): one opens the tab, the other waits on it
+            values = {"contact_id": member, "currency": cur, "limit_minor": self._default_limit(cur),
+                      "balance_minor": 0, "created_at": tx.now, "version": 1}
+            dialect = postgresql if tx.conn.dialect.name == "postgresql" else sqlite
+            tx.conn.execute(dialect.insert(tabs).values(**values).on_conflict_do_nothing(index_elements=["contact_id"]))
             row = tx.conn.execute(query).one()
         return row
 

@@ -89,6 +89,15 @@ def test_an_overdue_installment_closes_the_tab(make_crm: MakeCrm, clock: FrozenC
     assert till.tab(member.id).balance.amount == Decimal("4.90")
 
 
+def test_a_manager_who_is_no_user_leaves_the_task_unassigned(make_crm: MakeCrm, clock: FrozenClock) -> None:
+    crm = enabled(make_crm, clock, manager="nobody@club.example")
+    inv = stocked(crm)
+    inv.receive("bar", [{"sku": "WATER", "qty": "3", "unit_cost": "0.40"}])
+    inv.set_threshold("WATER", "bar", "5")  # below at once: the task is made, the command goes through
+    [task] = low_stock_tasks(crm)
+    assert task.assignee_id is None and "Restock Water 0.5 l (WATER) at Bar" == task.title
+
+
 def test_without_installments_the_glue_stays_off(make_crm: MakeCrm, clock: FrozenClock) -> None:
     crm = enabled(make_crm, clock)
     assert not crm.pm.has_plugin("inventory_installments")
