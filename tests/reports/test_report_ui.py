@@ -46,3 +46,22 @@ def test_reports_page_shows_each_users_figures_with_svg_charts(seeded: SimpleNam
     bad = client.get("/reports", params={"from": "2026-05-01", "to": "2026-01-01"})
     assert bad.status_code == 422 and "until" in bad.text and "<svg" not in bad.text
     assert client.get("/reports", params={"from": "not a date"}).status_code == 422
+
+
+def test_scores_on_cards_and_most_likely_deals(seeded: SimpleNamespace) -> None:
+    from crmkit.core.reports.scores import scores_of
+    from crmkit.core.reports.scores_job import recompute_scores
+    from conftest import NOW
+
+    crm = seeded.crm
+    recompute_scores(crm, NOW)
+    client = _client(seeded, seeded.m1)
+    mine = [d for d in crm.as_user(seeded.m1.id).deals.list({"status": "open"}).items]
+    assert mine
+    card = client.get(f"/deals/{mine[0].id}")
+    assert card.status_code == 200
+    score = scores_of(crm, "deal", mine[0].id)["lead_win"]
+    assert "Chance to win" in card.text and f"{score:.0%}" in card.text
+    page = client.get("/reports").text.split('id="h-likely"')[1].split("</section>")[0]
+    shown = [int(i) for i in re.findall(r'href="/deals/(\d+)"', page)]
+    assert set(shown) == {d.id for d in mine} and len(shown) == len(mine)

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from ...core.errors import ValidationError
 from ...core.reports import Comparison, Report, run_report
+from ...core.reports.scores import ranked
 from . import report_charts as charts
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -131,9 +132,10 @@ def reports_page(ctx: "PageContext") -> Response:
                                           title=ctx._("Chance to win: predicted and actual"), color=color),
     }
     overall = next((r for r in backtest.rows if r["band"] == "all"), None)
+    likely = ranked(ctx.services, "deal", "lead_win", filters={"status": "open"}, limit=10).items
     return ctx.page("reports.html", form=form, error=None, pipelines=ctx.crm.pipelines,
                     kpis=_kpis(ctx, conv, check, handling, tasks), figures=figures, channels=channels.rows,
-                    managers=managers.rows, backtest=overall, compare=compare, handling=handling,
+                    managers=managers.rows, backtest=overall, likely=likely, compare=compare, handling=handling,
                     period=(date.fromisoformat(form["from"]) if _is_date(form["from"]) else None))
 
 
