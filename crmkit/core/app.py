@@ -19,6 +19,7 @@ import attrs
 from sqlalchemy import Engine, MetaData, Table
 
 from . import automation, default_jobs, defaults, hooktrace, schema
+from .reports import report_hooks
 from ..transfer import hooks as transfer_hooks
 from .access import Access, collect_roles
 from .auth import SecurityStamp
@@ -79,7 +80,7 @@ class Crm:
         self.auto_enabled: Mapping[str, tuple[str, ...]] = enabled.auto
         """Glue plugins that switched themselves on, with the plugins that pulled each in."""
         self.pm = build_plugin_manager(self.plugins, defaults=[defaults, default_jobs, automation, transfer_hooks,
-                                                                 _messaging()],
+                                                                 _messaging(), report_hooks],
                                        trace=hooktrace.wanted(trace_hooks))
         self._settings_of = _plugin_settings(self.plugins, self.settings)
         self._impl_cache: dict[str, bool] = {}

@@ -30,6 +30,3 @@ def crm_register_periodic_jobs(crm: "Crm") -> list[PeriodicJob]:
             PeriodicJob(name="customer_segments", every=timedelta(hours=1), run=recompute_segments),
             PeriodicJob(name="scores", every=timedelta(hours=1), run=recompute_scores)]
 
-
-# The core's lead_win score (crmkit.core.reports.scoring), registered with these defaults.
-from .reports.scoring import crm_score  # noqa: E402,F401
