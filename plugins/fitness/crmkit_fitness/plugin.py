@@ -30,6 +30,7 @@ from .config import MANAGE, NAME, RENEWALS, RENEWALS_PIPELINE, SALES, SALES_PIPE
 from .memberships import issue, renewal_lost
 from .passes import daily_pass
 from .tables import metadata
+from .ui import crm_register_ui_pages, crm_register_ui_panels, crm_register_ui_timeline  # noqa: F401  (web UI)
 
 plugin_info = crmkit.PluginInfo(
     name=NAME, version=__version__, api=">=1.0,<2", migrations="crmkit_fitness.migrations", settings=parse,
