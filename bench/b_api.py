@@ -88,17 +88,20 @@ def run(opts: Options, workdir: Path, backend: str) -> list[Result]:
     n = 100 if opts.quick else (1_000 if backend == "sqlite" else 500)
     opts = Options(quick=opts.quick, repeats=min(opts.repeats, 3), warmup=opts.warmup)
     results = []
-    for plugins, label in (((), ""), (NOOPS, ", noop1..4 enabled")):
+    variants = (((), "", None), (NOOPS, ", noop1..4 enabled", None),
+                (NOOPS, ", noop1..4, delivery = background", "background"))
+    for plugins, label, delivery in variants:
         if plugins and opts.quick:
             continue
         with fresh_db(backend, workdir) as db:
-            results += _one(opts, db, backend, n, plugins, label, headline=not plugins)
+            results += _one(opts, db, backend, n, plugins, label, headline=not plugins, delivery=delivery)
     return results
 
 
 def _one(opts: Options, db: Db, backend: str, n: int, plugins: tuple[str, ...], label: str,
-         headline: bool) -> list[Result]:
-    crm = make_crm(db, plugins=plugins)
+         headline: bool, delivery: str | None = None) -> list[Result]:
+    toml = {"settings": {"events": {"delivery": delivery}}} if delivery else None
+    crm = make_crm(db, plugins=plugins, toml=toml)
     driver = Driver()
     try:
         user = crm.users.create(email="manager@example.com", name="Manager", role="manager")
@@ -140,10 +143,18 @@ def _one(opts: Options, db: Db, backend: str, n: int, plugins: tuple[str, ...], 
              (b_out[-1]["title"], Decimal(b_out[-1]["amount_minor"])))
 
         if not headline:  # the plugins' hooks are on the write path only
+            crm.dispatcher.deliver_pending()  # background mode: what the delivery thread had not reached yet
             same("after-commit failures", crm.dispatcher.failures(), [])
+            same("events delivered to each no-op plugin (every cursor at the log's end)",
+                 _cursors(crm), {name: _last_event(crm) for name in NOOPS})
+            how = ("a delivery thread delivers, the response does not wait" if delivery == "background" else
+                   f"delivery ({crm.delivery.mode}) after the writer slot, before the response")
+            ratio = w_b / w_o
             return [Result(name=f"4 API write: POST /deals vs bare Starlette + Core INSERT{label}", backend=backend,
-                           ours=n / w_o, baseline=n / w_b, unit="req/s", ratio=w_b / w_o, target="info (>= 0.40)",
-                           n=n, note="after-commit delivery to 4 no-op crm_event_committed hooks runs inline")]
+                           ours=n / w_o, baseline=n / w_b, unit="req/s", ratio=ratio,
+                           target=">= 0.40 of bare" if delivery else "info (>= 0.40)",
+                           passed=ratio >= 0.40 if delivery else None,
+                           n=n, note=f"4 no-op crm_event_committed hooks; {how}")]
         reads = ids[-n:]
         reads_ours = [("GET", f"/api/v1/deals/{i}", get_h, b"") for i in reads]
         reads_bare = [("GET", f"/deals/{i}", [], b"") for i in reads]
@@ -179,3 +190,14 @@ def _one(opts: Options, db: Db, backend: str, n: int, plugins: tuple[str, ...], 
                target=">= 0.60 of bare", passed=r_ratio >= 0.60, n=n,
                note="same row data checked (id, title, status, owner, version, amount, custom, created_at)"),
     ]
+
+
+def _cursors(crm: Any) -> dict[str, int]:
+    c = schema.event_cursors.c
+    with crm.engine.connect() as conn:
+        return {name: int(last) for name, last in conn.execute(select(c.subscriber, c.last_event_id))}
+
+
+def _last_event(crm: Any) -> int:
+    with crm.engine.connect() as conn:
+        return int(conn.scalar(select(func.max(schema.events.c.id))) or 0)

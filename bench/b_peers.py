@@ -149,8 +149,8 @@ class Side:
 
 
 def run(opts: Options, workdir: Path, backend: str) -> list[Result]:
-    n = 100 if opts.quick else (1_000 if backend == "sqlite" else 500)
-    repeats = min(opts.repeats, 3) if opts.quick else opts.repeats
+    n = (50 if backend == "sqlite" else 20) if opts.quick else (1_000 if backend == "sqlite" else 300)
+    repeats = min(opts.repeats, 2) if opts.quick else opts.repeats
     times: dict[str, dict[str, list[float]]] = {w: {s: [] for s in SIDES} for w in WORK}
     with fresh_db(backend, workdir) as d1, fresh_db(backend, workdir) as d2, fresh_db(backend, workdir) as d3:
         sides = {"ours": Side("ours", d1), "django": Side("django", d2), "raw": Side("raw", d3)}

@@ -182,9 +182,9 @@ def template() -> dict[str, Any]:
     return tomllib.loads(resources.files("crmkit").joinpath("templates/crmkit.toml").read_text())
 
 
-def make_crm(db: Db, *, plugins: tuple[str, ...] = (), **kwargs: Any) -> Crm:
-    """A Crm on ``db`` built from the shipped template, plugins enabled by name (entry points)."""
-    data = {**template(), "database": db.url, "plugins": list(plugins)}
+def make_crm(db: Db, *, plugins: tuple[str, ...] = (), toml: dict[str, Any] | None = None, **kwargs: Any) -> Crm:
+    """A Crm on ``db`` built from the shipped template (``toml`` over it), plugins enabled by name."""
+    data = {**template(), **(toml or {}), "database": db.url, "plugins": list(plugins)}
     settings = Settings.from_dict(data, base_dir=Path(tempfile.gettempdir()), environ={})
     return Crm(settings, **kwargs)
 
