@@ -33,6 +33,10 @@ for _command in (init, demo, plugins, leads, contacts, companies, deals, tasks, 
                  events, worker, serve, db, config, search, files, report, import_, export_command,
                  duplicates_command, merge_command):
     cli.add_command(_command)
+from ..messages.cli import COMMANDS as _message_commands  # noqa: E402  (crmkit.messages uses crmkit.cli)
+
+for _command in _message_commands:
+    cli.add_command(_command)
 _archive.attach({"leads": leads, "contacts": contacts, "companies": companies, "deals": deals, "tasks": tasks})
 _calendar.attach(users)
 

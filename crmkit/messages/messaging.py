@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import MetaData
 
-from crmkit import PeriodicJob, hookimpl
+from crmkit import PeriodicJob, Permission, hookimpl
 
 from .config import load
 from .tables import metadata
@@ -23,6 +23,12 @@ if TYPE_CHECKING:  # pragma: no cover
 def crm_register_tables(crm: "Crm") -> MetaData:
     load(crm)  # a wrong [settings.messages] fails at start
     return metadata
+
+
+@hookimpl(trylast=True)
+def crm_register_permissions(crm: "Crm") -> list[Permission]:
+    return [Permission("messages.manage", roles=("admin", "head"),
+                       description="templates, campaigns, webhooks and the whole outbox")]
 
 
 @hookimpl(trylast=True)

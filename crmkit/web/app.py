@@ -66,6 +66,9 @@ def operations(crm: "Crm", clock: "Clock") -> list[Operation]:
     ops = archive.with_archived_filter(ops) + archive.operations(crm, ops)
     ops += files.operations(crm) + calendar.operations(crm)
     ops += imports.operations(crm) + card_transfer.operations(crm, ops)  # import jobs, exports, duplicates, merges
+    from ..messages import web as messages_web  # crmkit.messages uses crmkit.web: imported here
+
+    ops += messages_web.operations(crm)
     return card_transfer.with_transfer(crm, ops)
 
 
@@ -104,6 +107,9 @@ def create_app(
     routes += path_routes(PREFIX, [(op, streamed.get(op.operation_id) or
                                     make_endpoint(op, crm, tokens_cache, services)) for op in ops])
     routes += calendar.routes()  # /calendar/<secret>.ics: no token, the secret is the key
+    from ..messages.web import routes as messages_routes
+
+    routes += messages_routes()  # unsubscribe links, SMS gateway and Telegram webhooks: signed, no token
     for name, prs in plugin_routes.items():
         open_routes = [r for r in prs if getattr(r, PUBLIC_FLAG, False)]
         guarded = _Authenticated(Router(routes=[r for r in prs if not getattr(r, PUBLIC_FLAG, False)]), tokens_cache)
