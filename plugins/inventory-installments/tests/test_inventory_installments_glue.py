@@ -19,7 +19,7 @@ NAME = "inventory_installments"
 
 
 def test_on_with_both_sides_only(make_crm: MakeCrm) -> None:
-    for plugins in (["inventory"], ["installments"], []):
+    for plugins in (["inventory"], ["installments"]):
         assert not make_crm(plugins=plugins).pm.has_plugin(NAME), plugins
     both = make_crm(plugins=["inventory", "installments"])
     assert both.auto_enabled == {NAME: ("inventory", "installments")}

@@ -1,5 +1,5 @@
 """The plugin in the web UI: a bar-sale screen (``/p/inventory/sell``), a stock page
-(``/p/inventory/stock``) and its events in timelines (``crm_register_ui_*`` hooks; only public
+(``/p/inventory/stock``), the analysis (``/p/inventory/analysis``) and its events in timelines (``crm_register_ui_*`` hooks; only public
 crmkit imports). Both pages act as the logged-in user through the plugin's services."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import Any
 from crmkit import Crm, CrmError, hookimpl
 from crmkit.ui import N_, Markup, PageContext, TimelineRenderer, UiPage
 
-from .config import SELL
+from . import reports
+from .config import MANAGE, SELL
 from .records import money
 from .sales import PAYMENTS, Bar
 from .service import Inventory
@@ -60,6 +61,23 @@ def stock_page(ctx: PageContext) -> Any:
                       totals=[money(v, c) for c, v in sorted(totals.items())])
 
 
+def analysis_page(ctx: PageContext) -> Any:
+    """Best sellers, margin, turnover and shrinkage over a period (``since``, ``until`` in the query)."""
+    q = ctx.request.query_params
+    since, until = q.get("since") or None, q.get("until") or None
+    try:
+        span = reports.period(ctx.crm, since, until)
+        args = {"since": span.since, "until": span.until}
+        data = {"margin": reports.gross_margin(ctx.crm, **args),
+                "best": reports.best_sellers(ctx.crm, by=q.get("by") if q.get("by") in ("qty", "margin") else "qty",
+                                             **args),
+                "turnover": reports.turnover(ctx.crm, **args), "shrinkage": reports.shrinkage(ctx.crm, **args),
+                "segments": reports.sales_by_segment(ctx.crm, **args)}
+    except CrmError as exc:
+        return Markup('<p class="error" role="alert">{}</p>').format(exc.message)
+    return ctx.render("inventory/analysis.html", span=span, by=q.get("by", "qty"), **data)
+
+
 def event(ctx: PageContext, event: Any) -> Any:
     data = event.data or {}
     what = event.type.split(".", 1)[1].replace("_", " ")
@@ -75,7 +93,8 @@ def event(ctx: PageContext, event: Any) -> Any:
 def crm_register_ui_pages(crm: Crm) -> list[UiPage]:
     return [UiPage("inventory", "sell", N_("Bar sale"), sell_page, methods=("GET", "POST"), templates=TEMPLATES,
                    permission=SELL),
-            UiPage("inventory", "stock", N_("Stock"), stock_page, templates=TEMPLATES, permission=SELL)]
+            UiPage("inventory", "stock", N_("Stock"), stock_page, templates=TEMPLATES, permission=SELL),
+            UiPage("inventory", "analysis", N_("Bar analysis"), analysis_page, templates=TEMPLATES, permission=MANAGE)]
 
 
 @hookimpl

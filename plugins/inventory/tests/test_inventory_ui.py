@@ -81,6 +81,11 @@ def test_sell_at_the_bar_and_see_the_stock(deployment: tuple[Crm, int]) -> None:
         assert "Bar: sale 12.80 USD (2.000 x WATER, 2.000 x SHAKE)" in card.text
         assert client.post("/p/inventory/sell", data={"location": "bar", "sku0": "WATER", "qty0": "1"}).status_code == 403
         assert Inventory(crm).stock(sku="WATER")[0].on_hand == 22
+        analysis = client.get("/p/inventory/analysis?by=margin")
+        assert analysis.status_code == 200 and "Gross margin" in analysis.text
+        # revenue net of VAT 2.73 + 8.17, cost 2 x 0.40 + 2 x 1.90, margin 6.30 = 57.80 % of 10.90
+        assert all(f in analysis.text for f in ("$10.90", "$4.60", "$6.30", "57.80 %"))
+        assert client.get("/p/inventory/analysis?since=2026-99-01").status_code == 200  # the error, shown
 
 
 def test_no_pages_without_the_plugin(make_crm: Any) -> None:
