@@ -3,8 +3,10 @@
 * ``crm_customer_segments`` -- per customer (a contact, or a company): the lifecycle stage and
   since when, the RFM scores and segment; written by the ``core.customer_segments`` job.
   A contact or company without a row is ``potential`` (nothing bought yet).
-* two indexes on core tables the reports need: a lead's deals (``ix_crm_deals_lead``) and a
-  manager's leads by creation (``ix_crm_leads_responsible``);
+* indexes on core tables the reports need: a lead's deals (``ix_crm_deals_lead``), a manager's
+  leads by creation (``ix_crm_leads_responsible``), and the columns of the record rules a report
+  of a manager filters on (tasks by author, contacts and companies by responsible user), so a
+  manager's quarter stays an index look-up;
 * ``crm_scores`` -- per card and model: the latest score (e.g. ``lead_win``: a probability),
   written by the ``core.scores`` job from the ``crm_score`` hook.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, Index, Integer, String, Table
 
-from ..schema import deals, leads, metadata
+from ..schema import companies, contacts, deals, leads, metadata, tasks
 from ..types import UTCDateTime
 
 customer_segments = Table(
@@ -45,3 +47,6 @@ scores = Table(
 
 Index("ix_crm_deals_lead", deals.c.lead_id)
 Index("ix_crm_leads_responsible", leads.c.responsible_id, leads.c.created_at)
+Index("ix_crm_tasks_created_by", tasks.c.created_by)
+Index("ix_crm_contacts_responsible", contacts.c.responsible_id)
+Index("ix_crm_companies_responsible", companies.c.responsible_id)

@@ -6,7 +6,8 @@ Depends on: -
 
 ``crm_customer_segments`` (per contact or company: lifecycle stage, RFM scores and segment) and
 ``crm_scores`` (per card and model: the latest score), both written by the worker's jobs
-(crmkit.core.reports); indexes for the reports: a lead's deals, a manager's leads. Only additions:
+(crmkit.core.reports); indexes for the reports: a lead's deals, a manager's leads, tasks by author,
+contacts and companies by responsible user. Only additions:
 no existing row changes.
 """
 
@@ -55,9 +56,19 @@ def upgrade() -> None:
         batch_op.create_index("ix_crm_deals_lead", ["lead_id"], unique=False)
     with op.batch_alter_table("crm_leads", schema=None) as batch_op:
         batch_op.create_index("ix_crm_leads_responsible", ["responsible_id", "created_at"], unique=False)
+    with op.batch_alter_table("crm_tasks", schema=None) as batch_op:
+        batch_op.create_index("ix_crm_tasks_created_by", ["created_by"], unique=False)
+    with op.batch_alter_table("crm_contacts", schema=None) as batch_op:
+        batch_op.create_index("ix_crm_contacts_responsible", ["responsible_id"], unique=False)
+    with op.batch_alter_table("crm_companies", schema=None) as batch_op:
+        batch_op.create_index("ix_crm_companies_responsible", ["responsible_id"], unique=False)
 
 
 def downgrade() -> None:
+    for table, index in (("crm_companies", "ix_crm_companies_responsible"), ("crm_contacts", "ix_crm_contacts_responsible"),
+                         ("crm_tasks", "ix_crm_tasks_created_by")):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(index)
     with op.batch_alter_table("crm_leads", schema=None) as batch_op:
         batch_op.drop_index("ix_crm_leads_responsible")
     with op.batch_alter_table("crm_deals", schema=None) as batch_op:
