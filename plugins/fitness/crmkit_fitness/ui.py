@@ -43,16 +43,15 @@ def member_panel(ctx: PageContext, entity: str, card: Any) -> Any:
         return None
     head = Markup('<p><strong class="phase phase-{}">{}</strong> {}</p>').format(
         state["phase"], ctx._(state["phase"].replace("_", " ")),
-        ctx._("since %(day)s; cycle %(cycle)s; %(visits)s visit days, last %(last)s; risk %(risk)s",
+        ctx._("since %(day)s; cycle %(cycle)s; visits on %(visits)s days, the last %(last)s; risk %(risk)s",
               day=state["phase_since"], cycle=state["cycle"], visits=state["visits"],
               last=state["last_visit_on"] or ctx._("never"), risk=state["risk"]))
-    rows = Markup("").join(Markup("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
-        m["product"], m["starts_on"], m["ends_on"], _left(ctx, m), m["outcome"] or "")
+    rows = Markup("").join(Markup("<tr><td>{}</td><td>{} – {}</td><td>{}</td></tr>").format(
+        m["product"], m["starts_on"], m["ends_on"], ctx._(m["outcome"]) if m["outcome"] else _left(ctx, m))
         for m in reversed(state["memberships"]))
-    table = Markup('<table class="compact"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
-                   '<th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead>'
-                   "<tbody>{}</tbody></table>").format(ctx._("Product"), ctx._("From"), ctx._("To"), ctx._("Left"),
-                                                      ctx._("Outcome"), rows)
+    table = Markup('<div class="scroll"><table class="compact"><thead><tr><th scope="col">{}</th>'
+                   '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody></table></div>').format(
+        ctx._("Product"), ctx._("Term"), ctx._("Left"), rows)
     visits = Markup("").join(Markup("<li>{} {}</li>").format(c["at"][:16].replace("T", " "),
                                                              ctx._(REASONS.get(c["reason"], c["reason"])))
                              for c in state["checkins"][:5])
@@ -88,8 +87,9 @@ def desk_page(ctx: PageContext) -> Any:
             if not who:
                 raise NotFoundError("who: give a card number or a member id", field="who")
             [d] = _club(ctx).check_in([req])
-            answer = Markup('<p class="decision {}" role="status"><strong>{}</strong>{}</p>').format(
-                "allowed" if d.allowed else "refused", ctx._(REASONS.get(d.reason, d.reason)),
+            answer = Markup('<p class="decision {} status {}" role="status"><strong>{} {}</strong>{}</p>').format(
+                "allowed" if d.allowed else "refused", "ok" if d.allowed else "error", "✔" if d.allowed else "✖",
+                ctx._(REASONS.get(d.reason, d.reason)),
                 Markup(' — <a href="/contacts/{}">{}</a>').format(d.contact_id, ctx._("member card"))
                 if d.contact_id else "")
         except CrmError as exc:
@@ -116,9 +116,9 @@ def trainer_page(ctx: PageContext) -> Any:
     body = Markup("").join(Markup('<tr><td><a href="/contacts/{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>')
                            .format(r.contact_id, f"{r.first_name} {r.last_name}".strip(), ctx._(r.phase.replace("_", " ")),
                                    r.last_visit_on or ctx._("never"), r.risk) for r in rows)
-    table = Markup('<h2>{}</h2><table class="compact"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
-                   '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>').format(
-        ctx._("My members"), ctx._("Member"), ctx._("Phase"), ctx._("Last visit"), ctx._("Risk"),
+    table = Markup('<div class="scroll"><table class="compact"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
+                   '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody></table></div>').format(
+        ctx._("Member"), ctx._("Phase"), ctx._("Last visit"), ctx._("Risk"),
         body or Markup('<tr><td colspan="4">{}</td></tr>').format(ctx._("No members yet.")))
     lessons = Markup("").join(Markup("<li>{} — {}</li>").format(ctx.fmt.datetime(r.starts_at), r.title)
                               for r in upcoming)

@@ -82,14 +82,16 @@ def test_cadence_below_the_own_norm_is_at_risk(make_crm: MakeCrm, clock: FrozenC
     club = Club(crm, user(crm).id)
     catalogue(club)
     cy = member(crm, club, "year", "Cy")
-    run_days(crm, clock, 120, lambda now: visit(club, cy, now) if now.weekday() < 5 else None)  # 5 a week
+    run_days(crm, clock, 120, lambda now: visit(club, cy, now), step=2)  # every other day
     assert Club(crm).member(cy)["phase"] == "active"
-    run_days(crm, clock, 28, lambda now: visit(club, cy, now) if now.weekday() == 0 else None)  # 1 a week
+    start = clock.now()
+    run_days(crm, clock, 28, lambda now: visit(club, cy, now) if (now - start).days % 9 == 0 else None)  # every 9 days
     state = Club(crm).member(cy)
     assert state["phase"] == "at_risk" and state["risk"] > 0
     assert _touches(crm, cy) == ["drop"]
     events = [e for e in crm.timeline.of("contact", cy, limit=500).items if e.type == "fitness.phase_changed"]
-    assert [e.data["reason"] for e in events if e.data["phase"] == "at_risk"] == ["cadence"]
+    reasons = [e.data["reason"] for e in events if e.data["phase"] == "at_risk"]
+    assert reasons and set(reasons) == {"cadence"}  # a visit may lift the pace for a while: the touch stays one
 
 
 def test_a_frozen_member_is_not_at_risk(make_crm: MakeCrm, clock: FrozenClock) -> None:
@@ -98,9 +100,9 @@ def test_a_frozen_member_is_not_at_risk(make_crm: MakeCrm, clock: FrozenClock) -
     catalogue(club)
     fay = member(crm, club, "year", "Fay")
     [m] = club.memberships(fay)
-    run_days(crm, clock, 40, lambda now: visit(club, fay, now))
+    run_days(crm, clock, 40, lambda now: visit(club, fay, now), step=2)
     club.freeze(m.id, starts_on=(clock.now() + timedelta(days=1)).date(), days=30, reason="travel")
-    run_days(crm, clock, 25)
+    run_days(crm, clock, 25, step=5)
     assert Club(crm).member(fay)["phase"] == "active"
     assert "no_visit" not in _touches(crm, fay)
 

@@ -1,7 +1,7 @@
 """A simulated club year through the worker (injected time): phases, touch points per member,
 and the reports against figures computed here from the simulator's own decisions.
 
-CI runs a small club (SQLite: 40 members over 385 days; PostgreSQL: 12 members, 110 days); the
+CI runs a small club (SQLite: 25 members over 380 days; PostgreSQL: 10 members, 90 days); the
 2,000-member year runs with ``CRMKIT_FITNESS_DEEP=1 pytest plugins/fitness/tests/test_fitness_simulator.py``."""
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ def _club(make_crm: MakeCrm, clock: FrozenClock) -> Crm:
 def test_a_simulated_year(make_crm: MakeCrm, clock: FrozenClock, db_url: str) -> None:
     crm = _club(make_crm, clock)
     sqlite = db_url.startswith("sqlite")
-    result = simulate(crm, members=40 if sqlite else 12, days=385 if sqlite else 110, seed=7,
-                      join_days=20)
+    result = simulate(crm, members=25 if sqlite else 10, days=380 if sqlite else 90, seed=7,
+                      join_days=15)
     assert result.allowed > 0.7 * result.checkins
     assert set(result.refused) <= {"expired", "frozen"}  # lapsed members at the door, freezers
     check_club(crm, result, full_year=sqlite)

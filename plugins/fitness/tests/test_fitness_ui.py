@@ -67,7 +67,7 @@ def test_member_panel_desk_and_trainer_pages(club: Crm) -> None:
         ok = client.post("/p/fitness/desk", data={"csrf": _csrf(page), "who": "C-1"})
         assert ok.status_code == 200 and "Welcome in" in ok.text and f"/contacts/{ann.id}" in ok.text
         no = client.post("/p/fitness/desk", data={"csrf": _csrf(page), "who": str(bob.id)})
-        assert "No membership" in no.text and 'class="decision refused"' in no.text
+        assert "No membership" in no.text and 'class="decision refused' in no.text
         unknown = client.post("/p/fitness/desk", data={"csrf": _csrf(page), "who": "nobody"})
         assert "Unknown card or member" in unknown.text
         card = client.get(f"/contacts/{ann.id}")
