@@ -126,6 +126,14 @@ class Counts:
             alerts.check(tx, touched)
             return result
 
+    def recent(self, *, limit: int = 20) -> list[Count]:
+        """The open count sheets, then the latest closed ones (``limit`` in all), without their lines."""
+        c = counts.c
+        query = (select(counts, locations.c.key).join(locations, locations.c.id == c.location_id)
+                 .order_by((c.status == "open").desc(), c.id.desc()).limit(limit))
+        with self.crm.engine.connect() as conn:
+            return [Count(r.id, r.key, r.status, r.opened_at, r.closed_at, ()) for r in conn.execute(query)]
+
     def get(self, count_id: Any) -> Count:
         with self.crm.engine.connect() as conn:
             return load_count(conn, check_id(count_id, "count_id"))

@@ -15,6 +15,7 @@ from .config import MANAGE, SELL
 from .records import money
 from .sales import PAYMENTS, Bar
 from .service import Inventory
+from .ui_counts import count_page
 
 ROWS = 5
 TEMPLATES = Path(__file__).parent / "templates"
@@ -94,6 +95,8 @@ def crm_register_ui_pages(crm: Crm) -> list[UiPage]:
     return [UiPage("inventory", "sell", N_("Bar sale"), sell_page, methods=("GET", "POST"), templates=TEMPLATES,
                    permission=SELL),
             UiPage("inventory", "stock", N_("Stock"), stock_page, templates=TEMPLATES, permission=SELL),
+            UiPage("inventory", "count", N_("Stock count"), count_page, methods=("GET", "POST"), templates=TEMPLATES,
+                   permission=SELL),
             UiPage("inventory", "analysis", N_("Bar analysis"), analysis_page, templates=TEMPLATES, permission=MANAGE)]
 
 

@@ -88,6 +88,30 @@ def test_sell_at_the_bar_and_see_the_stock(deployment: tuple[Crm, int]) -> None:
         assert client.get("/p/inventory/analysis?since=2026-99-01").status_code == 200  # the error, shown
 
 
+def test_a_stock_count_on_the_count_page(deployment: tuple[Crm, int]) -> None:
+    crm, ben = deployment
+    with logged_in(crm) as client:
+        sheets = client.get("/p/inventory/count")
+        assert sheets.status_code == 200 and "No counts yet." in sheets.text
+        opened = client.post("/p/inventory/count", data={"csrf": csrf(sheets), "action": "open", "location": "bar"},
+                             follow_redirects=False)
+        assert opened.status_code == 303
+        page = client.get(opened.headers["location"])
+        sheet_id = opened.headers["location"].rsplit("=", 1)[1]
+        saved = client.post("/p/inventory/count", data={"csrf": csrf(page), "id": sheet_id, "action": "enter",
+                                                        "q_WATER": "21", "r_WATER": "broken", "q_SHAKE": ""})
+        assert "1 counted quantity saved." in saved.text and 'value="21"' in saved.text
+        bad = client.post("/p/inventory/count", data={"csrf": csrf(page), "id": sheet_id, "action": "enter",
+                                                      "q_SHAKE": "-1"})
+        assert "lines[0].qty: must not be negative" in bad.text and 'value="-1"' in bad.text
+        closed = client.post("/p/inventory/count", data={"csrf": csrf(page), "id": sheet_id, "action": "close"})
+        assert "The count is closed" in closed.text and "-3.000" in closed.text  # 24 on hand, 21 counted
+    from crmkit_inventory import reports
+
+    [lost] = reports.shrinkage(crm)
+    assert (lost.sku, lost.reason, str(lost.qty)) == ("WATER", "broken", "3.000")
+
+
 def test_no_pages_without_the_plugin(make_crm: Any) -> None:
     crm = make_crm(plugins=[])
     with TestClient(create_app(crm)) as client:
