@@ -76,19 +76,22 @@ def tasks(services: "Services", scope: Scope) -> Report:
     overdue = func.count(case(((t.c.status == "open") & (t.c.due_at < now), 1)))
     conds = [t.c.due_at.is_not(None), *visible(services, "task", t), *responsible(scope, t.c.assignee_id)]
     figures = (on_time.label("on_time"), late.label("late"), overdue.label("overdue"))
-    per = (select(t.c.assignee_id, u.name, *figures).outerjoin(schema.users, u.id == t.c.assignee_id)
-           .where(*conds).group_by(t.c.assignee_id, u.name).order_by(u.name, t.c.assignee_id))
+    per = select(t.c.assignee_id, *figures).where(*conds).group_by(t.c.assignee_id)
     everyone = select(*figures).where(*conds)
     with crm.engine.connect() as conn:
         found = conn.execute(per).all()
         total = conn.execute(everyone).one()
+        ids = [r.assignee_id for r in found if r.assignee_id is not None]
+        names = dict(conn.execute(select(u.id, u.name).where(u.id.in_(ids))).all()) if ids else {}
+    found.sort(key=lambda r: (names.get(r.assignee_id, ""), r.assignee_id or 0))  # one row per assignee
 
     def row(ident: int | None, name: str, r: Any) -> dict[str, Any]:
         done_n = r.on_time + r.late
         return {"assignee_id": ident, "assignee": name, "done": done_n, "on_time": r.on_time, "late": r.late,
                 "on_time_share": r.on_time / done_n if done_n else None, "overdue_open": r.overdue}
 
-    rows = [row(r.assignee_id, r.name or "(unassigned)", r) for r in found if r.on_time or r.late or r.overdue]
+    rows = [row(r.assignee_id, names.get(r.assignee_id, "(unassigned)"), r) for r in found
+            if r.on_time or r.late or r.overdue]
     rows.append(row(None, "(all)", total))
     return Report("tasks", ("assignee_id", "assignee"), ("done", "on_time", "late", "on_time_share", "overdue_open"),
                   tuple(rows), scope)
@@ -117,14 +120,18 @@ def base_growth(services: "Services", scope: Scope) -> Report:
     d = schema.deals.c
     k = float(lost_days(crm) * 86400)
     now_s = epoch(literal(crm.clock.now(), schema.deals.c.closed_at.type), postgres=postgres)
-    cust = customer_key(d).label("cust")
-    at = epoch(d.closed_at, postgres=postgres).label("at")
-    order = (d.closed_at, d.id)
-    won = (select(cust, at, d.closed_at,
-                  func.lag(at).over(partition_by=cust, order_by=order).label("prev"),
-                  func.lead(at).over(partition_by=cust, order_by=order).label("nxt"))
-           .where(d.status == "won", d.closed_at.is_not(None), cust.is_not(None), *deal_scope(services, scope))
-           .cte("won"))
+    # the customer and time as columns first: both windows then share one partition and order
+    # (one sort), which expressions with their own bound parameters would not
+    base_rows = (select(customer_key(d).label("cust"), d.id, d.closed_at,
+                        epoch(d.closed_at, postgres=postgres).label("at"))
+                 .where(d.status == "won", d.closed_at.is_not(None), *deal_scope(services, scope))
+                 .cte("won_deals").prefix_with("MATERIALIZED"))  # computed once per row, not per use
+    w = base_rows.c
+    order = (w.closed_at, w.id)
+    won = (select(w.cust, w.at, w.closed_at,
+                  func.lag(w.at).over(partition_by=w.cust, order_by=order).label("prev"),
+                  func.lead(w.at).over(partition_by=w.cust, order_by=order).label("nxt"))
+           .where(w.cust.is_not(None)).cte("won"))
     gap = literal_column(repr(k))
     lapse = won.c.at + gap
     events = union_all(
