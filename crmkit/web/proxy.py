@@ -8,8 +8,8 @@ From a trusted peer, :class:`ProxyHeaders` reads ``Forwarded`` (RFC 7239) or els
 ``X-Forwarded-For``/``-Proto``/``-Host``, walking the hops from the nearest: the first address
 that is not a trusted proxy is the client, and the scheme and host are the ones that hop used.
 It rewrites the ASGI scope (``client``, ``scheme``, the ``Host`` header), so everything
-downstream -- rate limits per client, links built from the request's URL, telephony webhook
-signatures over the URL, Secure cookies -- sees the public request. From any other peer the
+downstream -- rate limits per client, links built from the request's URL, the URL a plugin's
+webhook sees (``request.url``), Secure cookies -- sees the public request. From any other peer the
 headers are ignored: a client cannot claim another address.
 """
 
