@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from . import (b_api, b_board, b_bulk, b_eventlog, b_fitness, b_fitness_checkins, b_funnel, b_hooks, b_import,
+from . import (b_api, b_board, b_bulk, b_campaign, b_eventlog, b_fitness, b_fitness_checkins, b_funnel, b_hooks, b_import,
                b_inventory, b_middleware, b_observe, b_peers, b_reports, b_scale, b_startup, b_uvicorn)
 from .harness import PG_URL, RESULTS, NotSameWork, Options, Result, backends
 
@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[..., list[Result]], bool]] = {
     "fitness": ("16", b_fitness.run, False),
     "checkins": ("16b", b_fitness_checkins.run, False),
     "import": ("15", b_import.run, True),
+    "campaign": ("17", b_campaign.run, True),
     "scale": ("18", b_scale.run, False),
 }
 README = Path(__file__).resolve().parent / "README.md"

@@ -19,11 +19,11 @@ import attrs
 from sqlalchemy import and_, distinct, func, insert, literal_column, select, update
 
 from crmkit import (
-    MAX_PAGE, NotFoundError, ValidationError, check_id, check_text, ensure_utc, events, schema, to_dict,
+    MAX_PAGE, NotFoundError, ValidationError, check_id, check_text, ensure_utc, events, schema,
 )
 
 from . import channels as _channels
-from .consent import unsubscribe_url, zone_of
+from .consent import unsubscribe_links, zone_of
 from .tables import campaigns, consent, inbound, messages
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,6 +144,8 @@ class CampaignService:
             opted = set(conn.scalars(select(consent.c.contact_id).where(consent.c.kind == channel.kind,
                                                                         consent.c.status == "out")))
         contacts = self.crm.as_user(self.actor_id).contacts
+        links = unsubscribe_links(self.crm, channel.kind) if channel.kind == "email" else None
+        now = self.crm.clock.now()
         cursor: str | None = None
         rows: list[dict[str, Any]] = []
         total = 0
@@ -152,7 +154,7 @@ class CampaignService:
             for contact in page.items:
                 if contact.id in done or (birthday and not _birthday_on(contact.birthday, today)):
                     continue
-                row = self._row(campaign, channel, contact, prefix, contact.id in opted, template)
+                row = self._row(campaign, channel, contact, prefix, contact.id in opted, template, links, now)
                 if row is not None:
                     rows.append(row)
             if len(rows) >= BATCH or page.next_cursor is None:
@@ -163,23 +165,22 @@ class CampaignService:
                 return total
 
     def _row(self, campaign: Campaign, channel: Any, contact: Any, prefix: str, opted_out: bool,
-             template: Any) -> dict[str, Any] | None:
+             template: Any, links: Any, now: datetime) -> dict[str, Any] | None:
         kind = channel.kind
         address = (contact.emails if kind == "email" else contact.phones if kind == "phone"
                    else [(contact.custom or {}).get("telegram_chat_id")])
         address = [a for a in address or () if a]
         if not address:
             return None
-        values = {"contact": to_dict(contact), "deployment": {"name": self.crm.settings.name}}
+        values = {"contact": contact, "deployment": {"name": self.crm.settings.name}}
         rendered = template.fill(campaign.template, values, (contact.custom or {}).get("language"))
         body, html, headers = rendered.body, rendered.html, {}
-        if kind == "email":
-            link = unsubscribe_url(self.crm, contact.id, kind)
+        if links is not None:
+            link = links(contact.id)
             headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
             body = f"{body}\n\n--\nUnsubscribe: {link}\n"
             if html:
                 html = f'{html}\n<p style="font-size:small"><a href="{link}">Unsubscribe</a></p>'
-        now = self.crm.clock.now()
         return {"idempotency_key": f"{prefix}{contact.id}", "channel": channel.name, "kind": kind,
                 "purpose": "marketing", "contact_id": contact.id, "user_id": None, "to_address": str(address[0]),
                 "subject": rendered.subject, "body": body, "html": html, "headers": headers,

@@ -15,7 +15,7 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import Connection, delete, insert, select, update
 
-from crmkit import NotFoundError, ValidationError, check_id, check_text, events, to_dict
+from crmkit import NotFoundError, ValidationError, check_id, check_text, events
 
 from .tables import templates
 
@@ -139,11 +139,11 @@ class TemplateService:
         The contact's ``language`` custom field picks the variant when ``language`` is not given."""
         services = self.crm.as_user(self.actor_id)
         values: dict[str, Any] = {"deployment": {"name": self.crm.settings.name}}
-        if contact_id is not None:
-            values["contact"] = to_dict(services.contacts.get(check_id(contact_id, "contact_id")))
-            language = language or (values["contact"].get("custom") or {}).get("language")
+        if contact_id is not None:  # the record itself: {{ contact.first_name }}, {{ contact.custom.level }}
+            values["contact"] = services.contacts.get(check_id(contact_id, "contact_id"))
+            language = language or (values["contact"].custom or {}).get("language")
         if deal_id is not None:
-            values["deal"] = to_dict(services.deals.get(check_id(deal_id, "deal_id")))
+            values["deal"] = services.deals.get(check_id(deal_id, "deal_id"))
         values.update(dict(context or {}))
         template = self.get(key, language if isinstance(language, str) else None, conn=conn)
         try:
@@ -168,7 +168,8 @@ class TemplateService:
                                                    _compile(t.html, "html", html=True) if t.html else None)
         t, subject, body, html = found
         try:
-            return Rendered(key=key, language=t.language, subject=subject.render(values).strip()[:300],
+            title = t.subject if "{" not in t.subject else subject.render(values)
+            return Rendered(key=key, language=t.language, subject=title.strip()[:300],
                             body=body.render(values), html=html.render(values) if html is not None else None)
         except TemplateError as exc:
             raise ValidationError(f"template: {key} ({t.language}) cannot be filled in: {exc}",
