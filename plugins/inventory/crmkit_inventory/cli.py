@@ -96,6 +96,24 @@ def product_add(sku: str, name: str, price: str, unit: str, category: str, barco
     _show(p, lambda p: f"product {p.id}: {p.sku} {p.name} {p.price}")
 
 
+@group.command("product-set")
+@click.argument("sku")
+@click.option("--name")
+@click.option("--price", help="Sale price, VAT included.")
+@click.option("--vat", "vat_rate", help="VAT rate in percent.")
+@click.option("--category")
+@click.option("--barcode")
+@click.option("--active/--inactive", default=None, help="On sale or not.")
+def product_set(sku: str, **changes: Any) -> None:
+    """Change a product."""
+    given = {k: v for k, v in changes.items() if v is not None}
+    if not given:
+        raise click.UsageError("nothing to change: give --name, --price, --vat, --category, --barcode or --active")
+    p = inventory().update_product(sku, **given)
+    _show(p, lambda p: f"product {p.id}: {p.sku} {p.name} {p.price} VAT {p.vat_rate}%"
+                       f"{'' if p.active else ' (inactive)'}, version {p.version}")
+
+
 @group.command("location-add")
 @click.argument("key")
 @click.argument("name")

@@ -87,17 +87,22 @@ def lines_of(value: Any, field: str = "lines", *, most: int = 200) -> list[Any]:
 
 
 def product_rows(conn: Connection, refs: list[Any], field: str = "lines[{}].sku") -> list[Any]:
-    """The products of ``refs`` (SKUs or ids, in order, repeats allowed), read and locked
+    """The products of ``refs`` (SKUs, barcodes -- a scanner types them into the same field; a SKU
+    wins -- or ids, in order, repeats allowed), read and locked
     (``FOR UPDATE``, in id order) with one query; an unknown one names ``field.format(index)``."""
     p = products.c
     skus = {check_text(r, field.format(n), max_length=64, required=True) for n, r in enumerate(refs)
             if not (isinstance(r, int) and not isinstance(r, bool))}
     ids = {check_id(r, field.format(n)) for n, r in enumerate(refs) if isinstance(r, int) and not isinstance(r, bool)}
-    rows = conn.execute(select(products).where(p.sku.in_(skus) | p.id.in_(ids)).order_by(p.id).with_for_update()).all()
+    rows = conn.execute(select(products).where(p.sku.in_(skus) | p.barcode.in_(skus) | p.id.in_(ids))
+                        .order_by(p.id).with_for_update()).all()
     by_sku, by_id = {r.sku: r for r in rows}, {r.id: r for r in rows}
+    by_code = {r.barcode: r for r in rows if r.barcode}
     out = []
     for n, ref in enumerate(refs):
-        row = by_id.get(ref) if isinstance(ref, int) and not isinstance(ref, bool) else by_sku.get(str(ref).strip())
+        text = str(ref).strip()
+        row = by_id.get(ref) if isinstance(ref, int) and not isinstance(ref, bool) else (
+            by_sku.get(text) or by_code.get(text))
         if row is None:
             raise ValidationError(f"{field.format(n)}: no product {ref!r}", field=field.format(n))
         out.append(row)

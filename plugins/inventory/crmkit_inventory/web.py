@@ -1,6 +1,7 @@
 """HTTP routes, mounted by crmkit under ``/api/v1/inventory/`` behind the bearer-token check.
 
 * ``GET/POST /products``                   the catalogue / a new product (201)
+* ``GET/PATCH /products/{id}``             a product / a change of it (``version``: 409 if stale)
 * ``GET  /stock?location=&sku=``           on hand and value per product and location
 * ``GET  /movements?sku=&location=&kind=&after=&limit=``  the ledger
 * ``POST /receipts``                       goods received (201)
@@ -53,6 +54,9 @@ def _lines(**props: Any) -> dict[str, Any]:
 PRODUCT_BODY = _obj(["sku", "name", "price"], sku=_TEXT, name=_TEXT, price=_NUM, unit=_TEXT, category=_TEXT,
                     barcode={"type": ["string", "null"], "maxLength": 64}, vat_rate=_NUM, currency=_CUR,
                     fractional={"type": "boolean"}, active={"type": "boolean"})
+PRODUCT_PATCH = _obj([], version={"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, name=_TEXT,
+                     category=_TEXT, barcode={"type": ["string", "null"], "maxLength": 64}, price=_NUM,
+                     vat_rate=_NUM, active={"type": "boolean"})
 RECEIPT_BODY = _obj(["location", "lines"], location=_REF, supplier=_REF,
                     lines=_lines(sku=_REF, qty=_NUM, unit_cost=_NUM, currency=_CUR))
 SALE_BODY = _obj(["location", "lines"], location=_REF, lines=_lines(sku=_REF, qty=_NUM, currency=_CUR),
@@ -124,6 +128,19 @@ async def create_product(request: Request) -> JSONResponse:
     crm, user = _who(request)
     body = await _body(request, PRODUCT_BODY)
     return _json(await _run(lambda: Inventory(crm, user).create_product(**body)), 201)
+
+
+async def get_product(request: Request) -> JSONResponse:
+    """A product by id."""
+    crm, user = _who(request)
+    return _json(await _run(Inventory(crm, user).product, _pid(request)))
+
+
+async def update_product(request: Request) -> JSONResponse:
+    """Change a product's name, category, barcode, price, VAT rate or active flag (``version``: 409 if stale)."""
+    crm, user = _who(request)
+    body = await _body(request, PRODUCT_PATCH)
+    return _json(await _run(lambda: Inventory(crm, user).update_product(_pid(request), **body)))
 
 
 async def stock(request: Request) -> JSONResponse:
@@ -275,6 +292,8 @@ def routes() -> list[Route]:
     return [
         _doc(Route("/products", list_products, methods=["GET"])),
         _doc(Route("/products", create_product, methods=["POST"]), body=PRODUCT_BODY, status=201, errors=(409,)),
+        _doc(Route("/products/{id:int}", get_product, methods=["GET"])),
+        _doc(Route("/products/{id:int}", update_product, methods=["PATCH"]), body=PRODUCT_PATCH, errors=(409,)),
         _doc(Route("/stock", stock, methods=["GET"])),
         _doc(Route("/movements", list_movements, methods=["GET"])),
         _doc(Route("/receipts", receive, methods=["POST"]), body=RECEIPT_BODY, status=201),

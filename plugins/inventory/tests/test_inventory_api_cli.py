@@ -102,6 +102,15 @@ def test_api(make_crm: MakeCrm, clock: FrozenClock) -> None:
         error(client.get(f"{BASE}/reports/nope", headers=as_ben), 422, "name")
         voided = client.post(f"{BASE}/sales/{sale['id']}/void", headers=as_admin, json={"reason": "test"})
         assert voided.status_code == 200 and voided.json()["voided_at"]
+        water = client.get(f"{BASE}/products", headers=as_ben).json()["items"][0]
+        changed = client.patch(f"{BASE}/products/{water['id']}", headers=as_admin,
+                               json={"price": "1.60", "version": water["version"]})
+        assert changed.status_code == 200 and changed.json()["price"]["amount"] == "1.60"
+        error(client.patch(f"{BASE}/products/{water['id']}", headers=as_admin,
+                           json={"active": False, "version": water["version"]}), 409, "version")
+        error(client.patch(f"{BASE}/products/{water['id']}", headers=as_ben, json={"price": "0.10"}), 403, None)
+        error(client.patch(f"{BASE}/products/{water['id']}", headers=as_admin, json={"sku": "NEW"}), 422, "sku")
+        assert client.get(f"{BASE}/products/{water['id']}", headers=as_ben).json()["price"]["amount"] == "1.60"
         doc = client.get("/api/v1/openapi.json").json()["paths"]
         assert doc[f"{BASE}/sales"]["post"]["summary"].startswith("A bar sale")
 
@@ -123,6 +132,8 @@ def test_cli(db_url: str, tmp_path: Path) -> None:
     run("inventory", "supplier-add", "Aqua Ltd")
     run("inventory", "product-add", "--sku", "WATER", "--name", "Water", "--price", "1.50", "--vat", "10")
     run("inventory", "product-add", "--sku", "NUTS", "--name", "Nuts", "--price", "24.00", "--unit", "kg")
+    assert "(inactive), version 2" in run("inventory", "product-set", "NUTS", "--inactive")
+    assert "version 3" in run("inventory", "product-set", "NUTS", "--active", "--price", "24.00")
     assert "receipt" in run("inventory", "receive", "bar", "--line", "WATER:10:0.40", "--line", "NUTS:1.5:10.00",
                             "--supplier", "Aqua Ltd")
     out = run("inventory", "sell", "bar", "--line", "WATER:2", "--line", "NUTS:0.25", "--tendered", "20")

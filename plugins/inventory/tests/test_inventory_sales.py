@@ -29,6 +29,8 @@ def test_a_cash_sale_with_totals_vat_and_change(make_crm: MakeCrm, clock: Frozen
     assert (sale.total.amount, sale.vat.amount, sale.tendered.amount, sale.change.amount) == (
         D("13.12"), D("1.47"), D("20.00"), D("6.88"))
     assert sale.contact_id is None and sale.payment == "cash"
+    scanned = bar(crm).sell("bar", [{"sku": "4006381333931", "qty": "1"}], payment="card")  # the shake's barcode
+    assert [(ln.sku, ln.total.amount) for ln in scanned.lines] == [("SHAKE", D("4.90"))]
     assert inv.stock(sku="WATER")[0].on_hand == 7
     with pytest.raises(ValidationError, match="less than the total") as err:
         bar(crm).sell("bar", [{"sku": "WATER", "qty": "1"}], tendered="1.00")
