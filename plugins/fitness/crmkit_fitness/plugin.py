@@ -29,6 +29,7 @@ from . import __version__, specs
 from .config import MANAGE, NAME, RENEWALS, RENEWALS_PIPELINE, SALES, SALES_PIPELINE, TRAINER, config, parse
 from .memberships import issue, renewal_lost
 from .passes import daily_pass
+from .privacy import crm_personal_data_erase, crm_personal_data_export  # noqa: F401  (hook implementations)
 from .tables import metadata
 from .ui import crm_register_ui_pages, crm_register_ui_panels, crm_register_ui_timeline  # noqa: F401  (web UI)
 
