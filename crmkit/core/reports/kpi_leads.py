@@ -83,16 +83,23 @@ def handling_time(services: "Services", scope: Scope) -> Report:
     crm = services.crm
     postgres = crm.engine.dialect.name == "postgresql"
     ld, e, t = schema.leads.c, schema.events.c, schema.tasks.c
+    scoped = (select(ld.id, ld.created_at, ld.status, ld.closed_at).where(*lead_scope(services, scope))
+              .cte("scoped").prefix_with("MATERIALIZED"))
+    # the leads in scope drive: their events and tasks by index, never the whole event log
+    on_lead = (e.entity_type == "lead") & (e.entity_id == scoped.c.id)
     acted = union_all(
-        select(e.entity_id.label("lead_id"), e.occurred_at.label("at"))
-        .where(e.entity_type == "lead", e.type != "lead.created", e.actor_id.is_not(None)),
-        select(t.entity_id, t.completed_at).where(t.entity_type == "lead", t.status == "done"),
+        select(scoped.c.id.label("lead_id"), e.occurred_at.label("at"))
+        .select_from(scoped.join(schema.events, on_lead))
+        .where(e.type != "lead.created", e.actor_id.is_not(None)),
+        select(scoped.c.id, t.completed_at)
+        .select_from(scoped.join(schema.tasks, (t.entity_type == "lead") & (t.entity_id == scoped.c.id)))
+        .where(t.status == "done"),
     ).subquery("acted")
     first = select(acted.c.lead_id, func.min(acted.c.at).label("at")).group_by(acted.c.lead_id).subquery("first")
-    qual = (select(e.entity_id.label("lead_id"), func.min(e.occurred_at).label("at"))
-            .where(e.entity_type == "lead", e.type.in_(("lead.stage_changed", "lead.converted")))
-            .group_by(e.entity_id).subquery("qualified"))
-    scoped = select(ld.id, ld.created_at, ld.status, ld.closed_at).where(*lead_scope(services, scope)).cte("scoped")
+    qual = (select(scoped.c.id.label("lead_id"), func.min(e.occurred_at).label("at"))
+            .select_from(scoped.join(schema.events, on_lead))
+            .where(e.type.in_(("lead.stage_changed", "lead.converted")))
+            .group_by(scoped.c.id).subquery("qualified"))
     created = epoch(scoped.c.created_at, postgres=postgres)
 
     def measure(name: str, source: Any, at: Any, *conds: Any) -> Any:
