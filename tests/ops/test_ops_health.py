@@ -24,8 +24,8 @@ def ready(api: Any) -> tuple[int, dict[str, Any]]:
     return r.status_code, r.json()
 
 
-def test_liveness_and_readiness(make_crm: Any) -> None:
-    api = build_api(make_crm())
+def test_liveness_and_readiness(make_sqlite_crm: Any) -> None:
+    api = build_api(make_sqlite_crm())
     assert api.client.get("/healthz", headers={"Authorization": ""}).json() == {"status": "ok"}
     status, body = ready(api)
     assert status == 200 and body["status"] == "ready"
@@ -66,8 +66,8 @@ def test_the_worker_is_reported_and_fails_readiness_only_when_asked(make_crm: An
     assert ready(strict)[0] == 200
 
 
-def test_answers_are_reused_for_a_second(make_crm: Any) -> None:
-    crm = make_crm()
+def test_answers_are_reused_for_a_second(make_sqlite_crm: Any) -> None:
+    crm = make_sqlite_crm()
     api = build_api(crm)
     readiness = api.client.app.state.readiness
     assert api.client.get("/readyz").status_code == 200

@@ -104,13 +104,13 @@ def test_a_request_id_is_taken_only_from_a_trusted_proxy(recorded: tuple[Crm, Re
     assert bad != "no spaces\tor tabs" and len(bad) == 16
 
 
-def test_probes_are_not_logged_unless_asked(make_crm: Any, caplog: pytest.LogCaptureFixture) -> None:
-    api = build_api(make_crm())
+def test_probes_are_not_logged_unless_asked(make_sqlite_crm: Any, caplog: pytest.LogCaptureFixture) -> None:
+    api = build_api(make_sqlite_crm())
     caplog.set_level(logging.INFO, logger="crmkit.requests")
     api.get("/readyz")
     api.get("/healthz")
     assert lines(caplog) == []
-    loud = build_api(make_crm(settings={"logging": {"probes": True, "client_addresses": True}}))
+    loud = build_api(make_sqlite_crm(settings={"logging": {"probes": True, "client_addresses": True}}))
     loud.get("/healthz")
     [line] = lines(caplog)
     assert line.client == "testclient" and "client=testclient" in line.getMessage()  # type: ignore[attr-defined]
@@ -133,8 +133,8 @@ def test_a_job_run_has_one_line_and_its_events_carry_its_run_id(recorded: tuple[
     assert payload["request_id"] == run_id
 
 
-def test_json_lines(make_crm: Any) -> None:
-    crm = make_crm(settings={"logging": {"format": "json"}})
+def test_json_lines(make_sqlite_crm: Any) -> None:
+    crm = make_sqlite_crm(settings={"logging": {"format": "json"}})
     stream = io.StringIO()
     handler = configure_logging(logging_options(crm.settings), stream)
     try:

@@ -37,8 +37,8 @@ def value(samples: dict[Any, float], name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def test_counters_and_histograms_move_with_requests(make_crm: Any) -> None:
-    api = build_api(make_crm(settings=MONITORING))
+def test_counters_and_histograms_move_with_requests(make_sqlite_crm: Any) -> None:
+    api = build_api(make_sqlite_crm(settings=MONITORING))
     before = scrape(api)
     for title in ("one", "two", "three"):
         api.ok(api.post("/api/v1/deals", {"title": title}), 201)
@@ -58,19 +58,19 @@ def test_counters_and_histograms_move_with_requests(make_crm: Any) -> None:
     assert not [k for k in after if "999999" in str(k) or str(deal_id) in dict(k[1]).get("route", "")]
 
 
-def test_unmatched_paths_share_one_label(make_crm: Any) -> None:
-    api = build_api(make_crm(settings=MONITORING))
+def test_unmatched_paths_share_one_label(make_sqlite_crm: Any) -> None:
+    api = build_api(make_sqlite_crm(settings=MONITORING))
     for i in range(3):
         api.client.get(f"/api/v1/no-such-thing-{i}")
     samples = scrape(api)
     assert value(samples, "crmkit_http_requests_total", method="GET", route="<unmatched>", status="404", plugin="") == 3
 
 
-def test_metrics_need_the_token_and_are_off_without_one(make_crm: Any) -> None:
-    api = build_api(make_crm(settings=MONITORING))
+def test_metrics_need_the_token_and_are_off_without_one(make_sqlite_crm: Any) -> None:
+    api = build_api(make_sqlite_crm(settings=MONITORING))
     assert api.client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert api.client.get("/metrics").status_code == 401  # the API token is not the metrics token
-    off = build_api(make_crm())
+    off = build_api(make_sqlite_crm())
     r = off.client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status_code == 404 and "metrics_token" in r.json()["error"]["message"]
 

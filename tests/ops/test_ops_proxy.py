@@ -23,8 +23,8 @@ def submit(c: TestClient, forwarded_for: str) -> int:
     return c.post("/api/v1/forms/site", json={"name": "Jane"}, headers={"X-Forwarded-For": forwarded_for}).status_code
 
 
-def test_rate_limits_count_the_forwarded_client_of_a_trusted_proxy(make_crm: Any) -> None:
-    proxy = client(build_api(make_crm(settings=TRUSTED)), "127.0.0.1")
+def test_rate_limits_count_the_forwarded_client_of_a_trusted_proxy(make_sqlite_crm: Any) -> None:
+    proxy = client(build_api(make_sqlite_crm(settings=TRUSTED)), "127.0.0.1")
     assert [submit(proxy, "203.0.113.5") for _ in range(4)] == [201, 201, 201, 429]  # the form allows 3
     assert submit(proxy, "203.0.113.6") == 201  # another client behind the same proxy
     # a chain: the client, then a trusted inner proxy; the nearest untrusted address is the client
@@ -32,16 +32,16 @@ def test_rate_limits_count_the_forwarded_client_of_a_trusted_proxy(make_crm: Any
     assert submit(proxy, "203.0.113.5, 10.0.0.7") == 429
 
 
-def test_forwarding_headers_from_anyone_else_are_ignored(make_crm: Any) -> None:
-    stranger = client(build_api(make_crm(settings=TRUSTED)), "192.0.2.44")
+def test_forwarding_headers_from_anyone_else_are_ignored(make_sqlite_crm: Any) -> None:
+    stranger = client(build_api(make_sqlite_crm(settings=TRUSTED)), "192.0.2.44")
     # a client cannot dodge its rate limit by claiming other addresses
     assert [submit(stranger, f"203.0.113.{i}") for i in range(4)] == [201, 201, 201, 429]
-    untrusting = client(build_api(make_crm(settings={"forms": FORMS})), "127.0.0.1")
+    untrusting = client(build_api(make_sqlite_crm(settings={"forms": FORMS})), "127.0.0.1")
     assert [submit(untrusting, f"203.0.113.{i}") for i in range(4)] == [201, 201, 201, 429]
 
 
-def test_links_use_the_public_scheme_and_host(make_crm: Any) -> None:
-    api = build_api(make_crm(settings=TRUSTED))
+def test_links_use_the_public_scheme_and_host(make_sqlite_crm: Any) -> None:
+    api = build_api(make_sqlite_crm(settings=TRUSTED))
     headers = {"X-Forwarded-For": "203.0.113.5", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "crm.example.com"}
     url = client(api, "10.2.3.4").post("/api/v1/users/me/calendar", headers=headers).json()["url"]
     assert url.startswith("https://crm.example.com/calendar/")
@@ -78,10 +78,10 @@ def test_header_forms(headers: dict[str, str], client_host: str, scheme: str, ho
 
 
 @pytest.mark.parametrize("value", ["10.0.0.0/8", ["proxy.example"], [10]])
-def test_bad_trusted_proxies_name_the_key(make_crm: Any, value: Any) -> None:
+def test_bad_trusted_proxies_name_the_key(make_sqlite_crm: Any, value: Any) -> None:
     from crmkit.web import create_app
 
-    crm = make_crm(settings={"server": {"trusted_proxies": value}})
+    crm = make_sqlite_crm(settings={"server": {"trusted_proxies": value}})
     with pytest.raises(ConfigError, match="trusted_proxies"):
         create_app(crm)
     assert Settings().plugin_settings == {}

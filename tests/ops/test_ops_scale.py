@@ -5,6 +5,7 @@ one slot, no request got a 5xx -- and ``/metrics`` (added up over both web proce
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import datetime, timedelta, timezone
 import time
@@ -72,6 +73,8 @@ def _check(engine: Any, acked: Any, first_event: int, config: Path, slots: list[
     assert acked.errors == [], acked.errors[:10]
     assert not [s for s in acked.statuses if s >= 500] and acked.writes > 50, acked.statuses
     assert "Traceback" not in logs, logs[-3000:]
+    assert "INFO crmkit.worker: job jobs.tick ran in" in logs  # one line per job run
+    assert re.search(r"INFO crmkit\.requests: [0-9a-f]{16} POST /api/v1/deals 201 ", logs)  # and per request
 
     with engine.connect() as conn:
         # every acknowledged write is there, as acknowledged
