@@ -15,7 +15,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NAME = "telephony"
 _KEYS = frozenset({"region", "provider", "callback_minutes", "callback_task_rule", "extensions", "round_robin",
-                   "generic", "twilio", "asterisk"})
+                   "generic", "twilio", "asterisk", "sms", "missed_call_sms", "missed_call_sms_channel"})
+"""``sms``, ``missed_call_sms`` and ``missed_call_sms_channel`` are read by :mod:`crmkit_telephony.sms`."""
 AUTO = "auto"
 _STAGE_RULE = re.compile(r"stage:[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*#[0-9]{1,3}")
 EXTENSION = re.compile(r"[A-Za-z0-9_.:@+*#-]{1,80}")

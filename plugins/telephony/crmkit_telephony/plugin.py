@@ -10,7 +10,7 @@ from sqlalchemy import MetaData
 import crmkit
 from crmkit import Permission, hookimpl
 
-from . import config, hookspecs
+from . import config, hookspecs, sms
 from .providers.asterisk import AsteriskProvider
 from .providers.generic import GenericProvider
 from .providers.twilio import TwilioProvider
@@ -34,7 +34,20 @@ plugin_info = crmkit.PluginInfo(
 @hookimpl
 def crm_register_tables(crm: "Crm") -> MetaData:
     config.load(crm)  # a bad [settings.telephony] fails at start, not on the first call
+    sms.settings(crm)
     return metadata
+
+
+@hookimpl
+def crm_register_channels(crm: "Crm") -> list[Any]:
+    """Twilio SMS (``[settings.telephony.sms]``) as the message channel ``twilio``."""
+    return sms.channels(crm)
+
+
+@hookimpl
+def crm_event_committed(crm: "Crm", event: "Event") -> None:
+    """The missed-call SMS option (``missed_call_sms``)."""
+    sms.on_call_finished(crm, event)
 
 
 @hookimpl

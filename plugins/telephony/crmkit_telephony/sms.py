@@ -1,8 +1,9 @@
 """SMS through Twilio (the channel ``twilio`` of ``crm.messages``) and the missed-call SMS option.
 
 ``[settings.telephony.sms]``: ``account_sid``, ``auth_token``, ``from`` (a Twilio number in E.164, or
-``messaging_service_sid``), optional ``status_callback_url`` (Twilio's delivery reports, answered at
-``/api/v1/telephony/sms/status``) and ``api_url`` (default ``https://api.twilio.com``).
+``messaging_service_sid``), optional ``status_callback_url`` (passed to Twilio as ``StatusCallback``; a
+route taking Twilio's reports is not built yet: ``crm.messages.report("twilio", sid, status)`` records
+one) and ``api_url`` (default ``https://api.twilio.com``).
 
 Sending is Twilio's ``POST /2010-04-01/Accounts/<sid>/Messages.json`` (form fields ``To``, ``From``
 or ``MessagingServiceSid``, ``Body``, ``StatusCallback``; HTTP basic auth with the SID and token).
