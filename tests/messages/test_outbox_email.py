@@ -137,3 +137,31 @@ def test_bad_input_is_refused_naming_the_field(mcrm: Callable[..., Crm]) -> None
             crm.messages.send(**kwargs)
         assert err.value.field == field, kwargs
     assert crm.messages.list().items == []
+
+
+def test_smtp_auth_is_used(make_crm: Any) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from messages_support import free_port
+
+    box = Mailbox()
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        return AuthResult(success=(data.login, data.password) == (b"crm@windows.example", b"right"))
+
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        crm = make_crm(settings={"messages": {"email": {
+            "host": "127.0.0.1", "port": port, "security": "none", "from": "crm@windows.example",
+            "username": "crm@windows.example", "password": "right"}}})
+        msg = crm.messages.send(to="jane@smith.example", body="hello")
+        crm.messages.deliver()
+        row = crm.messages.get(msg.id)
+        assert row.status == "sent", row.last_error
+        assert len(box.messages) == 1  # the authenticator admitted only these credentials
+    finally:
+        controller.stop()
