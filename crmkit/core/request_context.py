@@ -8,7 +8,7 @@ the request's log line can be matched. Outside a request it is ``None``.
 from __future__ import annotations
 
 import re
-import secrets
+from random import getrandbits as _bits
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator
@@ -23,8 +23,8 @@ def current_request_id() -> str | None:
 
 
 def new_request_id() -> str:
-    """A fresh id: 16 hex characters."""
-    return secrets.token_hex(8)
+    """A fresh id: 16 hex characters (64 random bits; not a secret, so no system call for it)."""
+    return f"{_bits(64):016x}"
 
 
 def valid_request_id(value: str) -> bool:

@@ -127,9 +127,11 @@ def create_app(
     if limits.cors_origins:  # outermost: a preflight is answered before anything reads a body
         middleware.insert(0, cors_middleware(limits.cors_origins))
     # outermost of all: the public client/scheme/host first, then the request's id, log line and metrics
-    middleware[:0] = [Middleware(ProxyHeaders, trusted=trusted_proxies(crm)), Middleware(
-        Observe, registry=registry, options=logging_opts, plugins=sorted(plugin_routes),
-        trust_request_id=via_trusted_proxy)]
+    middleware.insert(0, Middleware(Observe, registry=registry, options=logging_opts, plugins=sorted(plugin_routes),
+                                    trust_request_id=via_trusted_proxy))
+    proxies = trusted_proxies(crm)
+    if proxies:  # none trusted: no layer at all
+        middleware.insert(0, Middleware(ProxyHeaders, trusted=proxies))
     app = Starlette(
         debug=debug, routes=routes, middleware=middleware,
         exception_handlers={HTTPException: http_exception_handler, CrmError: crm_error_handler,

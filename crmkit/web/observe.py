@@ -69,7 +69,8 @@ class Observe:
             route = route_template(scope)
             plugin = self._plugin(route)
             registry.observe(scope["method"], route, status, plugin, seconds)
-            if self.options.requests and (self.options.probes or scope["path"] not in PROBE_PATHS):
+            if self.options.requests and (self.options.probes or scope["path"] not in PROBE_PATHS) \
+                    and log.isEnabledFor(logging.INFO):
                 self._log(scope, request_id, route, status, plugin, seconds)
 
     def _request_id(self, scope: Scope) -> str:
