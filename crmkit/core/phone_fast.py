@@ -11,8 +11,9 @@ accepts it does nothing but what is done here, so the result is the library's:
 - the national prefix for parsing of the code's main region does not match at the start, so
   ``parse`` would strip nothing (a ``+44 07911 ...`` or ``+1 1 212 ...`` goes the slow way).
 
-Validity is then decided by the library itself (``is_possible_number`` and ``is_valid_number``
-on that number); anything else -- invalid, or not of this shape -- returns None and takes the
+Validity is then decided by the library's own steps (``is_possible_number``, and
+``is_valid_number``'s region look-up and number-type check, the latter done once instead of twice
+for a code several regions share, see :func:`_valid`); anything else -- invalid, or not of this shape -- returns None and takes the
 full path, which also says why a number is refused. ``tests/transfer/test_phone_fast.py`` checks
 both paths agree on every region's example numbers in several writings.
 """
@@ -22,7 +23,8 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumber
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumber, PhoneNumberType
+from phonenumbers.phonenumberutil import _number_type_helper
 
 _SHAPE = re.compile(r"\+[1-9](?:[ -]?[0-9])+")
 _PREFIX: dict[int, "re.Pattern[str] | None"] = {}
@@ -47,9 +49,44 @@ def e164_fast(value: str) -> str | None:
     if prefix is not None and prefix.match(nsn):
         return None
     number = PhoneNumber(country_code=code, national_number=int(nsn))
-    if phonenumbers.is_possible_number(number) and phonenumbers.is_valid_number(number):
+    if phonenumbers.is_possible_number(number) and _valid(number, code, nsn):
         return f"+{code}{nsn}"
     return None
+
+
+def _valid(number: PhoneNumber, code: int, nsn: str) -> bool:
+    """``phonenumbers.is_valid_number(number)`` without its second look at the same region.
+
+    The library finds the number's region (a code shared by several, as +1: the first region whose
+    leading digits match, or else whose number types match) and then checks the number types for
+    that region again; when the region was found by its types, that check is already known true.
+    The same steps otherwise, with the library's own functions.
+    """
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
+    if not regions:
+        return False
+    if len(regions) == 1:
+        return bool(phonenumbers.is_valid_number_for_region(number, regions[0]))
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
+        if metadata is None:
+            continue
+        if metadata.leading_digits is not None:
+            if _compiled(metadata.leading_digits).match(nsn):
+                return bool(phonenumbers.is_valid_number_for_region(number, region))
+        elif _number_type_helper(nsn, metadata) != PhoneNumberType.UNKNOWN:
+            return True  # is_valid_number_for_region(number, region) asks exactly this again
+    return False
+
+
+_PATTERNS: dict[str, "re.Pattern[str]"] = {}
+
+
+def _compiled(pattern: str) -> "re.Pattern[str]":
+    found = _PATTERNS.get(pattern)
+    if found is None:
+        found = _PATTERNS[pattern] = re.compile(pattern)
+    return found
 
 
 def _prefix(code: int) -> "re.Pattern[str] | None":

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select, update
 
 from ..core.errors import ConflictError, CrmError, ValidationError
 from . import mapping as mappings
+from .bulk import BulkInsert
 from .runs import ImportRun, check_mode, load_mapping, run_record, sha256_of
 from .sources import Record, Source, open_source
 from .tables import import_rejects, import_rows, imports
@@ -157,6 +158,7 @@ class Importer:
         self.dry_rejects: list[Rejected] = []  # dry runs only: the first DRY_REJECTS rejected records
         self._counts = {"created": 0, "updated": 0, "rejected": 0, "skipped": 0}
         header = source.header
+        self._columns = mappings.columns(mapping, header)
         items: list[Prepared | Rejected] = []
         keys: set[Key] = set()
         last = checkpoint
@@ -206,7 +208,7 @@ class Importer:
             extra = record.cells[len(header):]
             if any(c.strip() for c in extra):
                 raise ValidationError(f"row: has {len(record.cells)} cells, the header has {len(header)}", field="row")
-            values = mappings.extract(mapping, header, record.cells)
+            values = mappings.extract_columns(self._columns, record.cells)
             if not values:
                 raise ValidationError("row: no mapped column has a value", field="row")
             prepared = target.prepare(record.number, record.line, values)
@@ -284,11 +286,10 @@ class Importer:
                 del tx.events[:]
                 raise _DryRun()
             if done:
-                tx.conn.execute(insert(import_rows), [{**d, "import_id": run.id} for d in done])
+                _ROWS(tx.conn, done, {"import_id": run.id})
             if rejects:
-                tx.conn.execute(insert(import_rejects), [
-                    {"import_id": run.id, "record": r.number, "line": r.line, "field": r.field[:100],
-                     "reason": r.reason, "cells": list(r.cells)} for r in rejects])
+                _REJECTS(tx.conn, [{"record": r.number, "line": r.line, "field": r.field[:100], "reason": r.reason,
+                                    "cells": list(r.cells)} for r in rejects], {"import_id": run.id})
             i = imports.c
             tx.conn.execute(update(imports).where(i.id == run.id).values(
                 created=i.created + counts["created"], updated=i.updated + counts["updated"],
@@ -350,6 +351,11 @@ class Importer:
             return exc
 
 
+
+
+_ROWS = BulkInsert(import_rows, ["import_id", "record", "line", "entity_type", "entity_id", "action", "external_id",
+                                  "before"])
+_REJECTS = BulkInsert(import_rejects, ["import_id", "record", "line", "field", "reason", "cells"])
 
 
 def _origin(run: ImportRun, line: int, action: str) -> dict[str, Any]:

@@ -146,14 +146,33 @@ def check(crm: "Crm", entity: str, header: Sequence[str], mapping: Mapping[str, 
 
 def extract(mapping: Mapping[str, str], header: Sequence[str], cells: Sequence[str]) -> dict[str, Any]:
     """The mapped values of one record: ``{field: text}``, list fields as lists of non-empty texts."""
+    return extract_columns(columns(mapping, header), cells)
+
+
+def columns(mapping: Mapping[str, str], header: Sequence[str]) -> list[tuple[int, str, bool]]:
+    """The mapped columns once per file: (position, field, a list field?)."""
+    return [(i, mapping[h], mapping[h] in LIST_FIELDS) for i, h in enumerate(header) if mapping.get(h)]
+
+
+_SPLIT = re.compile(r"[,;\n]")
+
+
+def extract_columns(cols: Sequence[tuple[int, str, bool]], cells: Sequence[str]) -> dict[str, Any]:
+    """:func:`extract` with the columns of :func:`columns`."""
     out: dict[str, Any] = {}
-    for i, h in enumerate(header):
-        field = mapping.get(h, "")
-        if not field:
-            continue
-        value = unquote_cell(cells[i].strip()) if i < len(cells) else ""
-        if field in LIST_FIELDS:
-            parts = [p.strip() for p in re.split(r"[,;\n]", value) if p.strip()] if value else []
+    n = len(cells)
+    for i, field, many in cols:
+        value = cells[i].strip() if i < n else ""
+        if value[:1] == "'":
+            value = unquote_cell(value)
+        if many:
+            if not value:
+                out.setdefault(field, [])
+                continue
+            if "," in value or ";" in value or "\n" in value:
+                parts = [p.strip() for p in _SPLIT.split(value) if p.strip()]
+            else:
+                parts = [value]
             out.setdefault(field, []).extend(parts)
         elif value:
             out[field] = value

@@ -47,7 +47,7 @@ def writings() -> tuple[str, ...]:
     return tuple(out)
 
 
-@pytest.mark.parametrize("region", ["US", "RU", "GB"])
+@pytest.mark.parametrize("region", ["US", "RU"])
 def test_the_fast_path_agrees_with_phonenumbers(region: str) -> None:
     accepted = 0
     for value in writings():
