@@ -90,7 +90,7 @@ def find(services: "Services", entity: str, ident: int) -> list[int]:
 
 def refuse_duplicates(tx: Any, events: Sequence["Event"]) -> None:
     """In strict mode: a card created or changed into a duplicate is refused (the command rolls back)."""
-    if not strict(tx.crm):
+    if not any(event.type in CHECKED_EVENTS for event in events) or not strict(tx.crm):
         return
     for event in events:
         if event.type in CHECKED_EVENTS and event.entity_id is not None:
