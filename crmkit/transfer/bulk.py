@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import JSON, Connection, Table, insert
 
 _Plan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]], bool]
 
@@ -28,7 +28,10 @@ class BulkInsert:
             compiled = insert(self.table).compile(dialect=conn.dialect, column_keys=self.columns)
             positional = compiled.positiontup is not None
             names = list(compiled.positiontup) if positional else list(compiled.binds)
-            processors = compiled._bind_processors
+            processors = dict(compiled._bind_processors)
+            for name, proc in list(processors.items()):
+                if name in self.table.c and isinstance(self.table.c[name].type, JSON) and proc is not None:
+                    processors[name] = _empty_once(proc)
             plan = self._plans[conn.dialect.name] = (compiled.string, [(n, processors.get(n)) for n in names],
                                                      positional)
         return plan
@@ -48,3 +51,15 @@ class BulkInsert:
         else:
             args = [{**fixed, **{n: (p(row[n]) if p is not None else row[n]) for n, p in per_row}} for row in rows]
         conn.exec_driver_sql(sql, args)
+
+
+def _empty_once(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A JSON column's processor with ``{}`` and ``[]`` (most rows' custom fields) serialized once."""
+    empty = {dict: process({}), list: process([])}
+
+    def json_value(value: Any) -> Any:
+        if not value and type(value) in empty:
+            return empty[type(value)]
+        return process(value)
+
+    return json_value
