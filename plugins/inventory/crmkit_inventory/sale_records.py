@@ -46,6 +46,7 @@ class Sale:
     created_at: datetime
     voided_at: datetime | None
     void_reason: str | None
+    replayed: bool = False  # returned again for a retried client_key; nothing was written
 
     def to_json(self) -> dict[str, Any]:
         return to_json(self)

@@ -14,7 +14,11 @@ total and VAT are the sums of its lines; change = tendered - total.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
+
+import attrs
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,12 +48,18 @@ class Bar:
         self.services = crm.as_user(actor_id)
 
     def sell(self, location: Any, lines: Any, *, payment: str = "cash", contact_id: Any = None,
-             tendered: Any = None, currency: str | None = None) -> Sale:
+             tendered: Any = None, currency: str | None = None, client_key: str | None = None) -> Sale:
         """Sell ``lines`` (``{"sku", "qty"}``; a ``currency`` on a line must be the bar's) at
         ``location`` to a walk-in (no ``contact_id``) or a contact, paid by ``cash`` (``tendered``
         at least the total; default: exactly the total), ``card``, or charged to the contact's
-        ``tab`` within its credit limit."""
+        ``tab`` within its credit limit.
+
+        ``client_key`` (the till's retry key, 1-64 printable ASCII characters): a sale repeated
+        with the same key by the same user returns the first sale (``replayed``) and writes
+        nothing; the same key with another sale is a ``ConflictError``."""
         self.services.access.require(SELL, "sell")
+        key = _key(client_key)
+        fingerprint = _fingerprint(location, lines, payment, contact_id, tendered, currency) if key else None
         if payment not in PAYMENTS:
             raise ValidationError(f"payment: {str(payment)[:20]!r} is not one of {', '.join(PAYMENTS)}",
                                   field="payment")
@@ -69,6 +79,13 @@ class Bar:
                     raise ValidationError(f"lines[{n}].currency: the bar sells in {bar}", field=f"lines[{n}].currency")
                 refs.append(line.get("sku"))
             found = product_rows(tx.conn, refs, "lines[{}].sku")
+            if key is not None:  # after the product locks: a concurrent retry waits, then finds the first
+                first = tx.conn.execute(select(sales.c.id, sales.c.fingerprint).where(
+                    sales.c.created_by == self.actor_id, sales.c.client_key == key)).first()
+                if first is not None:
+                    if first.fingerprint != fingerprint:
+                        raise ConflictError("client_key: already used for another sale", field="client_key")
+                    return attrs.evolve(load_sale(tx.conn, first.id), replayed=True)
             priced = []
             for n, (line, product) in enumerate(zip(checked, found)):
                 if not product.active:
@@ -86,7 +103,7 @@ class Bar:
             sale_id = tx.conn.execute(insert(sales).values(
                 location_id=where.id, contact_id=member, currency=bar, total_minor=total, vat_minor=vat,
                 payment=payment, tendered_minor=given, change_minor=change, created_by=self.actor_id,
-                created_at=tx.now)).inserted_primary_key[0]  # type: ignore[index]
+                created_at=tx.now, client_key=key, fingerprint=fingerprint)).inserted_primary_key[0]  # type: ignore[index]
             posted = issue_many(tx, "sale", where.id, [(p[1], p[2], f"lines[{p[0]}].qty") for p in priced],
                                 sale_id=sale_id)
             tx.conn.execute(insert(sale_lines), [
@@ -251,6 +268,18 @@ class Bar:
             raise ValidationError(f"tendered: {money(given, cur)} is less than the total {money(total, cur)}",
                                   field="tendered")
         return given, given - total
+
+
+def _key(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= 64 or not value.isascii() or not value.isprintable():
+        raise ValidationError("client_key: 1 to 64 printable ASCII characters", field="client_key")
+    return value
+
+
+def _fingerprint(*request: Any) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _sale_event(sale: Sale) -> dict[str, Any]:

@@ -63,7 +63,11 @@ sales = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("voided_at", UTCDateTime),
     Column("void_reason", String(80)),
+    # a till's retry key (the API's Idempotency-Key): a retried sale returns the first one
+    Column("client_key", String(64)),
+    Column("fingerprint", String(64)),  # sha256 of the request the key was first used for
     Index("ix_inventory_sales_created_at", "created_at"),
+    UniqueConstraint("created_by", "client_key", name="uq_inventory_sales_client_key"),
 )
 
 movements = Table(

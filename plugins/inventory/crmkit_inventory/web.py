@@ -198,11 +198,17 @@ async def reverse(request: Request) -> JSONResponse:
 
 
 async def sell(request: Request) -> JSONResponse:
-    """A bar sale: paid in cash or by card, or charged to a member's tab."""
+    """A bar sale: paid in cash or by card, or charged to a member's tab. With ``Idempotency-Key``
+    a retry returns the first sale (200, ``Idempotent-Replayed: true``) and writes nothing."""
     crm, user = _who(request)
     b = await _body(request, SALE_BODY)
     location, lines = b.pop("location"), b.pop("lines")
-    return _json(await _run(Bar(crm, user).sell, location, lines, **b), 201)
+    key = request.headers.get("idempotency-key")
+    sale = await _run(Bar(crm, user).sell, location, lines, client_key=key, **b)
+    response = _json(sale, 200 if sale.replayed else 201)
+    if sale.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 async def get_sale(request: Request) -> JSONResponse:

@@ -49,3 +49,19 @@ def test_concurrent_sales_never_oversell_or_overcharge(make_crm: MakeCrm, clock:
 
     [level] = Inventory(crm).stock(sku="SHAKE")
     assert (level.on_hand, level.value.amount) == (Decimal("0.000"), Decimal("0.00"))
+
+
+def test_a_retried_sale_is_written_once(make_crm: MakeCrm, clock: FrozenClock) -> None:
+    crm = enabled(make_crm, clock)
+    stocked(crm).receive("bar", [{"sku": "WATER", "qty": "10", "unit_cost": "0.40"}])
+
+    def sell(n: int) -> tuple[int, bool]:
+        sale = bar(crm).sell("bar", [{"sku": "WATER", "qty": "2"}], payment="card", client_key="till-7")
+        return sale.id, sale.replayed
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(sell, range(4)))
+    assert len({sale_id for sale_id, _ in outcomes}) == 1 and [r for _, r in outcomes].count(False) == 1
+    from crmkit_inventory.service import Inventory
+
+    assert Inventory(crm).stock(sku="WATER")[0].on_hand == 8

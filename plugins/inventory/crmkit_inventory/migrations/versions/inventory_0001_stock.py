@@ -90,10 +90,13 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('voided_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('void_reason', sa.String(length=80), nullable=True),
+    sa.Column('client_key', sa.String(length=64), nullable=True),
+    sa.Column('fingerprint', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['contact_id'], ['crm_contacts.id'], ),
     sa.ForeignKeyConstraint(['created_by'], ['crm_users.id'], ),
     sa.ForeignKeyConstraint(['location_id'], ['inventory_locations.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('created_by', 'client_key', name='uq_inventory_sales_client_key')
     )
     op.create_index(op.f('ix_inventory_sales_contact_id'), 'inventory_sales', ['contact_id'], unique=False)
     op.create_index('ix_inventory_sales_created_at', 'inventory_sales', ['created_at'], unique=False)
