@@ -84,13 +84,22 @@ def _forms(crm: Any) -> None:
     load_forms(crm)
 
 
+def _operations(crm: Any) -> None:
+    from ..ops.config import logging_options, monitoring_options
+    from ..web.proxy import trusted_proxies
+
+    monitoring_options(crm.settings)
+    logging_options(crm.settings)
+    trusted_proxies(crm)
+
+
 def _routes(crm: Any) -> None:
     from ..web.app import _plugin_routes, operations
 
     _plugin_routes(crm, operations(crm, crm.clock))
 
 
-_CHECKS: tuple[Callable[[Any], None], ...] = (_database_options, _server, _forms, _routes)
+_CHECKS: tuple[Callable[[Any], None], ...] = (_database_options, _server, _forms, _operations, _routes)
 
 
 def _database(crm: Any) -> list[str]:
