@@ -100,7 +100,6 @@ class Inventory(Catalog):
             q = parse_qty(quantity, fractional=product.fractional)
             out = post(tx, "transfer_out", product, src.id, -q)
             into = post(tx, "transfer_in", product, dst.id, q, value_minor=-out.value_minor, pair_id=out.id)
-            tx.conn.execute(update(movements).where(movements.c.id == out.id).values(pair_id=into.id))
             tx.emit("inventory.transferred", "inventory_location", src.id, data={
                 "sku": product.sku, "qty": str(qty(q)), "from": src.key, "to": dst.key,
                 "movements": [out.id, into.id]})
@@ -231,8 +230,11 @@ def reverse_movement(tx: Any, ident: int, why: str, *, sale_ok: bool = False) ->
         raise ValidationError(f"movement_id: {ident} belongs to sale {row.sale_id}; void the sale",
                               field="movement_id")
     group = [row]
-    if row.kind in ("transfer_out", "transfer_in"):
+    if row.kind == "transfer_in":  # the incoming half points at the outgoing one (pair_id)
         group.append(tx.conn.execute(select(movements).where(m.id == row.pair_id)).one())
+    elif row.kind == "transfer_out":
+        group.append(tx.conn.execute(select(movements).where(m.kind == "transfer_in", m.pair_id == row.id,
+                                                             m.reverses_id.is_(None))).one())
     if row.kind == "sale" and tx.conn.scalar(select(func.count()).where(m.kind == "return", m.pair_id == ident)):
         raise ValidationError(f"movement_id: part of sale movement {ident} was returned; it cannot be voided",
                               field="movement_id")

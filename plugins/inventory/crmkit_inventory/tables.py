@@ -85,7 +85,7 @@ movements = Table(
     Column("reason", String(80), nullable=False),
     Column("sale_id", ForeignKey(sales.c.id)),
     Column("count_id", Integer),
-    Column("pair_id", Integer),  # a transfer's other half
+    Column("pair_id", Integer),  # transfer_in: its transfer_out; return: the sale movement it returns
     Column("reverses_id", ForeignKey("inventory_movements.id"), unique=True),
     Column("negative", Boolean, nullable=False),  # took stock below zero (allowed by the setting)
     Column("created_by", ForeignKey(schema.users.c.id)),

@@ -7,13 +7,14 @@ movement writes nothing."""
 from __future__ import annotations
 
 import itertools
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from crmkit import Crm, FrozenClock, ValidationError
 from crmkit_inventory.sales import Bar
@@ -183,6 +184,17 @@ def test_the_ledger_against_an_independent_model(make_crm: MakeCrm, clock: Froze
     crm = enabled(make_crm, clock)
     Inventory(crm).create_location("bar", "Bar")
     Inventory(crm).create_location("store", "Storage")
-    run_state_machine_as_test(machine(crm), settings=settings(
-        max_examples=10, stateful_step_count=15, deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
+    changed: list[str] = []
+
+    def watch(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if re.match(r"\s*(UPDATE|DELETE FROM)\s+\"?inventory_movements\b", statement, re.IGNORECASE):
+            changed.append(statement)
+
+    event.listen(crm.engine, "before_cursor_execute", watch)
+    try:
+        run_state_machine_as_test(machine(crm), settings=settings(
+            max_examples=10, stateful_step_count=15, deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
+    finally:
+        event.remove(crm.engine, "before_cursor_execute", watch)
+    assert changed == []  # the ledger is append-only: no movement was ever updated or deleted
