@@ -166,8 +166,9 @@ def open_renewals(tx: Tx, today: date, renewal_days: int) -> int:
                                  m.ends_on <= today + timedelta(days=renewal_days))
                           .order_by(m.id)).all()
     deals = tx.crm.as_user(tx.actor_id).deals
+    renewed = set(tx.conn.scalars(select(m.renews_id).where(m.renews_id.in_([r.id for r in due])))) if due else set()
     for row in due:
-        if tx.conn.scalar(select(m.id).where(m.renews_id == row.id)) is not None:
+        if row.id in renewed:
             tx.conn.execute(update(memberships).where(m.id == row.id).values(outcome="renewed"))
             continue  # already renewed by a direct sale
         deal = deals.create(title=f"Renewal: {row.name} (ends {row.ends_on})", pipeline=RENEWALS,

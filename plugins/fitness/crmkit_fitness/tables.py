@@ -86,6 +86,8 @@ memberships = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_fitness_memberships_contact", "contact_id", "ends_on"),
     Index("ix_fitness_memberships_ends", "kind", "ends_on"),
+    Index("ix_fitness_memberships_deal", "deal_id"),
+    Index("ix_fitness_memberships_renews", "renews_id"),
 )
 
 sales = Table(
