@@ -185,6 +185,15 @@ def transfer_cmd(sku: str, qty: str, source: str, target: str) -> None:
     _show(inventory().transfer(sku, qty, source=source, target=target), _movement)
 
 
+@group.command("return")
+@click.argument("movement_id", type=int)
+@click.argument("qty")
+@click.option("--reason", default="returned", show_default=True)
+def return_cmd(movement_id: int, qty: str, reason: str) -> None:
+    """Take QTY of sale movement MOVEMENT_ID back into stock (at the cost the sale took)."""
+    _show(inventory().return_sold(movement_id, qty, reason=reason), _movement)
+
+
 @group.command("reverse")
 @click.argument("movement_id", type=int)
 @click.option("--reason", required=True)
