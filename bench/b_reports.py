@@ -88,13 +88,20 @@ def h_lost_reasons(run: Callable[[str], list[Any]], pg: bool, scoped: bool) -> d
 
 
 def h_time_in_stage(run: Callable[[str], list[Any]], pg: bool, scoped: bool) -> dict[Any, tuple[Any, ...]]:
-    join = " JOIN crm_deals d ON d.id = h.deal_id WHERE d.responsible_id = :m" if scoped else ""
-    period = " AND moved_at >= :a AND moved_at < :b" if scoped else ""
     secs = f"{_e('left_at', pg)} - {_e('moved_at', pg)}"
-    sql = (f"WITH m AS (SELECT h.to_stage_id AS stage_id, h.pipeline_id, h.moved_at, lead(h.moved_at) OVER"
-           f" (PARTITION BY h.deal_id ORDER BY h.moved_at, h.id) AS left_at FROM crm_stage_history h{join}),"
-           f" s AS (SELECT stage_id, {secs} AS secs FROM m WHERE pipeline_id = :p AND left_at IS NOT NULL{period}) "
-           + _pct("s", "secs", "stage_id", pg))
+    if scoped:  # the manager's deals' moves in the quarter, each one's next move by index
+        m = ("SELECT h.to_stage_id AS stage_id, h.moved_at, (SELECT min(n.moved_at) FROM crm_stage_history n"
+             " WHERE n.deal_id = h.deal_id AND (n.moved_at > h.moved_at OR (n.moved_at = h.moved_at AND n.id > h.id)))"
+             " AS left_at FROM crm_stage_history h JOIN dd ON dd.id = h.deal_id"
+             " WHERE h.to_stage_id IN (SELECT id FROM crm_stages WHERE pipeline_id = :p)"
+             " AND h.moved_at >= :a AND h.moved_at < :b")
+        sql = (f"WITH dd AS MATERIALIZED (SELECT id FROM crm_deals WHERE responsible_id = :m), m AS MATERIALIZED ({m}),"
+               f" s AS (SELECT stage_id, {secs} AS secs FROM m WHERE left_at IS NOT NULL) ")
+    else:
+        sql = (f"WITH m AS (SELECT h.to_stage_id AS stage_id, h.pipeline_id, h.moved_at, lead(h.moved_at) OVER"
+               f" (PARTITION BY h.deal_id ORDER BY h.moved_at, h.id) AS left_at FROM crm_stage_history h),"
+               f" s AS (SELECT stage_id, {secs} AS secs FROM m WHERE pipeline_id = :p AND left_at IS NOT NULL) ")
+    sql += _pct("s", "secs", "stage_id", pg)
     stays = {r[0]: (r[1], r[2], r[3]) for r in run(sql)}
     cur = run("SELECT stage_id, count(*), sum(CASE WHEN stage_entered_at < :cut THEN 1 ELSE 0 END) FROM crm_deals"
               " WHERE status = 'open' AND stage_id IN (SELECT id FROM crm_stages WHERE pipeline_id = :p AND kind = 'open')"

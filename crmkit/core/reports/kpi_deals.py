@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Mapping
 
 import attrs
-from sqlalchemy import and_, case, func, literal_column, select
+from sqlalchemy import and_, case, func, literal_column, or_, select
 
 from .. import schema
 from ..errors import ConfigError
@@ -92,18 +92,36 @@ def time_in_stage(services: "Services", scope: Scope) -> Report:
     crm = services.crm
     pipe = _pipeline(crm, scope)
     postgres = crm.engine.dialect.name == "postgresql"
-    h, s, d = schema.stage_history, schema.stages, schema.deals
-    order = (h.c.moved_at, h.c.id)
-    left_at = func.lead(h.c.moved_at).over(partition_by=h.c.deal_id, order_by=order)
+    h, d = schema.stage_history, schema.deals
     conds = deal_scope(services, attrs_without_pipeline(scope))
-    moves = select(h.c.deal_id, h.c.to_stage_id.label("stage_id"), h.c.pipeline_id, h.c.moved_at,
-                   left_at.label("left_at"))
-    if conds:
-        moves = moves.join(d, d.c.id == h.c.deal_id).where(*conds)
-    m = moves.cte("moves")
+    if scope.since is None and scope.until is None:
+        # every stay: one window over the history, sorted once
+        order = (h.c.moved_at, h.c.id)
+        left_at = func.lead(h.c.moved_at).over(partition_by=h.c.deal_id, order_by=order)
+        moves = select(h.c.deal_id, h.c.to_stage_id.label("stage_id"), h.c.pipeline_id, h.c.moved_at,
+                       left_at.label("left_at"))
+        if conds:
+            moves = moves.join(d, d.c.id == h.c.deal_id).where(*conds)
+        m = moves.cte("moves")
+        where = [m.c.pipeline_id == pipe.id]
+    else:
+        # the stays that began in the period: found by index, each one's end looked up by index
+        later = schema.stage_history.alias("later")
+        left_at = (select(func.min(later.c.moved_at))
+                   .where(later.c.deal_id == h.c.deal_id,
+                          or_(later.c.moved_at > h.c.moved_at, and_(later.c.moved_at == h.c.moved_at,
+                                                                    later.c.id > h.c.id)))
+                   .scalar_subquery())
+        moves = (select(h.c.to_stage_id.label("stage_id"), h.c.moved_at, left_at.label("left_at"))
+                 .where(h.c.to_stage_id.in_([st.id for st in pipe.stages]), *period(scope, h.c.moved_at)))
+        if conds:  # a manager's deals first (by index), then their moves by (deal, time)
+            mine = select(d.c.id).where(*conds).cte("scoped_deals").prefix_with("MATERIALIZED")
+            moves = moves.join(mine, mine.c.id == h.c.deal_id)
+        m = moves.cte("moves").prefix_with("MATERIALIZED")  # each stay's end looked up once
+        where = []
     secs = epoch(m.c.left_at, postgres=postgres) - epoch(m.c.moved_at, postgres=postgres)
     stays = (select(m.c.stage_id, secs.label("secs"))
-             .where(m.c.pipeline_id == pipe.id, *period(scope, m.c.moved_at)).subquery("stays"))
+             .where(*where, *period(scope, m.c.moved_at)).subquery("stays"))
     q = percentiles(stays, "secs", ["stage_id"], (0.5, 0.9), postgres=postgres)
     norms = stall_days(crm)
     now = crm.clock.now()
