@@ -118,3 +118,30 @@ def test_the_signature_is_over_timestamp_and_body() -> None:
     assert verify("k" * 16, "1700000000", body, sign("k" * 16, "1700000000", body), now=1700000100)
     assert not verify("k" * 16, "1700000000", body, sign("k" * 16, "1700000000", body), now=1700000400)
     assert not verify("k" * 16, "abc", body, "v1=00", now=0)
+
+
+def test_two_workers_at_once_send_each_message_once(mcrm: Callable[..., Crm], receiver: Receiver) -> None:
+    """Claims are taken in a write transaction (PostgreSQL: FOR UPDATE SKIP LOCKED): two deliverers
+    running together split the outbox, and no message reaches the gateway twice."""
+    import threading
+
+    crm = mcrm()
+    ids = [crm.messages.send(to=f"+1202555{i:04d}", channel="sms", body=f"n{i}").id for i in range(40)]
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while crm.messages.deliver(limit=5).sent:
+                pass
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    keys = [r["headers"]["idempotency-key"] for r in receiver.requests]
+    assert len(keys) == 40 and len(set(keys)) == 40
+    assert {crm.messages.get(i).status for i in ids} == {"sent"}
