@@ -210,6 +210,26 @@ def preview(key: str, contact_id: int | None, deal_id: int | None, language: str
     _out(r, f"Subject: {r.subject}\n\n{r.body}", as_json)
 
 
+@templates.command("document")
+@click.argument("key")
+@click.option("--deal", "deal_id", type=int, help="The deal (its contact too).")
+@click.option("--contact", "contact_id", type=int)
+@click.option("--language")
+@click.option("--attach", is_flag=True, help="Store the document as a file on the deal (or contact).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML here.")
+def document(key: str, deal_id: int | None, contact_id: int | None, language: str | None, attach: bool,
+             out: Path | None) -> None:
+    """Make a document (a proposal, a contract) as HTML from template KEY's HTML part."""
+    page, stored = _messages().templates.document(key, deal_id=deal_id, contact_id=contact_id, language=language,
+                                                  attach=attach)
+    if out is not None:
+        out.write_text(page)
+    if stored is not None:
+        click.echo(f"Attached {stored.name} (file {stored.id}).")
+    if out is None and stored is None:
+        click.echo(page, nl=False)
+
+
 @templates.command("delete")
 @click.argument("key")
 @click.option("--language", required=True)

@@ -8,6 +8,7 @@ a syntax error is refused when the template is saved, naming the field and line.
 
 from __future__ import annotations
 
+from html import escape as html_escape
 from typing import TYPE_CHECKING, Any, Mapping
 
 import attrs
@@ -156,6 +157,30 @@ class TemplateService:
         return Rendered(key=key, language=template.language, subject=subject[:300], body=body, html=html)
 
     preview = render
+
+    def document(self, key: str, *, deal_id: int | None = None, contact_id: int | None = None,
+                 language: str | None = None, context: Mapping[str, Any] | None = None,
+                 attach: bool = False) -> tuple[str, Any]:
+        """A document (a proposal, a contract) from template ``key``: its HTML part filled in with a
+        real deal (and its contact, unless ``contact_id`` is given), as a whole HTML page. With
+        ``attach``, the page is also stored as a file on the deal (or contact): ``(html, FileInfo)``."""
+        services = self.crm.as_user(self.actor_id)
+        if deal_id is not None and contact_id is None:
+            contact_id = services.deals.get(check_id(deal_id, "deal_id")).contact_id
+        rendered = self.render(key, contact_id=contact_id, deal_id=deal_id, language=language, context=context)
+        if rendered.html is None:
+            raise ValidationError(f"template: {key} has no HTML part; a document is made from it", field="template")
+        title = html_escape(rendered.subject or key)
+        page = (f'<!doctype html>\n<html lang="{html_escape(rendered.language)}"><head><meta charset="utf-8">'
+                f"<title>{title}</title></head>\n<body>\n{rendered.html}\n</body></html>\n")
+        stored = None
+        if attach:
+            entity, ident = ("deal", deal_id) if deal_id is not None else ("contact", contact_id)
+            if ident is None:
+                raise ValidationError("deal_id: a document is attached to a deal or a contact", field="deal_id")
+            name = f"{key}-{rendered.language}.html"
+            stored = services.files.add(entity, ident, page.encode(), name=name)
+        return page, stored
 
     def fill(self, key: str, values: Mapping[str, Any], language: str | None = None) -> Rendered:
         """Render ``key`` with ready ``values`` (bulk paths: each variant is read and compiled once

@@ -106,3 +106,25 @@ def test_the_daily_digest(make_crm: Any, smtp: Any, clock: FrozenClock) -> None:
     crm.messages.deliver()
     assert [(m["Subject"], m.get_payload(decode=True).decode().replace("\r\n", "\n")) for _, m in smtp[0].messages] == [
         ("Today: 1 task(s)", "* Call Jane\n")]
+
+
+def test_a_proposal_document_from_a_real_deal(mcrm: Callable[..., Crm], tmp_path: Any) -> None:
+    crm = mcrm()
+    ada = crm.users.create(email="ada@windows.example", name="Ada", role="admin")
+    jane = contact(crm)
+    deal = crm.deals.create(title="8 windows", amount="4200.00", contact_id=jane.id)
+    crm.messages.templates.save(
+        "proposal", "Proposal for {{ contact.first_name }}", subject="Proposal: {{ deal.title }}",
+        html="<h1>{{ deal.title }}</h1><p>For {{ contact.first_name }} {{ contact.last_name }}: "
+             "{{ deal.amount.amount }} {{ deal.amount.currency }}</p><p>{{ note }}</p>")
+    page, stored = crm.messages.as_user(ada.id).templates.document("proposal", deal_id=deal.id, attach=True,
+                                                                    context={"note": "<valid 30 days>"})
+    assert "<title>Proposal: 8 windows</title>" in page
+    assert "<h1>8 windows</h1><p>For Jane Smith: 4200.00 USD</p>" in page
+    assert "&lt;valid 30 days&gt;" in page  # HTML is escaped
+    assert stored is not None and stored.name == "proposal-en.html"
+    assert [f.name for f in crm.system.files.of("deal", deal.id)] == ["proposal-en.html"]
+    crm.messages.templates.save("plain", "no html")
+    with pytest.raises(ValidationError) as err:
+        crm.messages.templates.document("plain", deal_id=deal.id)
+    assert err.value.field == "template"
