@@ -56,9 +56,8 @@ def test_two_web_processes_and_two_workers_lose_nothing(db_url: str, tmp_path: P
         finally:
             stop_slots.set()
             opener.join()
-        _wait_delivered(engine, timeout=30)
-        time.sleep(1.5)  # each web process writes its metrics about once a second
-        metrics = _scrape(cluster.base)
+        _wait_delivered(engine, timeout=60)
+        metrics = _scrape_all(cluster.base, sum(acked.statuses.values()), timeout=20)
         cluster.stop()
         _check(engine, acked, first_event, config, slots, metrics, cluster.log_text())
     finally:
@@ -100,8 +99,7 @@ def _check(engine: Any, acked: Any, first_event: int, config: Path, slots: list[
 
     # /metrics, added up over both web processes, saw every request and no 5xx
     requests = {k: v for k, v in metrics.items() if k[0] == "crmkit_http_requests_total"}
-    counted = sum(v for (_, labels), v in requests.items() if dict(labels)["route"].startswith("/api/v1/"))
-    assert counted == sum(acked.statuses.values())
+    assert _api_requests(metrics) == sum(acked.statuses.values())
     assert not [k for k in requests if dict(k[1])["status"].startswith("5")]
     assert metrics[("crmkit_event_backlog", (("subscriber", "ledger"),))] == 0
 
@@ -118,6 +116,21 @@ def _wait_delivered(engine: Any, *, timeout: float) -> None:
             return
         assert time.monotonic() < deadline, f"delivery stuck at {cursor} of {last}"
         time.sleep(0.3)
+
+
+def _api_requests(metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> float:
+    return sum(v for (name, labels), v in metrics.items()
+               if name == "crmkit_http_requests_total" and dict(labels)["route"].startswith("/api/v1/"))
+
+
+def _scrape_all(base: str, expected: int, *, timeout: float) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """``/metrics`` once every process has written its counts (each does about once a second)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        metrics = _scrape(base)
+        if _api_requests(metrics) >= expected or time.monotonic() > deadline:
+            return metrics
+        time.sleep(0.5)
 
 
 def _scrape(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
