@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crmkit import Crm, FrozenClock, schema
+from crmkit import Crm, FrozenClock, ValidationError, schema
 from crmkit.core.reports import run_report
 from crmkit.core.reports.scores import ranked
 from crmkit.core.reports.scores_job import recompute_scores
@@ -251,3 +251,21 @@ def test_scores_over_http(seeded: SimpleNamespace) -> None:
     other = next(d.id for d in rows(crm, schema.deals) if d.responsible_id == seeded.m3.id)
     assert client.get(f"/api/v1/reports/scores/deal/{other}", headers=m1).status_code == 404
     assert client.get("/api/v1/reports/scores/planet", headers=m1).status_code == 404
+
+
+def test_lifecycle_as_a_report_dimension(seeded: SimpleNamespace) -> None:
+    crm = seeded.crm
+    recompute_segments(crm, NOW)
+    stage = {r.entity_id: r.lifecycle for r in rows(crm, schema.customer_segments) if r.entity_type == "contact"}
+    leads = rows(crm, schema.leads)
+    for lifecycle in ("potential", "active", "regular", "lost"):
+        mine = [ld for ld in leads if ld.contact_id is not None and stage.get(ld.contact_id, "potential") == lifecycle]
+        got = run_report(crm, "conversion", lifecycle=lifecycle).rows[0]
+        assert got["leads"] == len(mine), lifecycle
+        won = [d for d in rows(crm, schema.deals) if d.status == "won" and d.amount_minor is not None
+               and d.contact_id is not None and stage.get(d.contact_id, "potential") == lifecycle]
+        check = run_report(crm, "average_check", lifecycle=lifecycle)
+        assert sum(r["won"] for r in check.rows) == len(won), lifecycle
+    assert run_report(crm, "conversion", lifecycle="regular").rows[0]["leads"] > 0
+    with pytest.raises(ValidationError, match="lifecycle"):
+        run_report(crm, "conversion", lifecycle="vip")

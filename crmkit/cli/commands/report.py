@@ -30,17 +30,19 @@ def _names() -> str:
 @click.option("--pipeline", help="Only the deals of this pipeline (funnel, time_in_stage: this pipeline's stages).")
 @click.option("--source", metavar="UTM", help="Only leads and deals of this UTM source.")
 @click.option("--channel", help="Only leads and deals that came in this way (web_form, call, email, ...).")
+@click.option("--lifecycle", type=click.Choice(["potential", "active", "regular", "lost"]),
+              help="Only leads and deals of contacts in this lifecycle stage.")
 @click.option("--currency", help="The currency of money columns of mixed reports (default: the deployment's).")
 @click.option("--compare-to", "compare_to", metavar="PERIOD",
               help="Also the period before: previous (as long, just before), year (a year earlier) or FROM..TO.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one header line, one line per row).")
 @json_option
 def report(name: str, since: str | None, until: str | None, team: str | None, manager: str | None,
-           pipeline: str | None, source: str | None, channel: str | None, currency: str | None,
+           pipeline: str | None, source: str | None, channel: str | None, lifecycle: str | None, currency: str | None,
            compare_to: str | None, as_csv: bool, as_json: bool) -> None:
     state = pass_state()
     options = options_of({"from": since, "to": until, "team": team, "manager": manager, "pipeline": pipeline,
-                          "source": source, "channel": channel, "currency": currency})
+                          "source": source, "channel": channel, "currency": currency, "lifecycle": lifecycle})
     result = run_report(state.services, name, compare_to=compare_to, **options)
     if as_json or state.json:
         emit_json(result.to_json())

@@ -28,13 +28,12 @@ from .kpi_people import customer_key, lost_days
 from .money_sum import money_of
 from .purchases import purchases
 from .result import Report
-from .scope import Scope, visible
+from .scope import LIFECYCLE, Scope, visible
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..app import Crm
     from ..services import Services
 
-LIFECYCLE = ("potential", "active", "regular", "lost")
 SEGMENTS = (
     ("champions", "R >= 4 and F >= 4"),
     ("loyal", "R >= 3 and F >= 3"),

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..app import Crm
     from ..services import Services
 
+LIFECYCLE = ("potential", "active", "regular", "lost")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _TEXT_MAX = 200
 
@@ -48,6 +49,8 @@ class Scope:
     """How the request came in (the card's ``source``: web, phone, email, ...)."""
     currency: str | None = None
     """The currency of the money columns of mixed reports (managers, channels); default: the deployment's."""
+    lifecycle: str | None = None
+    """Only leads and deals of contacts in this lifecycle stage (as the worker last computed it)."""
 
     @classmethod
     def parse(cls, crm: "Crm", **raw: Any) -> "Scope":
@@ -67,10 +70,13 @@ class Scope:
         if pipeline is not None:
             crm.pipeline(pipeline)  # an unknown one: a ValidationError naming the field
         currency = raw.get("currency")
+        lifecycle = _text(raw.get("lifecycle"), "lifecycle")
+        if lifecycle is not None and lifecycle not in LIFECYCLE:
+            raise ValidationError(f"lifecycle: one of {', '.join(LIFECYCLE)}", field="lifecycle")
         return cls(
             since=since, until=until, team=_text(raw.get("team"), "team"), manager_id=manager, pipeline=pipeline,
             source=_text(raw.get("source"), "source"), channel=_text(raw.get("channel"), "channel"),
-            currency=None if currency in (None, "") else check_currency(currency),
+            currency=None if currency in (None, "") else check_currency(currency), lifecycle=lifecycle,
         )
 
     def shifted(self, since: datetime, until: datetime) -> "Scope":
@@ -192,8 +198,17 @@ def period(scope: Scope, column: Any) -> list[ColumnElement[bool]]:
 
 
 def channel(scope: Scope, table: Any) -> list[ColumnElement[bool]]:
-    """The UTM source and channel conditions on a lead or deal table."""
+    """The UTM source, channel and contact lifecycle conditions on a lead or deal table."""
     conds: list[ColumnElement[bool]] = []
+    if scope.lifecycle is not None:
+        from .tables import customer_segments
+
+        seg = customer_segments.c
+        known = select(seg.entity_id).where(seg.entity_type == "contact")
+        if scope.lifecycle == "potential":  # no row: nothing bought yet
+            conds.append(table.c.contact_id.is_not(None) & table.c.contact_id.not_in(known))
+        else:
+            conds.append(table.c.contact_id.in_(known.where(seg.lifecycle == scope.lifecycle)))
     if scope.source is not None:
         conds.append(table.c.utm_source == scope.source)
     if scope.channel is not None:
@@ -234,5 +249,5 @@ def lead_scope(services: "Services", scope: Scope) -> list[ColumnElement[bool]]:
 def options_of(query: Mapping[str, Any]) -> dict[str, Any]:
     """The scope options among CLI/API parameters named ``from``, ``to``, ``manager``, ..."""
     names = {"from": "since", "to": "until", "manager": "manager_id", "team": "team", "pipeline": "pipeline",
-             "source": "source", "channel": "channel", "currency": "currency"}
+             "source": "source", "channel": "channel", "currency": "currency", "lifecycle": "lifecycle"}
     return {names[k]: v for k, v in query.items() if k in names and v is not None}

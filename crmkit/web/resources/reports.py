@@ -30,6 +30,8 @@ SCOPE_PARAMS = (
     Param("channel", text(40), "only leads and deals that came in this way (web_form, call, email, ...)"),
     Param("currency", {"type": "string", "pattern": "^[A-Za-z]{3}$"},
           "the currency of money columns of mixed reports (default: the deployment's)"),
+    Param("lifecycle", {"type": "string", "enum": ["potential", "active", "regular", "lost"]},
+          "only leads and deals of contacts in this lifecycle stage"),
     Param("compare_to", text(50), "also the period before: previous, year or FROM..TO (dates)"),
 )
 SEGMENT_FILTERS = (
