@@ -349,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         figures = (run_sqlite if kind == "sqlite" else run_postgres)(args, Path(tmp))
         figures["seconds"] = round(time.monotonic() - started, 1)
+        server_log = Path(tmp) / "server.log"
+        if figures["problems"] and server_log.exists():  # the server's own account, for the diagnosis
+            sys.stderr.write("".join(server_log.read_text(errors="replace").splitlines(True)[-600:]))
     print(json.dumps(figures, indent=2, sort_keys=True))
     if args.out:
         old = json.loads(args.out.read_text()) if args.out.exists() else {}

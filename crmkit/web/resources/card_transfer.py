@@ -177,7 +177,7 @@ def _merged_pointer(handler: Callable[[Ctx], Any], entity: str, plural: str, rea
         try:
             result = handler(ctx)
         except CrmError as exc:
-            if isinstance(exc, MergedError):
+            if isinstance(exc, MergedError) or exc.status >= 500:  # a lost database is a 503, not a look-up
                 raise
             _raise_merged(ctx, entity, plural, exc)
             raise
