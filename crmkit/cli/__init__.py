@@ -37,6 +37,10 @@ from ..messages.cli import COMMANDS as _message_commands  # noqa: E402  (crmkit.
 
 for _command in _message_commands:
     cli.add_command(_command)
+from ..tenants.cli import COMMANDS as _tenant_commands  # noqa: E402  (crmkit.tenants uses crmkit.cli)
+
+for _command in _tenant_commands:
+    cli.add_command(_command)
 _archive.attach({"leads": leads, "contacts": contacts, "companies": companies, "deals": deals, "tasks": tasks})
 _calendar.attach(users)
 
