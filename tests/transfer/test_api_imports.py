@@ -143,3 +143,44 @@ def test_refusals_are_4xx_naming_the_field(make_crm: MakeCrm, tmp_path: Path) ->
         assert client.post(f"/api/v1/imports/{ident}/resume").status_code == 409
     assert sorted(p.name for p in upload_folder(crm).iterdir()) == [
         sorted(p.name for p in upload_folder(crm).iterdir())[0]]  # only the one recorded upload is kept
+
+
+def test_an_import_whose_process_died_resumes_from_its_checkpoint(ru: Crm, admin: Any, client: TestClient) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from crmkit.transfer.importer import Importer
+    from crmkit.transfer.tables import imports
+
+    rows = "".join(f"P{i},+7 916 123-{i // 100:02d}-{i % 100:02d}\n" for i in range(30))
+    ident = client.post("/api/v1/imports?entity=contact", content=f"Name,Phone\n{rows}".encode(),
+                        headers={"Content-Type": "text/csv"}).json()["id"]
+
+    def die(done: int) -> None:
+        raise KeyboardInterrupt  # the process stops after its first batch, as a kill would
+
+    importer = Importer(admin, batch_size=10, progress=die)
+    with pytest.raises(KeyboardInterrupt):
+        importer.run_claimed(importer.claim(ident), _stored(ru, ident))
+    body = client.get(f"/api/v1/imports/{ident}").json()
+    assert (body["status"], body["progress"]["done"], body["created"]) == ("running", 10, 10)
+    r = client.post(f"/api/v1/imports/{ident}/resume")
+    assert r.status_code == 409 and "120 s" in r.json()["error"]["message"]  # it might still be running
+    with ru.engine.begin() as conn:  # two minutes without a batch: its process is gone
+        conn.execute(update(imports).where(imports.c.id == ident).values(
+            updated_at=ru.clock.now() - timedelta(minutes=5)))
+    assert client.post(f"/api/v1/imports/{ident}/resume").status_code == 202
+    done = wait(client, ident, lambda b: b["status"] != "running")
+    assert (done["status"], done["created"], done["total"]) == ("done", 30, 30) and ru.contacts.count() == 30
+    assert client.post(f"/api/v1/imports/{ident}/resume").status_code == 409  # done: nothing to resume
+
+
+def _stored(crm: Crm, ident: int) -> Path:
+    from sqlalchemy import select
+
+    from crmkit.transfer.tables import imports
+
+    with crm.engine.connect() as conn:
+        options = conn.scalar(select(imports.c.options).where(imports.c.id == ident))
+    return upload_folder(crm) / options["stored"]
