@@ -1,16 +1,16 @@
 """Languages: gettext catalogs (Babel) and locale-aware dates, numbers and money.
 
-The catalogs are ``crmkit/ui/locale/<lang>/LC_MESSAGES/messages.po``, compiled in memory when
-the UI starts (no build step, no .mo files to keep in step). ``make i18n`` extracts the
-strings of the Python code and the templates into ``messages.pot`` and updates the catalogs
-(``scripts/ui-i18n.sh``).
+The catalogs are ``crmkit/ui/locale/<lang>/LC_MESSAGES/messages.po`` and each enabled plugin's
+``<package>/locale/<lang>/LC_MESSAGES/messages.po``, compiled in memory when first used (no build
+step, no .mo files to keep in step). ``make i18n`` extracts the strings of the Python code and
+the templates into each ``messages.pot`` and updates the catalogs (``scripts/ui-i18n.sh``);
+docs/languages.md tells the whole story.
 """
 
 from __future__ import annotations
 
 import functools
 import gettext
-import io
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_timedelta
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import (
     format_currency, format_decimal, get_currency_precision, get_currency_symbol, get_decimal_symbol, get_group_symbol,
 )
 
 from ..core.money import Money
+from ..i18n.catalogs import merged
+from ..i18n.languages import LANGUAGES
 from .config import LOCALES
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -35,21 +35,13 @@ def N_(message: str) -> str:
     """Mark ``message`` for the catalogs without translating it here (it is translated where shown)."""
     return message
 
-LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+LANGUAGE_NAMES = {code: LANGUAGES[code] for code in LOCALES}
+"""The language picker's entries: each language's code and its own name."""
 
 
-@functools.lru_cache(maxsize=None)
-def translations(locale: str) -> gettext.NullTranslations:
-    """The compiled catalog of ``locale`` (English: the source strings)."""
-    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if locale == "en" or not po.is_file():
-        return gettext.NullTranslations()
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=locale)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+def translations(locale: str, plugins: tuple[Path, ...] = ()) -> gettext.NullTranslations:
+    """The catalog of ``locale``: the core UI's, then the plugins' ``locale/`` folders (English: the source)."""
+    return merged(locale, (LOCALE_DIR, *plugins))
 
 
 def pick(wanted: str | None, default: str) -> str:
@@ -60,11 +52,11 @@ def pick(wanted: str | None, default: str) -> str:
 class Formatter:
     """Strings, dates, numbers and money in one locale and the deployment's timezone."""
 
-    def __init__(self, locale: str, tz: ZoneInfo) -> None:
+    def __init__(self, locale: str, tz: ZoneInfo, plugins: tuple[Path, ...] = ()) -> None:
         self.locale = locale
-        self.babel = Locale.parse(locale)
+        self.babel = _babel_locale(locale)
         self.tz = tz
-        self._t = translations(locale)
+        self._t = translations(locale, plugins)
 
     def gettext(self, message: str, **values: Any) -> str:
         text = self._t.gettext(message)
@@ -98,6 +90,11 @@ class Formatter:
 
     def number(self, value: int | Decimal | float) -> str:
         return format_decimal(value, locale=self.babel)
+
+
+@functools.lru_cache(maxsize=None)
+def _babel_locale(locale: str) -> Locale:
+    return Locale.parse(locale)
 
 
 @functools.lru_cache(maxsize=512)
