@@ -5,7 +5,7 @@
     logo = "brand/logo.svg"               # a PNG, SVG or JPEG file next to crmkit.toml (served at /brand/logo)
     primary_color = "#1d4ed8"             # links, buttons, the header
     accent_color = "#f59e0b"              # stalled cards, highlights
-    locale = "en"                         # the default language: en or ru (a user may switch)
+    locale = "en"                         # the default language: en, de, ru, sl or zh_Hans (a user may switch)
     secret_key = "..."                    # signs session cookies (env CRMKIT_SECRET_KEY overrides)
     session_hours = 12                    # a login lasts this long
     stall_days = { default = 14, proposal_sent = 3 }   # a card longer than this in a stage is "stalled"
@@ -33,7 +33,7 @@ from ..core.errors import ConfigError
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.app import Crm
 
-LOCALES = ("en", "ru")
+LOCALES = ("en", "de", "ru", "sl", "zh_Hans")  # crmkit.i18n.LANGUAGES; docs/languages.md
 LABEL_KEYS = ("lead", "leads", "contact", "contacts", "company", "companies", "deal", "deals", "task", "tasks")
 SECRET_ENV = "CRMKIT_SECRET_KEY"
 SECRET_FILE = "ui_secret.key"

@@ -10,6 +10,7 @@ import jinja2
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
+from ..i18n.catalogs import plugin_dirs
 from .i18n import LANGUAGE_NAMES, Formatter, N_
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,7 +76,7 @@ class PageContext:
     fmt: Formatter = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self.fmt = Formatter(self.locale, self.ui.crm.settings.tz)
+        self.fmt = Formatter(self.locale, self.ui.crm.settings.tz, plugin_dirs(self.ui.crm.pm))
 
     @property
     def crm(self) -> "Crm":
