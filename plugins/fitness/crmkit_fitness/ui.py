@@ -24,6 +24,10 @@ from .club import Club
 from .config import MANAGE, NAME
 from .tables import classes, members, touches
 
+SHOWN_VALUES = (N_("prospect"), N_("trial"), N_("adaptation"), N_("active"), N_("at risk"), N_("expiring"),
+                N_("renewed"), N_("lapsed"))
+"""Lifecycle phases and membership outcomes the member panel shows through ``ctx._`` (marked for the catalogs)."""
+
 REASONS = {
     "ok": N_("Welcome in"), "unknown_member": N_("Unknown card or member"), "no_membership": N_("No membership"),
     "expired": N_("Membership expired"), "not_booked": N_("Not booked on this class"), "frozen": N_("Membership frozen"),

@@ -13,6 +13,10 @@ from crmkit.ui import N_, CardAction, CardPanel, Markup, PageContext, TimelineRe
 from .calls import CALL, click_to_call
 from .schema import calls
 
+SHOWN_VALUES = (N_("inbound"), N_("outbound"), N_("answered"), N_("missed"), N_("busy"),
+                N_("failed"), N_("voicemail"))
+"""Call directions and results the timeline shows through ``ctx._`` (marked for the catalogs)."""
+
 COLUMNS = {"deal": calls.c.deal_id, "contact": calls.c.contact_id, "lead": calls.c.lead_id}
 
 
