@@ -132,7 +132,7 @@ def test_trace_hooks_logs_plugin_hook_duration_and_outcome(
     assert all(" ms ok" in line for line in jobs) and jobs[1].endswith("ok (1 result)")
     assert any(line.startswith("crm_register_roles - ") and line.endswith("ok (no implementation)") for line in lines)
     validate = [line for line in lines if line.startswith("crm_validate ")]
-    assert validate[0].split()[1] == "veto,crmkit.automation"
+    assert validate[0].split()[1] == "veto,crmkit.automation,crmkit.transfer"
     assert validate[0].endswith("raised ValidationError: title: vetoed") and validate[1].endswith("ok (0 results)")
 
 

@@ -77,7 +77,7 @@ def test_each_crm_has_its_own_plugin_manager(make_crm):
     without = make_crm()
     assert with_plugin.pm is not without.pm
     assert with_plugin.has_impls("crm_event_committed") and not without.has_impls("crm_event_committed")
-    assert [i.plugin_name for i in without.pm.hook.crm_validate.get_hookimpls()] == ["crmkit.automation"]
+    assert [i.plugin_name for i in without.pm.hook.crm_validate.get_hookimpls()] == ["crmkit.transfer", "crmkit.automation"]
 
 
 def test_plugin_published_hookspecs_are_implemented_by_another_plugin(make_crm):

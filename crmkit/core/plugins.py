@@ -273,7 +273,9 @@ def build_plugin_manager(plugins: Iterable[Any], *, defaults: Iterable[Any] = ()
         if info.hookspecs is not None:
             pm.add_hookspecs(info.hookspecs)
     for default in defaults:
-        pm.register(default, name=f"crmkit.{getattr(default, '__name__', 'default').rsplit('.', 1)[-1]}")
+        # a module may name itself (crmkit.transfer.hooks is "crmkit.transfer"); else crmkit.<its last name>
+        name = getattr(default, "DEFAULT_PLUGIN_NAME", None)
+        pm.register(default, name=name or f"crmkit.{getattr(default, '__name__', 'default').rsplit('.', 1)[-1]}")
     for plugin in plugins:
         info = plugin_info(plugin)
         if pm.has_plugin(info.name):

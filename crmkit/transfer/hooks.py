@@ -9,6 +9,8 @@ from sqlalchemy import MetaData
 from ..core.hookspecs import hookimpl
 from .tables import metadata
 
+DEFAULT_PLUGIN_NAME = "crmkit.transfer"  # its name among the core's default plugins (hook traces, tests)
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.app import Crm
     from ..core.events import Event
