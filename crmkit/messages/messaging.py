@@ -11,6 +11,7 @@ from sqlalchemy import MetaData
 from crmkit import PeriodicJob, Permission, hookimpl
 
 from .config import load
+from .privacy import crm_personal_data_erase, crm_personal_data_export  # noqa: F401  (hook implementations)
 from .tables import metadata
 
 if TYPE_CHECKING:  # pragma: no cover
