@@ -47,7 +47,7 @@ class TenantRouter:
         else:
             self._path = Path(registry)
             self.registry = TenantRegistry.load(self._path)
-        self.pool = pool or TenantPool()
+        self.pool = pool if pool is not None else TenantPool()
         self.reload_seconds = reload_seconds
         self._checked = time.monotonic()
         self._mtime = self._stat()

@@ -45,7 +45,7 @@ class TenantWorker:
                  make_worker: Callable[..., Worker] = Worker) -> None:
         self._path = None if isinstance(registry, TenantRegistry) else registry
         self.registry = registry if isinstance(registry, TenantRegistry) else TenantRegistry.load(registry)
-        self.pool = pool or TenantPool()
+        self.pool = pool if pool is not None else TenantPool()
         self._make_worker = make_worker
         self._workers: "weakref.WeakKeyDictionary[Crm, Worker]" = weakref.WeakKeyDictionary()
 

@@ -1,0 +1,82 @@
+"""An installation of several tenants, on SQLite files or on PostgreSQL schemas of their own.
+
+``installation`` makes ``tenants.toml`` with three tenants through ``add_tenant`` (what ``crmkit
+tenants add`` runs): ``acme`` and ``beta`` routed by host name, ``gamma`` by the path prefix
+``/gamma``; each gets an admin and two managers with API tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import attrs
+import pytest
+from sqlalchemy import create_engine, text
+
+from crmkit.testing import POSTGRES_ENV, auth_headers
+from crmkit.tenants import TenantPool, TenantRegistry, add_tenant
+from crmkit.tenants.provision import schema_name
+
+ROLES = (("admin", "admin"), ("ann", "manager"), ("bob", "manager"))
+
+
+@attrs.define
+class Installation:
+    registry_path: Path
+    names: dict[str, str]
+    """short name (acme, beta, gamma) -> tenant name."""
+    urls: dict[str, str]
+    """short name -> the base URL routing to it (host name, or the prefix)."""
+    headers: dict[str, dict[str, dict[str, str]]]
+    """short name -> user -> auth headers."""
+    user_ids: dict[str, dict[str, int]]
+    kind: str
+
+    @property
+    def registry(self) -> TenantRegistry:
+        return TenantRegistry.load(self.registry_path)
+
+
+def _pg_url() -> str:
+    url = os.environ.get(POSTGRES_ENV, "")
+    if not url:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    return url
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def installation(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installation]:
+    """Made once per test module (a tenant's database takes a second or more to create)."""
+    kind = request.param
+    tmp_path = tmp_path_factory.mktemp("installation")
+    pg = _pg_url() if kind == "postgresql" else None
+    suffix = uuid.uuid4().hex[:8]
+    names = {short: f"{short}-{suffix}" for short in ("acme", "beta", "gamma")}
+    registry = TenantRegistry.load(tmp_path / "tenants.toml")
+    routes = {"acme": {"hosts": ("acme.test",)}, "beta": {"hosts": ("beta.test",)}, "gamma": {"prefix": "/gamma"}}
+    for short, name in names.items():
+        add_tenant(registry, name, database=pg, schema=pg is not None, **routes[short])  # type: ignore[arg-type]
+        registry = TenantRegistry.load(registry.path)
+    urls = {"acme": "http://acme.test", "beta": "http://beta.test", "gamma": "http://installation.test/gamma"}
+    headers: dict[str, dict[str, dict[str, str]]] = {}
+    user_ids: dict[str, dict[str, int]] = {}
+    with TenantPool() as pool:
+        for short, name in names.items():
+            entry = pool.acquire(registry.get(name))
+            crm = entry.crm
+            user_ids[short] = {login: crm.users.create(email=f"{login}@{short}.example", name=f"{login} of {short}",
+                                                       role=role).id for login, role in ROLES}
+            headers[short] = {login: auth_headers(crm, uid) for login, uid in user_ids[short].items()}
+            pool.release(entry)
+    try:
+        yield Installation(registry.path, names, urls, headers, user_ids, kind)
+    finally:
+        if pg is not None:
+            engine = create_engine("postgresql+psycopg://" + pg.split("://", 1)[1])
+            with engine.begin() as conn:
+                for name in names.values():
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema_name(name)}" CASCADE'))
+            engine.dispose()
