@@ -71,8 +71,8 @@ def plugin_dirs(pm: Any) -> tuple[Path, ...]:
     out: list[Path] = []
     for plugin in pm.get_plugins():
         module = sys.modules.get(getattr(plugin, "__name__", "")) or sys.modules.get(type(plugin).__module__)
-        top = getattr(module, "__package__", None) or getattr(module, "__name__", "")
-        if not top or top.startswith("crmkit"):  # the core's default plugins: the core catalogs
+        top = (getattr(module, "__package__", None) or getattr(module, "__name__", "")).split(".")[0]
+        if not top or top.split(".")[0] == "crmkit":  # the core's default plugins: the core catalogs
             continue
         package = sys.modules.get(top)
         where = getattr(package, "__file__", None)

@@ -59,6 +59,10 @@ class Formatter:
         self._t = translations(locale, plugins)
 
     def gettext(self, message: str, **values: Any) -> str:
+        """``message`` translated (``%(name)s`` filled from ``values``); "" stays "" (gettext would
+        answer the catalog's header, e.g. for an event field that is empty)."""
+        if not message:
+            return message
         text = self._t.gettext(message)
         return text % values if values else text
 
