@@ -13,6 +13,9 @@ from .service import MANAGE, Installments
 
 METHODS = ("cash", "card", "transfer")
 
+PLAN_STATUSES = (N_("pending"), N_("active"), N_("paid off"), N_("written off"))
+"""A plan's statuses as the panel shows them through ``ctx._`` (marked for the catalogs)."""
+
 
 def _plan(ctx: PageContext, deal_id: int) -> Plan | None:
     try:
@@ -27,7 +30,7 @@ def schedule(ctx: PageContext, entity: str, card: Any) -> Any:
         return None
     head = Markup("<p>{}</p>").format(ctx._("%(paid)s paid of %(financed)s; %(left)s outstanding (%(status)s).",
                                             paid=ctx.fmt.money(plan.paid), financed=ctx.fmt.money(plan.financed),
-                                            left=ctx.fmt.money(plan.outstanding), status=plan.status))
+                                            left=ctx.fmt.money(plan.outstanding), status=ctx._(plan.status.replace("_", " "))))
     rows = Markup("").join(
         Markup("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
             item.seq, ctx.fmt.date(item.due_date), ctx.fmt.money(item.amount), ctx.fmt.money(item.paid))
