@@ -18,6 +18,8 @@ from typing import Any, Callable, Mapping, Sequence
 from sqlalchemy import Connection, Table, bindparam, insert, update
 from sqlalchemy.engine import Dialect
 
+from .types import UTCDateTime
+
 _Plan = tuple[str, Sequence[tuple[str, Callable[[Any], Any] | None]], bool, Mapping[str, Any]]
 
 
@@ -39,8 +41,31 @@ def _plan(stmt: Any, dialect: Dialect, keys: Sequence[str]) -> _Plan:
             defaults[column.key] = default.arg  # called per row: a fresh dict/list each time
         else:  # pragma: no cover - a sequence or SQL default is not a hot-path column
             raise TypeError(f"{column}: a default prepared statements cannot compute")
-    order = [(n, processors.get(n)) for n in names]
+    order = [(n, _memoized(processors[n], dialect.name) if isinstance(compiled.binds[n].type, UTCDateTime)
+              else processors.get(n)) for n in names]
     return compiled.string, order, positional, defaults
+
+
+_LAST_TIME: dict[str, tuple[Any, Any]] = {}
+"""Per dialect, the last timestamp converted for the database and what it became."""
+
+
+def _memoized(process: Callable[[Any], Any] | None, dialect: str) -> Callable[[Any], Any] | None:
+    """A ``UTCDateTime`` bind processor that converts the same datetime object once: a command's
+    rows carry its one time (``tx.now``) in several columns and statements. The conversion depends
+    only on the value and the dialect; the pair is swapped in whole (safe across threads)."""
+    if process is None:
+        return None
+
+    def convert(value: Any) -> Any:
+        last = _LAST_TIME.get(dialect)
+        if last is not None and last[0] is value:
+            return last[1]
+        out = process(value)
+        _LAST_TIME[dialect] = (value, out)
+        return out
+
+    return convert
 
 
 class _Prepared:
