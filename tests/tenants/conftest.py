@@ -7,6 +7,7 @@ tenants add`` runs): ``acme`` and ``beta`` routed by host name, ``gamma`` by the
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -16,6 +17,7 @@ import attrs
 import pytest
 from sqlalchemy import create_engine, text
 
+from crmkit.cli.deployment import write_config
 from crmkit.testing import POSTGRES_ENV, auth_headers
 from crmkit.tenants import TenantPool, TenantRegistry, add_tenant
 from crmkit.tenants.provision import schema_name
@@ -57,8 +59,19 @@ def installation(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     names = {short: f"{short}-{suffix}" for short in ("acme", "beta", "gamma")}
     registry = TenantRegistry.load(tmp_path / "tenants.toml")
     routes = {"acme": {"hosts": ("acme.test",)}, "beta": {"hosts": ("beta.test",)}, "gamma": {"prefix": "/gamma"}}
+    extra = getattr(request.module, "TENANT_CONFIG", "")  # a test module's additions to each crmkit.toml
+
+    plugins = getattr(request.module, "TENANT_PLUGINS", [])
+
+    def write(directory: Path, name: str, database: str | None) -> Path:
+        path = write_config(directory, name=name, database=database,
+                            extra=extra.replace("{folder}", str(directory)))
+        path.write_text(path.read_text().replace("\nplugins = []\n", f"\nplugins = {json.dumps(plugins)}\n", 1))
+        return path
+
     for short, name in names.items():
-        add_tenant(registry, name, database=pg, schema=pg is not None, **routes[short])  # type: ignore[arg-type]
+        add_tenant(registry, name, database=pg, schema=pg is not None, write=write,
+                   **routes[short])  # type: ignore[arg-type]
         registry = TenantRegistry.load(registry.path)
     urls = {"acme": "http://acme.test", "beta": "http://beta.test", "gamma": "http://installation.test/gamma"}
     headers: dict[str, dict[str, dict[str, str]]] = {}
