@@ -194,6 +194,10 @@ class WriteGate:
     def _close(self, _engine: Any = None) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            # the pool is disposed already: close the DBAPI connection itself (an in-memory database's
+            # one connection is closed with its pool), never hand it back to the old pool
+            if not conn.invalidated:
+                conn.invalidate()
             conn.close()
 
 
