@@ -47,7 +47,8 @@ STALE_SECONDS = 120
 may be resumed: its process is taken to be gone."""
 SAMPLE_ROWS = 5
 
-_RUNNING: "weakref.WeakKeyDictionary[Crm, set[int]]" = weakref.WeakKeyDictionary()
+_RUNNING: "weakref.WeakKeyDictionary[Crm, set[tuple[str, int]]]" = weakref.WeakKeyDictionary()
+"""Per deployment, the jobs this process runs: ("import", id) and ("dry run", id)."""
 _LOCK = threading.Lock()
 
 
@@ -108,7 +109,7 @@ def status(services: "Services", import_id: Any) -> dict[str, Any]:
     out["file"] = {k: options[k] for k in ("format", "encoding", "delimiter", "sheet") if k in options}
     out["progress"] = {"done": run.total, "rows": rows,
                        "percent": 100.0 if run.status == "done" else round(100.0 * run.total / rows, 1) if rows else 0.0,
-                       "running_here": run.id in _RUNNING.get(services.crm, set())}
+                       "running_here": ("import", run.id) in _RUNNING.get(services.crm, set())}
     out["dry_run_result"] = options.get("dry_run_result")
     if run.status == UPLOADED:
         out["header"] = options.get("header", [])
@@ -159,11 +160,12 @@ def start(services: "Services", import_id: Any, *, dry_run: bool = False) -> dic
     crm, actor = services.crm, services.actor_id
     if dry_run:
         _note_dry_run(crm, actor, run.id, {"status": "running", "done": 0})
-        _launch(crm, run.id, lambda: _dry_run(crm, actor, run, path))
+        _launch(crm, ("dry run", run.id), lambda: _dry_run(crm, actor, run, path))
     else:
         importer = Importer(crm.as_user(actor))
         claimed = importer.claim(run.id)  # running before the answer, so a poll never sees it waiting
-        _launch(crm, run.id, lambda: _import(crm, actor, run.id, path, lambda imp: imp.run_claimed(claimed, path)))
+        _launch(crm, ("import", run.id),
+                lambda: _import(crm, actor, run.id, path, lambda imp: imp.run_claimed(claimed, path)))
     return status(services, run.id)
 
 
@@ -172,7 +174,7 @@ def resume(services: "Services", import_id: Any) -> dict[str, Any]:
     services.access.require(WRITE, "import cards")
     run = runs.get(services, import_id)
     crm = services.crm
-    if run.id in _RUNNING.get(crm, set()):
+    if ("import", run.id) in _RUNNING.get(crm, set()):
         raise ConflictError(f"import {run.id}: is running", field="import_id")
     if run.status == "running":
         with crm.engine.connect() as conn:
@@ -184,34 +186,36 @@ def resume(services: "Services", import_id: Any) -> dict[str, Any]:
     elif run.status != "failed":
         raise ConflictError(f"import {run.id}: is {run.status}, nothing to resume", field="import_id")
     path = stored_path(crm, run)
-    _launch(crm, run.id, lambda: _import(crm, services.actor_id, run.id, path, lambda imp: imp.resume(run.id, path)))
+    _launch(crm, ("import", run.id),
+            lambda: _import(crm, services.actor_id, run.id, path, lambda imp: imp.resume(run.id, path)))
     return status(services, run.id)
 
 
 def running(crm: "Crm") -> set[int]:
-    """The imports this process is running now."""
-    return set(_RUNNING.get(crm, set()))
+    """The imports this process is running now (dry runs aside)."""
+    return {ident for kind, ident in _RUNNING.get(crm, set()) if kind == "import"}
 
 
 # -- the background work ---------------------------------------------------------------------------
 
-def _launch(crm: "Crm", import_id: int, work: Callable[[], None]) -> None:
+def _launch(crm: "Crm", job: tuple[str, int], work: Callable[[], None]) -> None:
+    kind, import_id = job
     with _LOCK:
         mine = _RUNNING.setdefault(crm, set())
-        if import_id in mine:
-            raise ConflictError(f"import {import_id}: is running", field="import_id")
-        mine.add(import_id)
+        if job in mine:
+            raise ConflictError(f"import {import_id}: its {kind} is running", field="import_id")
+        mine.add(job)
 
     def target() -> None:
         try:
             work()
         except Exception:  # the importer has marked the run failed; the log gets the detail
-            log.exception("import %s failed", import_id)
+            log.exception("import %s: its %s failed", import_id, kind)
         finally:
             with _LOCK:
-                mine.discard(import_id)
+                mine.discard(job)
 
-    threading.Thread(target=target, name=f"crmkit-import-{import_id}", daemon=True).start()
+    threading.Thread(target=target, name=f"crmkit-{kind.replace(' ', '-')}-{import_id}", daemon=True).start()
 
 
 def _import(crm: "Crm", actor: int | None, import_id: int, path: Path, go: Callable[[Importer], Any]) -> None:

@@ -74,7 +74,7 @@ def test_upload_map_dry_run_import_rejects_undo(ru: Crm, client: TestClient) -> 
     assert r.status_code == 202 and r.json()["status"] in ("running", "done")
     assert client.patch(f"/api/v1/imports/{ident}", json={"mode": "upsert"}).status_code == 409
     assert client.post(f"/api/v1/imports/{ident}/start").status_code == 409
-    done = wait(client, ident, lambda b: b["status"] != "running")
+    done = wait(client, ident, lambda b: b["status"] != "running" and not b["progress"]["running_here"])
     assert (done["status"], done["total"], done["accepted"], done["rejected"], done["skipped"]) == ("done", 4, 2, 1, 1)
     assert done["progress"] == {"done": 4, "rows": 4, "percent": 100.0, "running_here": False}
     assert done["accepted"] + done["rejected"] + done["skipped"] == done["total"]
