@@ -62,16 +62,19 @@ def add(name: str, hosts: tuple[str, ...], prefix: str | None, database: str | N
     """Create tenant NAME: its folder, crmkit.toml and database (at head), and its entry."""
     from .provision import add_tenant
 
-    write = None
+    write = finish = None
     if distribution:
-        from ..distributions import config_writer
+        from ..distributions import config_writer, finish_deployment
 
         write = config_writer(distribution)
+
+        def finish(config: Path) -> None:  # the distribution's templates into its database, what it applied
+            finish_deployment(write.distribution, config)  # type: ignore[union-attr]
     if schema and not database:
         raise ValidationError("--schema needs --database (the PostgreSQL database holding the schemas)",
                               field="database")
     tenant = add_tenant(_registry(), name, hosts=hosts, prefix=prefix, database=database, schema=schema,
-                        folder=folder, write=write)
+                        folder=folder, write=write, finish=finish)
     if _json(as_json):
         emit_json(_row(tenant))
         return

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from sqlalchemy import create_engine, text
 
 from .. import Crm, Settings, ValidationError
-from ..cli.deployment import CONFIG_NAME, create_sqlite_file, write_config
+from ..cli.deployment import CONFIG_NAME, create_sqlite_file, sqlite_files, write_config
 from .registry import Tenant, TenantRegistry, check_host, check_name, check_prefix
 
 WriteConfig = Callable[[Path, str, "str | None"], Path]
@@ -47,11 +47,11 @@ def create_schema(database: str, tenant: str) -> None:
 
 def add_tenant(registry: TenantRegistry, name: str, *, hosts: tuple[str, ...] = (), prefix: str | None = None,
                database: str | None = None, schema: bool = False, folder: Path | None = None,
-               write: WriteConfig | None = None) -> Tenant:
+               write: WriteConfig | None = None, finish: Callable[[Path], None] | None = None) -> Tenant:
     """Create tenant ``name``: ``folder`` (default: next to ``tenants.toml``) with its crmkit.toml
     (``write(folder, name, database)`` makes it; default: the commented template of ``crmkit
-    init``), its database at head, and its entry in the registry (saved). Nothing is left behind
-    when a step fails."""
+    init``), its database at head, ``finish(config)`` if given (a distribution's templates), and its
+    entry in the registry (saved). Nothing is left behind when a step fails."""
     check_name(name)
     hosts = tuple(check_host(h) for h in hosts)
     prefix = check_prefix(prefix) if prefix else None
@@ -75,10 +75,12 @@ def add_tenant(registry: TenantRegistry, name: str, *, hosts: tuple[str, ...] = 
         settings = Settings.load(path, environ={})
         db_file = create_sqlite_file(settings.database_url())
         Crm(settings).close()  # an empty database is created at head
+        if finish is not None:
+            finish(path)
     except BaseException:
         path.unlink(missing_ok=True)
         if db_file is not None:
-            for f in (db_file, db_file.with_name(db_file.name + "-wal"), db_file.with_name(db_file.name + "-shm")):
+            for f in sqlite_files(f"sqlite:///{db_file}"):
                 f.unlink(missing_ok=True)
         if made_dir:
             _remove_empty(directory)
