@@ -41,6 +41,10 @@ from ..tenants.cli import COMMANDS as _tenant_commands  # noqa: E402  (crmkit.te
 
 for _command in _tenant_commands:
     cli.add_command(_command)
+from ..distributions.cli import COMMANDS as _distribution_commands  # noqa: E402
+
+for _command in _distribution_commands:
+    cli.add_command(_command)
 _archive.attach({"leads": leads, "contacts": contacts, "companies": companies, "deals": deals, "tasks": tasks})
 _calendar.attach(users)
 

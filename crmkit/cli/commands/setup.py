@@ -21,8 +21,14 @@ from ..state import pass_state
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--database", help="Database URL (default: sqlite:///crmkit.db next to the config).")
 @click.option("--name", help="The product name shown to users (white-label).")
-def init(directory: Path, database: str | None, name: str | None) -> None:
+@click.option("--distribution", metavar="DIST", help="Make it from this installed distribution (crmkit distributions list).")
+@click.option("--demo", is_flag=True, help="With --distribution: fill it with the distribution's demo data.")
+def init(directory: Path, database: str | None, name: str | None, distribution: str | None, demo: bool) -> None:
     """Write a commented DIRECTORY/crmkit.toml and create its database (both readable by you only)."""
+    if distribution or demo:
+        from ...distributions.cli import init_from  # docs/distributions.md
+
+        return init_from(distribution, directory, database=database, product_name=name, demo=demo)
     path = write_config(directory, name=name, database=database)
     db_file = None
     try:
