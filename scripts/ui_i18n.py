@@ -4,6 +4,7 @@ Two kinds of catalog, one mechanism:
 
 * the core UI: the strings of ``crmkit/ui`` (Python and templates, ``crmkit/ui/babel.cfg``)
   in ``crmkit/ui/locale/messages.pot`` and ``crmkit/ui/locale/<lang>/LC_MESSAGES/messages.po``;
+* the core's other text (error messages, e-mails, CLI lines: ``crmkit/i18n``) in ``crmkit/i18n/locale``;
 * each plugin package with UI strings (``plugins/*/crmkit_*``): the strings of its Python modules
   and its ``templates/`` in ``<package>/locale/messages.pot`` and ``<package>/locale/<lang>/...``.
 
@@ -30,8 +31,9 @@ PLUGIN_MAPPING = "[python: **.py]\n[jinja2: templates/**.html]\n"
 
 
 def domains() -> list[tuple[Path, Path, Path]]:
-    """(directory to extract from, mapping file, locale folder) of the core UI and of each plugin."""
-    out = [(ROOT, ROOT / "crmkit/ui/babel.cfg", ROOT / "crmkit/ui/locale")]
+    """(directory to extract from, mapping file, locale folder) of the core UI, the core's other text and each plugin."""
+    out = [(ROOT, ROOT / "crmkit/ui/babel.cfg", ROOT / "crmkit/ui/locale"),
+           (ROOT, ROOT / "crmkit/i18n/babel.cfg", ROOT / "crmkit/i18n/locale")]
     for package in sorted(ROOT.glob("plugins/*/crmkit_*")):
         if package.is_dir() and not package.name.endswith(".egg-info") and has_strings(package):
             out.append((package, Path(), package / "locale"))

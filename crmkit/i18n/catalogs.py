@@ -17,10 +17,6 @@ import weakref
 from pathlib import Path
 from typing import Any, Iterable
 
-from babel.messages.mofile import write_mo
-from babel.messages.plurals import get_plural
-from babel.messages.pofile import PoFileError, read_po
-
 from .languages import LANGUAGES
 
 __all__ = ["LANGUAGES", "compiled", "merged", "plugin_dirs", "problems"]
@@ -32,6 +28,9 @@ def compiled(folder: Path, lang: str) -> gettext.GNUTranslations | None:
     po = folder / lang / "LC_MESSAGES" / "messages.po"
     if lang == "en" or not po.is_file():
         return None
+    from babel.messages.mofile import write_mo  # here: a CLI that reports no error never loads Babel
+    from babel.messages.pofile import read_po
+
     with po.open("rb") as f:
         catalog = read_po(f, locale=lang)
     buffer = io.BytesIO()
@@ -87,6 +86,9 @@ def plugin_dirs(pm: Any) -> tuple[Path, ...]:
 def problems(folder: Path, languages: Iterable[str] = LANGUAGES) -> list[str]:
     """What keeps ``folder``'s catalogs from being complete: a source string missing, untranslated or
     fuzzy in a language, a plural with the wrong number of forms, a placeholder lost. Empty: complete."""
+    from babel.messages.plurals import get_plural
+    from babel.messages.pofile import PoFileError, read_po
+
     with (folder / "messages.pot").open("rb") as f:
         source = [m for m in read_po(f) if m.id]
     out = []
