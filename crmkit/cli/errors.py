@@ -18,6 +18,8 @@ import click
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from ..core.errors import CrmError
+from ..i18n.errors import localize
+from ..i18n.languages import from_environment
 
 USER_ERROR = 1
 UNEXPECTED = 2
@@ -30,6 +32,7 @@ def one_line(text: str) -> str:
 def report(exc: BaseException, *, as_json: bool = False) -> int:
     """Print ``exc`` as one line on stderr (JSON with ``as_json``) and return the exit code to use."""
     code, message, field, status = _describe(exc)
+    message = localize(message, from_environment())  # CRMKIT_LANG, else LANG (crmkit.i18n.errors)
     if as_json:
         error = {"code": code, "message": message, **({"field": field} if field else {})}
         click.echo(json.dumps({"error": error}, ensure_ascii=False), err=True)

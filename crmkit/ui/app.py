@@ -27,6 +27,7 @@ from ..web.ratelimit import RateLimiter
 from .config import LOGO_TYPES, UiSettings, parse
 from .context import PageContext, UiState, environment
 from .contrib import Contributions
+from ..i18n.errors import localize
 from .i18n import pick
 from .sessions import LANG_COOKIE, Sessions, csrf_ok
 
@@ -128,6 +129,7 @@ def finish(ctx: PageContext, response: Response) -> Response:
 
 
 def error_page(ctx: PageContext, status: int, message: str) -> Response:
+    message = localize(message, ctx.locale)  # a service's English message in the user's language
     if ctx.request.headers.get("hx-request") or ctx.request.headers.get("accept") == "application/json":
         from starlette.responses import JSONResponse
 

@@ -115,6 +115,8 @@ def create_app(
         guarded = _Authenticated(Router(routes=[r for r in prs if not getattr(r, PUBLIC_FLAG, False)]), tokens_cache)
         routes.append(Mount(f"{PREFIX}/{name}", routes=[*open_routes, Mount("", app=guarded)], name=f"plugin_{name}"))
     from ..ui.app import routes as ui_routes  # here: crmkit.ui imports crmkit.web's helpers
+    from ..i18n.mail import deployment_language
+    from ..i18n.web import RequestLanguage
 
     monitoring, logging_opts = monitoring_options(crm.settings), logging_options(crm.settings)
     registry, readiness = Registry(os.environ.get(METRICS_DIR_ENV)), Readiness(crm, monitoring)
@@ -124,6 +126,8 @@ def create_app(
                   Middleware(import_uploads.ImportUploads, crm=crm, tokens=tokens_cache), Middleware(
         BodyLimit, max_bytes=limits.max_body_bytes if max_body_bytes is None else max_body_bytes,
         timeout=limits.body_timeout_seconds if body_timeout_seconds is None else body_timeout_seconds)]
+    # the request's language (Accept-Language, else the deployment's) for error messages: crmkit.i18n.web
+    middleware.insert(0, Middleware(RequestLanguage, default=deployment_language(crm)))
     if limits.cors_origins:  # outermost: a preflight is answered before anything reads a body
         middleware.insert(0, cors_middleware(limits.cors_origins))
     # outermost of all: the public client/scheme/host first, then the request's id, log line and metrics

@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..core.errors import CrmError
+from ..i18n.errors import localize
+from ..i18n.web import current_language
 
 log = logging.getLogger("crmkit.web")
 
@@ -94,6 +96,9 @@ def _printable(text: str) -> str:
 
 def error_body(status: int, code: str, message: str, field: str | None = None,
                extra: Mapping[str, Any] | None = None) -> bytes:
+    lang = current_language()
+    if lang is not None and lang != "en":  # the request's language (crmkit.i18n.errors)
+        message = localize(message, lang)
     err: dict[str, Any] = {"code": code, "message": _printable(message)}
     if field is not None:
         err["field"] = _printable(field)
