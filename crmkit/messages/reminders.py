@@ -17,6 +17,8 @@ from sqlalchemy import and_, insert, or_, select
 
 from crmkit import NotFoundError, schema
 
+from ..i18n import mail as texts  # the built-in texts in the recipient's language
+from ..i18n.mail import user_language
 from .channels import channels
 from .config import load
 from .consent import zone_of
@@ -26,10 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from crmkit import Crm
 
 BATCH = 200
-_TEXTS = {
-    "due": ("Task due {when}: {title}", "The task \"{title}\" is due {when} (UTC).\n"),
-    "overdue": ("Task overdue: {title}", "The task \"{title}\" was due {when} (UTC) and is not done yet.\n"),
-}
 
 
 def remind(crm: "Crm", now: datetime) -> int:
@@ -76,15 +74,13 @@ def _send(crm: "Crm", kind: str, row: Any) -> int:
     task = {"id": row.id, "title": row.title, "due_at": row.due_at.isoformat() if row.due_at else None,
             "entity_type": row.entity_type, "entity_id": row.entity_id}
     key = f"task.{kind}:{row.id}"
+    lang = user_language(crm, row.assignee_id)  # the recipient's language (crmkit.i18n.mail)
     if _has_template(crm, f"task.{kind}"):
         msg = crm.messages.send(user_id=row.assignee_id, template=f"task.{kind}", context={"task": task},
-                                idempotency_key=key, channel="email")
+                                idempotency_key=key, channel="email", language=lang)
     else:
-        subject, body = _TEXTS[kind]
-        when = f"{row.due_at:%Y-%m-%d %H:%M}" if row.due_at else "now"
-        card = f"On {row.entity_type} {row.entity_id}.\n" if row.entity_type else ""
-        msg = crm.messages.send(user_id=row.assignee_id, subject=subject.format(title=row.title, when=when)[:300],
-                                body=body.format(title=row.title, when=when) + card, idempotency_key=key,
+        subject, body = texts.reminder(kind, row.title, row.due_at, row.entity_type, row.entity_id, lang)
+        msg = crm.messages.send(user_id=row.assignee_id, subject=subject, body=body, idempotency_key=key,
                                 channel="email")
     return msg.id
 
@@ -106,17 +102,17 @@ def _digests(crm: "Crm", now: datetime) -> int:
         by_user.setdefault(r.assignee_id, []).append(r)
     queued = 0
     for user_id, tasks in by_user.items():
-        lines = [f"- {'OVERDUE ' if r.overdue_at else ''}{r.due_at:%Y-%m-%d %H:%M} {r.title}" for r in tasks]
+        lang = user_language(crm, user_id)  # the recipient's language (crmkit.i18n.mail)
         key = f"task.digest:{user_id}:{local.date().isoformat()}"
         context = {"tasks": [{"id": r.id, "title": r.title, "due_at": r.due_at.isoformat() if r.due_at else None,
                               "overdue": r.overdue_at is not None} for r in tasks], "date": local.date().isoformat()}
         try:
             if _has_template(crm, "task.digest"):
                 crm.messages.send(user_id=user_id, template="task.digest", context=context, idempotency_key=key,
-                                  channel="email")
+                                  channel="email", language=lang)
             else:
-                crm.messages.send(user_id=user_id, subject=f"Your tasks for {local.date().isoformat()}: {len(tasks)}",
-                                  body="\n".join(lines) + "\n", idempotency_key=key, channel="email")
+                subject, body = texts.digest(tasks, local.date().isoformat(), lang)
+                crm.messages.send(user_id=user_id, subject=subject, body=body, idempotency_key=key, channel="email")
         except NotFoundError:
             continue
         queued += 1
