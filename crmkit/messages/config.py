@@ -6,6 +6,7 @@ Read once per ``Crm`` (:func:`load`); a wrong key or value is a :class:`~crmkit.
 from __future__ import annotations
 
 import re
+import ssl
 from datetime import time
 from typing import TYPE_CHECKING, Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +34,8 @@ class EmailSettings:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    ca_file: str | None = None
+    """PEM certificates the server's certificate must chain to (default: the system's trust store)."""
 
 
 @attrs.frozen
@@ -176,7 +179,7 @@ def _email(t: Mapping[str, Any] | None) -> EmailSettings | None:
     if t is None:
         return None
     p = "email."
-    _known(t, {"host", "port", "security", "username", "password", "from", "timeout"}, p)
+    _known(t, {"host", "port", "security", "username", "password", "from", "timeout", "ca_file"}, p)
     security = t.get("security", "starttls")
     if security not in ("starttls", "ssl", "none"):
         raise ConfigError(f"{_where(p + 'security')}: one of starttls, ssl, none")
@@ -186,9 +189,17 @@ def _email(t: Mapping[str, Any] | None) -> EmailSettings | None:
     sender = _str(t, "from", p, required=True)
     if "@" not in sender:
         raise ConfigError(f"{_where(p + 'from')}: expected an address such as \"Windows Ltd <crm@windows.example>\"")
+    ca_file = _str(t, "ca_file", p)
+    if ca_file is not None:
+        if security == "none":
+            raise ConfigError(f"{_where(p + 'ca_file')}: only with security = \"starttls\" or \"ssl\"")
+        try:
+            ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"{_where(p + 'ca_file')}: cannot read PEM certificates from {ca_file!r}: {exc}") from None
     return EmailSettings(host=_str(t, "host", p, required=True), sender=sender,
                          port=_int(t, "port", p, 465 if security == "ssl" else 587, 1, 65535), security=security,
-                         username=username, password=password, timeout=_num(t, "timeout", p, 30.0))
+                         username=username, password=password, timeout=_num(t, "timeout", p, 30.0), ca_file=ca_file)
 
 
 def _sms(t: Mapping[str, Any] | None) -> SmsGatewaySettings | None:

@@ -39,6 +39,10 @@ class SmtpChannel:
         self.name = name
         self.settings = settings
 
+    def tls_context(self) -> ssl.SSLContext:
+        """Verifies the server's certificate and host name, against ``ca_file`` when one is set."""
+        return ssl.create_default_context(cafile=self.settings.ca_file)
+
     def build(self, message: OutgoingMessage) -> EmailMessage:
         """The MIME message (plain text, and an HTML alternative when the message has one)."""
         s = self.settings
@@ -60,13 +64,16 @@ class SmtpChannel:
         s = self.settings
         try:
             if s.security == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                                        context=ssl.create_default_context())
+                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self.tls_context())
             else:
                 client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
             with client:
                 if s.security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
+                    client.ehlo()
+                    if not client.has_extn("starttls"):
+                        raise DeliveryError(f"the SMTP server {s.host}:{s.port} does not offer STARTTLS; "
+                                            "nothing is sent in clear (security = \"starttls\")")
+                    client.starttls(context=self.tls_context())
                 if s.username is not None and s.password is not None:
                     client.login(s.username, s.password)
                 client.send_message(mail)
@@ -77,6 +84,9 @@ class SmtpChannel:
         except smtplib.SMTPResponseException as exc:
             raise DeliveryError(f"the SMTP server answered {exc.smtp_code} {_text(exc.smtp_error)}",
                                 permanent=500 <= exc.smtp_code < 600 and exc.smtp_code != 530) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryError(f"the SMTP server {s.host}:{s.port}'s certificate is not trusted: "
+                                f"{exc.verify_message or exc}") from None
         except (smtplib.SMTPException, OSError, socket.timeout) as exc:
             raise DeliveryError(f"cannot reach the SMTP server {s.host}:{s.port}: {exc}") from None
         return SendResult(provider_id=str(mail["Message-ID"]), status="sent")
