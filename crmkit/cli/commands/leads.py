@@ -7,8 +7,9 @@ import click
 from typing import Any
 
 from ...core.records import Lead
+from ...core.services.leads import LeadService
 from ..output import Column, card, done, emit_json, emit_page
-from ..params import custom_option, filter_option, json_option, page_options, pairs
+from ..params import custom_option, filter_option, json_option, order_option, page_options, pairs
 from ..params import filters as make_filters
 from ..state import CliState, pass_state
 
@@ -41,16 +42,17 @@ def leads() -> None:
 @click.option("--stage", help="A stage of the lead pipeline (see `crmkit pipelines`).")
 @click.option("--source", help="web_form, call, email, messenger, manual, import, ...")
 @click.option("--responsible", metavar="USER", help="E-mail or id of the responsible user (me: --as).")
+@order_option(LeadService.sortable)
 @filter_option
 @page_options
 @json_option
 def list_leads(status: str | None, stage: str | None, source: str | None, responsible: str | None,
-               filters: tuple[str, ...], limit: int, cursor: str | None, as_json: bool) -> None:
-    """List leads, oldest first."""
+               order: str, filters: tuple[str, ...], limit: int, cursor: str | None, as_json: bool) -> None:
+    """List leads, oldest first (--order -score: the best lead_win score first, unscored last)."""
     state = pass_state()
     resp = state.user_id(responsible) if responsible else None
     query = make_filters(filters, status=status, stage=stage, source=source, responsible_id=resp)
-    page = state.services.leads.list(query, limit=limit, cursor=cursor)
+    page = state.services.leads.list(query, limit=limit, cursor=cursor, order=order)
     emit_page(page, columns(state), as_json=as_json or state.json)
 
 

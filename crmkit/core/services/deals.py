@@ -51,7 +51,8 @@ class DealService(Archivable[Deal]):
         "id": "id", "created_at": "created_at", "closed_at": "closed_at", "origin_deal_id": "origin_deal_id",
         **{c: c for c in COLUMNS},
     }
-    sortable = ("id", "created_at", "updated_at", "stage_entered_at", "title", "amount")
+    sortable = ("id", "created_at", "updated_at", "stage_entered_at", "title", "amount", "score")
+    score_model = "lead_win"  # the model ``order="score"`` sorts by (crmkit.core.reports.score_order)
     choices = {"status": ("open", "won", "lost")}
 
     def _record(self, row: Row[Any]) -> Deal:
@@ -90,8 +91,12 @@ class DealService(Archivable[Deal]):
     def list(self, filters: Mapping[str, Any] | None = None, *, limit: int = DEFAULT_PAGE, cursor: str | None = None,
              order: str = "id", **kw_filters: Any) -> Page[Deal]:
         """A page of deals (see :meth:`Service.list`); ``amount`` filters and the ``amount`` /
-        ``-amount`` orders keep to one currency at a time (:mod:`~crmkit.core.services.amounts`)."""
+        ``-amount`` orders keep to one currency at a time (:mod:`~crmkit.core.services.amounts`);
+        ``score`` / ``-score`` sort by the ``lead_win`` score (:mod:`~crmkit.core.reports.score_order`)."""
         wanted = amounts.money_filters({**(filters or {}), **kw_filters}, self.crm.settings.default_currency)
+        if order in ("score", "-score"):
+            from ..reports import score_order  # the latest lead_win score, unscored last
+            return score_order.page(self, wanted, order, cursor, limit)  # type: ignore[no-any-return]
         if order not in amounts.ORDERS:
             return super().list(wanted, limit=limit, cursor=cursor, order=order)
         check_limit(limit)

@@ -11,9 +11,9 @@ from .. import schema
 from ..contacts_info import normalize_email, normalize_phone
 from ..errors import ConflictError, ValidationError
 from ..events import created, diff, to_json_value
-from ..records import Conversion, Lead, Stage
+from ..records import Conversion, Lead, Page, Stage
 from .archive import Archivable
-from .base import check_text, check_unknown, inserted_id
+from .base import DEFAULT_PAGE, check_text, check_unknown, inserted_id
 from .lost import reason_label, resolve_reason
 from .assignment import assign_lead
 from .refs import check_ref, find_contact
@@ -36,8 +36,19 @@ class LeadService(Archivable[Lead]):
         "phone": "phone", "email": "email", "id": "id", "created_at": "created_at",
         "customer_kind": "customer_kind", **{c: c for c in COLUMNS},
     }
-    sortable = ("id", "created_at", "updated_at", "title")
+    sortable = ("id", "created_at", "updated_at", "title", "score")
+    score_model = "lead_win"  # the model ``order="score"`` sorts by (crmkit.core.reports.score_order)
     choices = {"status": STATUSES, "customer_kind": CUSTOMER_KINDS}
+
+    def list(self, filters: Mapping[str, Any] | None = None, *, limit: int = DEFAULT_PAGE,
+             cursor: str | None = None, order: str = "id", **kw_filters: Any) -> Page[Lead]:
+        """A page of leads (see :meth:`Service.list`); ``score`` / ``-score`` sort by the latest
+        ``lead_win`` score a plugin gave the lead, unscored last (:mod:`~crmkit.core.reports.score_order`)."""
+        if order in ("score", "-score"):
+            from ..reports import score_order
+            return score_order.page(self, {**(filters or {}), **kw_filters}, order, cursor,  # type: ignore[no-any-return]
+                                    limit)
+        return super().list(filters, limit=limit, cursor=cursor, order=order, **kw_filters)
 
     def _record(self, row: Row[Any]) -> Lead:
         return Lead(
