@@ -8,7 +8,6 @@ import click
 
 from ..cli.output import emit_json, table
 from ..cli.state import pass_state
-from .deploy import upgrade_deployment
 from .manifest import installed_distributions, load_distribution
 
 
@@ -39,6 +38,8 @@ def list_(as_json: bool) -> None:
 def upgrade(as_json: bool) -> None:
     """Bring the installed release of the deployment's distribution in (after pip install -U of it):
     new defaults merged into crmkit.toml, your own changes kept, the database to head."""
+    from .deploy import upgrade_deployment  # here: crmkit.distributions.deploy imports crmkit.cli
+
     state = pass_state()
     report = upgrade_deployment(Path(state.config))
     if as_json or state.json:

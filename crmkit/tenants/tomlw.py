@@ -30,8 +30,8 @@ def value(v: Any) -> str:
 
 
 def dumps(doc: Mapping[str, Any], _path: tuple[str, ...] = ()) -> str:
-    """``doc`` as TOML: plain values first, then one ``[table]`` section per nested mapping
-    (lists of mappings as ``[[array]]`` sections)."""
+    """``doc`` as TOML: plain values first, then one ``[table]`` section per nested mapping (top-level
+    lists of mappings as ``[[array]]`` sections, deeper ones as arrays of inline tables)."""
     lines: list[str] = []
     tables: list[tuple[str, Mapping[str, Any]]] = []
     arrays: list[tuple[str, list[Mapping[str, Any]]]] = []
@@ -39,7 +39,10 @@ def dumps(doc: Mapping[str, Any], _path: tuple[str, ...] = ()) -> str:
         if isinstance(v, Mapping):
             tables.append((k, v))
         elif isinstance(v, (list, tuple)) and v and all(isinstance(x, Mapping) for x in v):
-            arrays.append((k, list(v)))
+            if _path:  # nested: one inline table a line (pipelines' stages)
+                lines.append(f"{key(k)} = [\n" + "".join(f"    {value(x)},\n" for x in v) + "]")
+            else:
+                arrays.append((k, list(v)))
         else:
             lines.append(f"{key(k)} = {value(v)}")
     out = "\n".join(lines) + ("\n" if lines else "")
