@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo
-# Every plugin distribution in plugins/ (installed, not enabled: crmkit.toml enables them).
-PLUGINS := $(foreach p,$(wildcard plugins/*/pyproject.toml),-e $(dir $(p)))
+# Every plugin distribution in plugins/ (installed, not enabled: crmkit.toml enables them), and the
+# example product distributions in distributions/ (crmkit init --distribution NAME; docs/distributions.md).
+PLUGINS := $(foreach p,$(wildcard plugins/*/pyproject.toml distributions/*/pyproject.toml),-e $(dir $(p)))
 # setuptools warns on every editable install ("be careful with folders named like your
 # package"): the warning is about running from a checkout, which is what we do; keep it out.
 PIP    := PYTHONWARNINGS=ignore $(BIN)/pip
