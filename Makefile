@@ -76,7 +76,7 @@ coverage: install-deep
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache
 
-# The web UI's catalogs: extract the strings into crmkit/ui/locale/messages.pot and update ru
+# The catalogs (web UI, errors and e-mails, each plugin): extract the strings and update every language (docs/languages.md)
 # (then translate the new entries; the UI compiles the .po files when it starts).
 i18n: install-test
 	scripts/ui-i18n.sh
