@@ -52,12 +52,12 @@ def extract(source: Path, mapping: Path, out: Path) -> None:
             mapping = Path(tmp) / "babel.cfg"
             mapping.write_text(PLUGIN_MAPPING)
         cli.run(["pybabel", "-q", "extract", "-F", str(mapping), *KEYWORDS, "--no-location", "--sort-output",
-                 "--project", "crmkit", "--copyright-holder", "crmkit", "-o", str(out / "messages.pot"), str(source)])
+                 "--no-wrap", "--project", "crmkit", "--copyright-holder", "crmkit", "-o", str(out / "messages.pot"), str(source)])
     for lang in LANGUAGES:
         if lang == "en":
             continue
         po = out / lang / "LC_MESSAGES" / "messages.po"
-        verb = ["update", "--no-fuzzy-matching", "--ignore-obsolete", "--omit-header"] if po.is_file() else ["init"]
+        verb = ["update", "--no-fuzzy-matching", "--ignore-obsolete", "--no-wrap"] if po.is_file() else ["init"]
         cli.run(["pybabel", "-q", *verb, "-i", str(out / "messages.pot"), "-d", str(out), "-l", lang])
 
 
