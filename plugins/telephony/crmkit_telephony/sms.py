@@ -1,9 +1,11 @@
 """SMS through Twilio (the channel ``twilio`` of ``crm.messages``) and the missed-call SMS option.
 
 ``[settings.telephony.sms]``: ``account_sid``, ``auth_token``, ``from`` (a Twilio number in E.164, or
-``messaging_service_sid``), optional ``status_callback_url`` (passed to Twilio as ``StatusCallback``; a
-route taking Twilio's reports is not built yet: ``crm.messages.report("twilio", sid, status)`` records
-one) and ``api_url`` (default ``https://api.twilio.com``).
+``messaging_service_sid``), optional ``status_callback_url`` (passed to Twilio as ``StatusCallback``: the
+public URL of ``/api/v1/telephony/sms/twilio/status``, which records Twilio's delivery reports),
+``inbound_url`` (the public URL of ``/api/v1/telephony/sms/twilio/inbound``, set as the number's
+"A message comes in" webhook: replies land on the contact) and ``api_url`` (default
+``https://api.twilio.com``). The routes are in :mod:`.sms_webhooks`.
 
 Sending is Twilio's ``POST /2010-04-01/Accounts/<sid>/Messages.json`` (form fields ``To``, ``From``
 or ``MessagingServiceSid``, ``Body``, ``StatusCallback``; HTTP basic auth with the SID and token).
@@ -40,6 +42,7 @@ class SmsSettings:
     sender: str | None = None
     messaging_service_sid: str | None = None
     status_callback_url: str | None = None
+    inbound_url: str | None = None
     api_url: str = "https://api.twilio.com"
     missed_call_sms: str | None = None
     missed_call_channel: str | None = None
@@ -71,7 +74,8 @@ def parse(raw: Mapping[str, Any]) -> SmsSettings:
         return SmsSettings(missed_call_sms=text, missed_call_channel=channel)
     if not isinstance(sms, Mapping):
         raise ConfigError(f"{where}.sms: expected a table")
-    known = {"account_sid", "auth_token", "from", "messaging_service_sid", "status_callback_url", "api_url"}
+    known = {"account_sid", "auth_token", "from", "messaging_service_sid", "status_callback_url", "inbound_url",
+             "api_url"}
     unknown = sorted(set(sms) - known)
     if unknown:
         raise ConfigError(f"{where}.sms: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -80,12 +84,12 @@ def parse(raw: Mapping[str, Any]) -> SmsSettings:
             raise ConfigError(f"{where}.sms.{key}: required text (from the Twilio console)")
     if not (isinstance(sms.get("from"), str) or isinstance(sms.get("messaging_service_sid"), str)):
         raise ConfigError(f"{where}.sms.from: a Twilio number in E.164 (or give messaging_service_sid)")
-    for key in ("status_callback_url", "api_url"):
+    for key in ("status_callback_url", "inbound_url", "api_url"):
         if key in sms and not valid_url(sms[key]):
             raise ConfigError(f"{where}.sms.{key}: an http(s) URL")
     return SmsSettings(account_sid=sms["account_sid"], auth_token=sms["auth_token"], sender=sms.get("from"),
                        messaging_service_sid=sms.get("messaging_service_sid"),
-                       status_callback_url=sms.get("status_callback_url"),
+                       status_callback_url=sms.get("status_callback_url"), inbound_url=sms.get("inbound_url"),
                        api_url=str(sms.get("api_url", "https://api.twilio.com")).rstrip("/"),
                        missed_call_sms=text, missed_call_channel=channel)
 

@@ -23,6 +23,7 @@ from crmkit.web import document, public, read_json_body, request_services
 from . import config
 from .calls import click_to_call, list_calls, require_stats
 from .ingest import ingest
+from .sms_webhooks import routes as sms_routes
 from .providers import WebhookRequest, providers_of
 from .stats import stats
 
@@ -101,6 +102,7 @@ def routes(crm: "Crm") -> list[BaseRoute]:
                  status=202, errors=(403, 502, 503)),
         Route("/calls", list_route, methods=["GET"]),
         Route("/stats", stats_route, methods=["GET"]),
+        *sms_routes(crm),
     ]
 
 
