@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from crmkit import FrozenClock, Worker
 from crmkit_fitness.club import Club
 from crmkit_fitness.lifecycle import risk_score
@@ -23,6 +25,7 @@ def _touches(crm: Any, contact_id: int) -> list[str]:
             if e.type == "fitness.touch_point"]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a year of passes: logic (storage: the others)
 def test_a_regular_member_goes_through_adaptation_active_expiring_renewed(make_crm: MakeCrm,
                                                                           clock: FrozenClock) -> None:
     crm = enabled(make_crm, clock)
@@ -76,6 +79,7 @@ def test_no_visits_put_a_member_at_risk_and_a_lapse_is_won_back(make_crm: MakeCr
     assert m.outcome == "lapsed"
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # 74 passes of pace logic
 def test_cadence_below_the_own_norm_is_at_risk(make_crm: MakeCrm, clock: FrozenClock) -> None:
     crm = enabled(make_crm, clock, cadence_percent=70,
                   touch_points=[{"key": "drop", "title": "Call", "when": "cadence_drop"}])

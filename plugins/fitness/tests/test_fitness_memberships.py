@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from crmkit import ConflictError, FrozenClock, PermissionDeniedError, ValidationError
+from crmkit_fitness import reports
 from crmkit_fitness.club import Club
+from crmkit_fitness.tables import touches
 
 from fitness_support import MakeCrm, catalogue, enabled, user
 
@@ -97,3 +100,18 @@ def test_a_lost_renewal_marks_the_membership_lapsed(make_crm: MakeCrm, clock: Fr
     run_days(crm, clock, 1)
     assert Club(crm).member(ann.id)["phase"] == "lapsed"
     assert Club(crm).member(bob.id)["phase"] == "renewed"
+    # the reports' SQL on both databases (the simulated year checks them at scale, on SQLite)
+    assert reports.renewals(crm, "product") == [{"key": "month", "ended": 2, "renewed": 1, "rate": "50.0"}]
+    assert reports.renewals(crm, "cohort") == [{"key": "2026-01", "ended": 2, "renewed": 1, "rate": "50.0"}]
+    assert reports.renewals(crm, "trainer") == [{"key": "(no trainer)", "ended": 2, "renewed": 1, "rate": "50.0"}]
+    with crm.engine.connect() as conn:
+        fired = conn.execute(select(touches.c.rule, touches.c.membership_id)
+                             .where(touches.c.membership_id.in_([a.id, b1.id]))).all()
+    assert fired  # the welcome and the renewal reminders of the first days
+    outcome = {a.id: 0, b1.id: 1}
+    attribution = reports.touch_attribution(crm)
+    assert (attribution["ended"], attribution["renewed"]) == (2, 1)
+    assert {r["rule"]: (r["with"], r["renewed_with"], r["without"], r["renewed_without"])
+            for r in attribution["rules"]} == {
+        rule: (n, r, 2 - n, 1 - r) for rule in {f.rule for f in fired}
+        for n, r in [(sum(f.rule == rule for f in fired), sum(outcome[f.membership_id] for f in fired if f.rule == rule))]}

@@ -51,6 +51,7 @@ def _csrf(page: Any) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr,no-any-return]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # pages; their services run on both elsewhere
 def test_member_panel_desk_and_trainer_pages(club: Crm) -> None:
     desk = club.users.by_email("desk@club.example")
     tom = club.users.by_email("tom@club.example")

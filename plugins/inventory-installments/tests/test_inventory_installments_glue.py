@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
+import pytest
+
 from crmkit import FrozenClock
 from crmkit.testing import MakeCrm
 from crmkit_installments.service import Installments
@@ -18,6 +20,7 @@ from crmkit_inventory.sales import Bar
 NAME = "inventory_installments"
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # plugin loading, not storage
 def test_on_with_both_sides_only(make_crm: MakeCrm) -> None:
     for plugins in (["inventory"], ["installments"]):
         assert not make_crm(plugins=plugins).pm.has_plugin(NAME), plugins

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
@@ -125,6 +126,7 @@ def test_api(make_crm: MakeCrm, clock: FrozenClock) -> None:
         assert doc[f"{BASE}/sales"]["post"]["summary"].startswith("A bar sale")
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the services under it: both DBs (test_api)
 def test_cli(db_url: str, tmp_path: Path) -> None:
     runner = CliRunner()
     env = {"CRMKIT_PLUGINS": "inventory", "CRMKIT_CONFIG": None, "CRMKIT_USER": None}

@@ -7,6 +7,7 @@ movement writes nothing."""
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -25,6 +26,8 @@ from inventory_support import MakeCrm, enabled
 
 CENT, MILLI = Decimal("0.01"), Decimal("0.001")
 PLACES = ("bar", "store")
+# CI: a few short runs (each step is several real transactions); CRMKIT_INVENTORY_DEEP=1: many long ones
+EXAMPLES, STEPS = (200, 40) if os.environ.get("CRMKIT_INVENTORY_DEEP") == "1" else (6, 15)
 _RUN = itertools.count()
 
 
@@ -193,7 +196,7 @@ def test_the_ledger_against_an_independent_model(make_crm: MakeCrm, clock: Froze
     event.listen(crm.engine, "before_cursor_execute", watch)
     try:
         run_state_machine_as_test(machine(crm), settings=settings(
-            max_examples=10, stateful_step_count=15, deadline=None,
+            max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
     finally:
         event.remove(crm.engine, "before_cursor_execute", watch)

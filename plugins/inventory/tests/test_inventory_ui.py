@@ -59,6 +59,7 @@ def csrf(page: Any) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr,no-any-return]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # pages; their services run on both elsewhere
 def test_sell_at_the_bar_and_see_the_stock(deployment: tuple[Crm, int]) -> None:
     crm, ben = deployment
     member = crm.as_user(ben).contacts.create(first_name="Maya", last_name="Stone")
@@ -88,6 +89,7 @@ def test_sell_at_the_bar_and_see_the_stock(deployment: tuple[Crm, int]) -> None:
         assert client.get("/p/inventory/analysis?since=2026-99-01").status_code == 200  # the error, shown
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_stock_count_on_the_count_page(deployment: tuple[Crm, int]) -> None:
     crm, ben = deployment
     with logged_in(crm) as client:
@@ -112,6 +114,7 @@ def test_a_stock_count_on_the_count_page(deployment: tuple[Crm, int]) -> None:
     assert (lost.sku, lost.reason, str(lost.qty)) == ("WATER", "broken", "3.000")
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_no_pages_without_the_plugin(make_crm: Any) -> None:
     crm = make_crm(plugins=[])
     with TestClient(create_app(crm)) as client:
