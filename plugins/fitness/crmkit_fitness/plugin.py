@@ -28,6 +28,7 @@ from crmkit.events import DEAL_STAGE_CHANGED
 from . import __version__, specs
 from .config import MANAGE, NAME, RENEWALS, RENEWALS_PIPELINE, SALES, SALES_PIPELINE, TRAINER, config, parse
 from .memberships import issue, renewal_lost
+from .merging import crm_merge_records  # noqa: F401  (hook implementation)
 from .passes import daily_pass
 from .privacy import crm_personal_data_erase, crm_personal_data_export  # noqa: F401  (hook implementations)
 from .tables import metadata

@@ -8,11 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from click.testing import CliRunner
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from crmkit import FrozenClock, PrivacyService
 from crmkit.testing import auth_headers
 from crmkit.web import create_app
+from crmkit_inventory.tables import sales
 
 from inventory_support import MakeCrm, bar, enabled, stocked, user
 
@@ -53,6 +55,9 @@ def test_merging_members_merges_their_tabs(make_crm: MakeCrm, clock: FrozenClock
     assert (tab.balance.amount, tab.limit.amount) == (Decimal("14.70"), Decimal("40.00"))
     assert len(tab.entries) == 2
     assert till.tab(b.id).balance.amount == 0
+    with crm.engine.connect() as conn:  # both members' sales follow the survivor
+        owners = conn.execute(select(sales.c.contact_id, func.count()).group_by(sales.c.contact_id)).all()
+    assert [tuple(r) for r in owners] == [(a.id, 2)]
 
 
 def test_bar_sales_are_purchases_in_customer_analytics(db_url: str, tmp_path: Any) -> None:
