@@ -3,6 +3,7 @@ within the record rules, paged without skips or repeats. SQLite and PostgreSQL."
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -73,8 +74,10 @@ def test_deals_by_score_sdk_cli_api(seeded: SimpleNamespace) -> None:
         if not cursor:
             break
     assert got == best_first
-    bad = client.get("/api/v1/deals", params={"order": "-score", "cursor": "eyJ4Ijox"})
-    assert bad.status_code == 422 and "cursor" in bad.text
+    for raw in ('{"x":1', "[12, 1]", "[0.5, 0]", "[1.5, 3]", "[-0.5, 3]", '[NaN, 3]', '["0.5", 3]', "[0.5, true]"):
+        crafted = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        bad = client.get("/api/v1/deals", params={"order": "-score", "cursor": crafted})
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "cursor", (raw, bad.text)
     with pytest.raises(ValidationError) as err:
         m1.list(order="-score", cursor="WzEuMCwgMF0")  # [1.0, 0]: an id no card has
     assert err.value.field == "cursor"

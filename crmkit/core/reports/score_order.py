@@ -3,14 +3,14 @@
 The sort value is the card's latest score of the list's model (``lead_win`` by default;
 ``crm_scores``, written by the ``core.scores`` job); cards without one sort as -1, so they come
 last with ``-score`` (best first) and first with ``score``; ties by id. The page cursor carries
-(score, id), so pages never skip or repeat.
+(score, id), so pages never skip or repeat; a cursor
+with anything else (not a float from 0 to 1 or -1, an id out of range) is a 422 naming ``cursor``.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import math
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, Table, and_, func, literal, select
@@ -60,7 +60,8 @@ def _decode(cursor: Any) -> tuple[float, int]:
         value, ident = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError, RecursionError):
         raise bad from None
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+    # encode() writes a float: a score (0 to 1, the crm_score contract) or UNSCORED, and an id
+    if (not isinstance(value, float) or not (value == UNSCORED or 0.0 <= value <= 1.0)
             or isinstance(ident, bool) or not isinstance(ident, int) or not 1 <= ident <= 2**31 - 1):
         raise bad
     return float(value), ident
