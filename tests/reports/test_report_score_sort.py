@@ -111,3 +111,21 @@ def test_leads_by_score(make_crm: Any, clock: FrozenClock, db_url: str, tmp_path
     with pytest.raises(ValidationError) as err:
         crm.leads.list(order="-rank")
     assert err.value.field == "order"
+
+
+def test_the_deal_list_page_shows_and_sorts_by_score(seeded: SimpleNamespace) -> None:
+    import re
+
+    from test_report_ui import _client
+
+    crm = seeded.crm
+    recompute_scores(crm, NOW)
+    client = _client(seeded, seeded.m1)
+    page = client.get("/deals", params={"order": "-score"})
+    assert page.status_code == 200, page.text
+    want = _reference(crm, _all(crm.as_user(seeded.m1.id).deals, "id", limit=500), "deal", True)[:50]
+    assert [int(i) for i in re.findall(r'<td><a href="/deals/(\d+)">', page.text)] == want
+    assert "Chance to win ▼" in page.text
+    score = {s.entity_id: s.score for s in rows(crm, schema.scores) if s.entity_type == "deal"}
+    shown = re.findall(r"<td>(\d+)%</td>", page.text)
+    assert shown == [str(round(score[i] * 100)) for i in want if i in score] and shown

@@ -83,3 +83,13 @@ def page(service: Any, filters: dict[str, Any], order: str, cursor: str | None, 
     more = len(rows) > limit
     rows = rows[:limit]
     return Page([service._record(r) for r in rows], encode(rows[-1]) if more else None)
+
+
+def scores_for(crm: Any, entity_type: str, ids: list[int], model: str = DEFAULT_MODEL) -> dict[int, float]:
+    """The stored ``model`` scores of these cards (those without one left out), in one query."""
+    if not ids:
+        return {}
+    s = scores.c
+    with crm.engine.connect() as conn:
+        return {r.entity_id: float(r.score) for r in conn.execute(select(s.entity_id, s.score).where(
+            s.entity_type == entity_type, s.model == model, s.entity_id.in_(ids)))}

@@ -13,6 +13,7 @@ from ..i18n import N_
 if TYPE_CHECKING:  # pragma: no cover
     from ..context import PageContext, UiState
 
+SCORE_LABEL = N_("Chance to win")
 Column = tuple[str, str, Callable[[Any], Any], str | None]  # key, label, value, link
 LISTS: dict[str, dict[str, Any]] = {
     "deals": {"entity": "deal", "filters": ("status", "source", "responsible_id"),
@@ -59,9 +60,16 @@ def list_page(ctx: "PageContext") -> Response:
     sortable = set(service.sortable)
     columns = [{"key": key, "label": ctx._(label), "attr": attr, "link": link, "sortable": key in sortable}
                for key, label, attr, link in spec["columns"]]
+    scores: dict[int, float] = {}
+    if "score" in sortable:  # deals and leads: the lead_win score, a column when the page has any
+        from ...core.reports.score_order import scores_for
+        scores = scores_for(ctx.crm, entity, [item.id for item in page.items], service.score_model)
+        if scores or order.lstrip("-") == "score":
+            columns.insert(-1, {"key": "score", "label": ctx._(SCORE_LABEL), "attr": "score", "link": False,
+                                "sortable": True})
     return ctx.page("list.html", plural=plural, entity=entity, items=page.items, next_cursor=page.next_cursor,
                     columns=columns, order=order, query=dict(q), filters=spec["filters"], customs=customs,
-                    error=error)
+                    error=error, scores=scores)
 
 
 def routes(ui: "UiState") -> list[tuple[str, Any, tuple[str, ...], bool]]:
