@@ -97,7 +97,7 @@ _FROZEN = exists().where(_f.membership_id == _m.id, _f.starts_on <= bindparam("d
 _HELD = (select(_m.id, _m.kind, _m.starts_on, _m.ends_on, _m.visits_used, _m.sessions_used, _p.visit_limit, _p.sessions,
                 _p.access_from, _p.access_to, _p.activities, _p.trainer_id, _FROZEN.label("frozen"))
          .join_from(memberships, products, _m.product_id == _p.id).where(_m.contact_id == bindparam("cid"))
-         .order_by(_m.kind.desc(), _m.ends_on, _m.id))  # memberships before packs
+         .order_by(_m.kind, _m.ends_on, _m.id))  # memberships before packs ("membership" < "pack")
 _INSERT = insert(checkins)
 _USE_VISIT = update(memberships).where(_m.id == bindparam("mid")).values(visits_used=_m.visits_used + 1)
 _USE_SESSION = update(memberships).where(_m.id == bindparam("mid")).values(sessions_used=_m.sessions_used + 1)

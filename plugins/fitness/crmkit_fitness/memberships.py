@@ -41,6 +41,7 @@ class Membership:
     outcome: str | None
     deal_id: int | None
     renewal_deal_id: int | None
+    name: str = ""  # the product's name
 
     def to_json(self) -> dict[str, Any]:
         data = attrs.asdict(self)
@@ -53,14 +54,15 @@ def membership_record(row: Any) -> Membership:
         id=row.id, contact_id=row.contact_id, product=row.key, kind=row.kind, cycle=row.cycle,
         starts_on=row.starts_on, ends_on=row.ends_on, visits_used=row.visits_used, visit_limit=row.visit_limit,
         sessions_used=row.sessions_used, sessions=row.sessions, freeze_days_used=row.freeze_days_used,
-        freezes_used=row.freezes_used, outcome=row.outcome, deal_id=row.deal_id, renewal_deal_id=row.renewal_deal_id)
+        freezes_used=row.freezes_used, outcome=row.outcome, deal_id=row.deal_id, renewal_deal_id=row.renewal_deal_id,
+        name=getattr(row, "name", ""))
 
 
 def load_memberships(conn: Connection, contact_id: int) -> list[Membership]:
     m, p = memberships.c, products.c
     rows = conn.execute(select(m.id, m.contact_id, p.key, m.kind, m.cycle, m.starts_on, m.ends_on, m.visits_used,
                                p.visit_limit, m.sessions_used, p.sessions, m.freeze_days_used, m.freezes_used,
-                               m.outcome, m.deal_id, m.renewal_deal_id)
+                               m.outcome, m.deal_id, m.renewal_deal_id, p.name)
                         .join_from(memberships, products, m.product_id == p.id)
                         .where(m.contact_id == contact_id).order_by(m.starts_on, m.id))
     return [membership_record(r) for r in rows]

@@ -51,7 +51,7 @@ def member_panel(ctx: PageContext, entity: str, card: Any) -> Any:
               day=state["phase_since"], cycle=state["cycle"], visits=state["visits"],
               last=state["last_visit_on"] or ctx._("never"), risk=state["risk"]))
     rows = Markup("").join(Markup("<tr><td>{}</td><td>{} – {}</td><td>{}</td></tr>").format(
-        m["product"], m["starts_on"], m["ends_on"], ctx._(m["outcome"]) if m["outcome"] else _left(ctx, m))
+        m["name"] or m["product"], m["starts_on"], m["ends_on"], ctx._(m["outcome"]) if m["outcome"] else _left(ctx, m))
         for m in reversed(state["memberships"]))
     table = Markup('<div class="scroll"><table class="compact"><thead><tr><th scope="col">{}</th>'
                    '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody></table></div>').format(

@@ -159,3 +159,14 @@ def test_every_refusal_reason(make_crm: MakeCrm, clock: FrozenClock) -> None:
     with TestClient(create_app(crm)) as client:
         assert _post(client, key, {"event_id": "c", "card": "C-77"}).json()["reason"] == "no_sessions_left"
         assert _post(client, key, {"event_id": "x", "member_id": expired}).json()["reason"] == "expired"
+
+
+def test_a_visit_uses_the_membership_before_a_pack(make_crm: MakeCrm, clock: FrozenClock) -> None:
+    crm, club, _, key = _setup(make_crm, clock)
+    ann = member(crm, club, "year")
+    club.enroll(ann, "pt5")
+    with TestClient(create_app(crm)) as client:
+        answer = _post(client, key, {"event_id": "v1", "member_id": ann})
+    assert answer.status_code == 201 and answer.json()["reason"] == "ok", answer.text
+    used = {m.product: (m.visits_used, m.sessions_used) for m in club.memberships(ann)}
+    assert used == {"year": (1, 0), "pt5": (0, 0)}  # the pack's sessions stay for the yoga classes
