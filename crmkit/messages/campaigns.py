@@ -29,7 +29,7 @@ from .tables import campaigns, consent, inbound, messages
 if TYPE_CHECKING:  # pragma: no cover
     from crmkit import Crm
 
-SCHEDULES = ("once", "birthday")
+SCHEDULES = ("once", "birthday", "event")
 BATCH = 1000
 
 
@@ -44,6 +44,8 @@ class Campaign:
     start_at: datetime
     status: str
     queued: int
+    trigger: str | None = None
+    """For ``schedule = "event"``: the event type that queues a message to the event's contact."""
 
 
 @attrs.frozen
@@ -66,7 +68,7 @@ class CampaignResults:
 
 def _campaign(row: Any) -> Campaign:
     return Campaign(row.id, row.name, row.template_key, row.channel, dict(row.segment), row.schedule, row.start_at,
-                    row.status, row.queued)
+                    row.status, row.queued, row.trigger)
 
 
 class CampaignService:
@@ -75,10 +77,13 @@ class CampaignService:
         self.actor_id = actor_id
 
     def create(self, name: str, *, template: str, segment: Mapping[str, Any] | None = None, channel: str = "email",
-               schedule: str = "once", start_at: datetime | None = None) -> Campaign:
+               schedule: str = "once", start_at: datetime | None = None, trigger: str | None = None) -> Campaign:
         name = check_text(name, "name", required=True, max_length=200)
         if schedule not in SCHEDULES:
             raise ValidationError(f"schedule: one of {', '.join(SCHEDULES)}", field="schedule")
+        from .triggers import check_trigger
+
+        trigger = check_trigger(schedule, trigger)
         segment = dict(segment or {})
         self.crm.as_user(self.actor_id).contacts.count(segment)  # a bad filter is refused here, naming it
         _channels.resolve(self.crm, channel)
@@ -87,7 +92,7 @@ class CampaignService:
             start = ensure_utc(start_at, field="start_at") if start_at is not None else tx.now
             ident = tx.conn.execute(insert(campaigns).values(
                 name=name, template_key=template, channel=channel, segment=segment, schedule=schedule,
-                start_at=start, status="scheduled" if schedule == "once" else "active", queued=0,
+                start_at=start, status="scheduled" if schedule == "once" else "active", queued=0, trigger=trigger,
                 created_at=tx.now, updated_at=tx.now)).inserted_primary_key[0]
             tx.emit(events.CAMPAIGN_CREATED, "campaign", ident, data={"name": name, "schedule": schedule})
         return self.get(ident)
@@ -130,6 +135,9 @@ class CampaignService:
     def queue(self, campaign_id: int, *, today: date | None = None) -> int:
         """Queue the campaign's messages now (for a birthday campaign: today's birthdays); returns how many."""
         campaign = self.get(campaign_id)
+        if campaign.schedule == "event":
+            raise ValidationError(f"campaign {campaign.id} is queued by its trigger event {campaign.trigger}, "
+                                  "not by hand", field="id")
         today = today or self.crm.clock.now().astimezone(zone_of(self.crm, None)).date()
         birthday = campaign.schedule == "birthday"
         prefix = f"campaign:{campaign.id}:{today.year}:" if birthday else f"campaign:{campaign.id}:"
@@ -163,6 +171,12 @@ class CampaignService:
             cursor = page.next_cursor
             if cursor is None:
                 return total
+
+    def run_triggers(self) -> int:
+        """The job ``core.campaign_triggers``: one message per new event matching an event campaign."""
+        from .triggers import run_triggers
+
+        return run_triggers(self)
 
     def _row(self, campaign: Campaign, channel: Any, contact: Any, prefix: str, opted_out: bool,
              template: Any, links: Any, now: datetime) -> dict[str, Any] | None:

@@ -318,11 +318,12 @@ def list_campaigns(as_json: bool) -> None:
 @click.option("--template", required=True)
 @click.option("--segment", help='Contact filters as JSON, e.g. \'{"club_level": "gold"}\'.')
 @click.option("--channel", default="email", show_default=True)
-@click.option("--schedule", type=click.Choice(["once", "birthday"]), default="once", show_default=True)
+@click.option("--schedule", type=click.Choice(["once", "birthday", "event"]), default="once", show_default=True)
+@click.option("--trigger", help="With --schedule event: the event type, e.g. deal.won or contact.created.")
 @click.option("--start", help="When (ISO 8601 with an offset); default now.")
 @JSON
-def create(name: str, template: str, segment: str | None, channel: str, schedule: str, start: str | None,
-           as_json: bool) -> None:
+def create(name: str, template: str, segment: str | None, channel: str, schedule: str, trigger: str | None,
+           start: str | None, as_json: bool) -> None:
     start_at = None
     if start:
         try:
@@ -330,7 +331,7 @@ def create(name: str, template: str, segment: str | None, channel: str, schedule
         except ValueError:
             raise ValidationError(f"start: {start!r} is not an ISO 8601 date-time", field="start") from None
     c = _messages().campaigns.create(name, template=template, segment=_json_arg(segment, "segment"),
-                                     channel=channel, schedule=schedule, start_at=start_at)
+                                     channel=channel, schedule=schedule, start_at=start_at, trigger=trigger)
     _out(c, f"Campaign {c.id} created ({c.schedule}, {c.status}).", as_json)
 
 

@@ -73,6 +73,11 @@ def run_campaigns(crm: "Crm", now: datetime) -> int:
     return crm.messages.campaigns.run_due(now)  # type: ignore[no-any-return]
 
 
+def run_campaign_triggers(crm: "Crm", now: datetime) -> int:
+    """The job ``core.campaign_triggers``: event campaigns' messages for new matching events."""
+    return crm.messages.campaigns.run_triggers()  # type: ignore[no-any-return]
+
+
 @hookimpl(trylast=True)
 def crm_register_periodic_jobs(crm: "Crm") -> list[PeriodicJob]:
     return [
@@ -80,4 +85,5 @@ def crm_register_periodic_jobs(crm: "Crm") -> list[PeriodicJob]:
         PeriodicJob(name="webhooks", every=timedelta(seconds=10), run=send_webhooks),
         PeriodicJob(name="reminders", every=timedelta(minutes=1), run=run_reminders),
         PeriodicJob(name="campaigns", every=timedelta(minutes=5), run=run_campaigns),
+        PeriodicJob(name="campaign_triggers", every=timedelta(seconds=10), run=run_campaign_triggers),
     ]

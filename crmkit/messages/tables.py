@@ -127,7 +127,8 @@ campaigns = Table(
     Column("template_key", String(100), nullable=False),
     Column("channel", String(40), nullable=False),
     Column("segment", JSON, nullable=False),
-    Column("schedule", String(20), nullable=False),  # once, birthday
+    Column("schedule", String(20), nullable=False),  # once, birthday, event
+    Column("trigger", String(100)),  # the event type an ``event`` campaign answers (migration crmkit_0006)
     Column("start_at", UTCDateTime, nullable=False),
     Column("status", String(20), nullable=False),  # scheduled, running, done, paused
     Column("last_run_on", String(10)),
