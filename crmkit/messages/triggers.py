@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select, update
 
 from crmkit import Event, ValidationError, check_text, events, schema
 
+from ..core.log_horizon import horizon
 from . import channels as _channels
 from .consent import unsubscribe_links
 from .tables import campaigns, consent, messages, state
@@ -67,19 +68,20 @@ def run_triggers(service: "CampaignService") -> int:
     e, c = schema.events.c, campaigns.c
     total = 0
     while True:
+        safe = _safe_end(crm)
+        if safe is None:
+            return total
         with crm.engine.connect() as conn:
             cursor = int(conn.scalar(select(state.c.value).where(state.c.name == CURSOR)) or 0)
             live = [service.get(r.id) for r in conn.execute(select(c.id).where(
                 c.schedule == "event", c.status == "active").order_by(c.id))]
-            if not live:
-                rows: list[Any] = []
-                last = int(conn.scalar(select(func.coalesce(func.max(e.id), 0))) or 0)
-            else:
+            rows: list[Any] = []
+            if live:
                 rows = conn.execute(select(schema.events).where(
-                    e.id > cursor, e.type.in_({base_type(x.trigger) for x in live})).order_by(e.id).limit(BATCH)).all()
-                last = rows[-1].id if len(rows) == BATCH else int(
-                    conn.scalar(select(func.coalesce(func.max(e.id), 0))) or 0)
-        if last <= cursor and not rows:
+                    e.id > cursor, e.id <= safe, e.type.in_({base_type(x.trigger) for x in live}))
+                    .order_by(e.id).limit(BATCH)).all()
+        last = rows[-1].id if len(rows) == BATCH else safe
+        if last <= cursor:
             return total
         found = [Event.from_row(r) for r in rows]
         queued = _messages(service, live, found, _contacts_of(crm, found))
@@ -88,6 +90,15 @@ def run_triggers(service: "CampaignService") -> int:
         total += sum(len(v) for v in queued.values())
         if len(rows) < BATCH:
             return total
+
+
+def _safe_end(crm: Any) -> int | None:
+    """The newest event id the job may read: on PostgreSQL the log's horizon (no id below it is still
+    to commit; None: nothing known yet), on SQLite (ids in commit order) the newest id."""
+    if crm.engine.dialect.name == "postgresql":
+        return horizon(crm.engine)
+    with crm.engine.connect() as conn:
+        return int(conn.scalar(select(func.coalesce(func.max(schema.events.c.id), 0))) or 0)
 
 
 def _contacts_of(crm: Any, found: list[Event]) -> dict[int, int]:
