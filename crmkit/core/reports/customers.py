@@ -19,12 +19,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, String, and_, case, cast, func, literal, select, union_all
+from sqlalchemy import String, and_, case, func, literal, select, union_all
 from sqlalchemy.sql import ColumnElement
 
 from .. import schema
 from ..errors import ConfigError
 from .kpi_people import customer_key, lost_days
+from .localtime import local_month_index, month_number
 from .money_sum import money_of
 from .purchases import purchases
 from .result import Report
@@ -134,34 +135,25 @@ def rfm_report(services: "Services", scope: Scope) -> Report:
 MONTHS = 12
 
 
-def month_index(column: Any, *, postgres: bool) -> ColumnElement[int]:
-    """Months since year 0 of a ``UTCDateTime`` column (UTC): consecutive months differ by one."""
-    if postgres:
-        at = func.timezone("UTC", column)
-        return cast(func.extract("year", at), Integer) * 12 + cast(func.extract("month", at), Integer) - 1
-    return cast(func.strftime("%Y", column), Integer) * 12 + cast(func.strftime("%m", column), Integer) - 1
-
-
 def cohorts(services: "Services", scope: Scope) -> Report:
-    """Customers (a deal's contact, else its company; plugins' purchases too) by the month of their
-    first purchase (cohorts starting in the period), and the share of each cohort that bought again
+    """Customers (a deal's contact, else its company; plugins' purchases too) by the month (in the
+    deployment's timezone) of their first purchase (cohorts starting in the period), and the share of each cohort that bought again
     1, 2, ... 12 months later (retention; churn is one minus it). ``None``: that month is still ahead."""
     crm = services.crm
     postgres = crm.engine.dialect.name == "postgresql"
     p = purchases(services, scope)
     cust = customer_key(p.c).label("cust")
-    mi = month_index(p.c.occurred_at, postgres=postgres).label("mi")
+    zone = crm.settings.timezone
+    mi = local_month_index(p.c.occurred_at, zone, postgres=postgres).label("mi")
     per = select(cust, mi).where(cust.is_not(None)).subquery("per")
     first = select(per.c.cust, func.min(per.c.mi).label("first")).group_by(per.c.cust).subquery("first")
     offset = (per.c.mi - first.c.first).label("k")
     q = (select(first.c.first, offset, func.count(per.c.cust.distinct()).label("n"))
          .select_from(per.join(first, first.c.cust == per.c.cust))
          .where(offset <= MONTHS).group_by(first.c.first, offset))
-    now = crm.clock.now()
-    now_i = now.year * 12 + now.month - 1
-    lo = None if scope.since is None else scope.since.year * 12 + scope.since.month - 1
-    last = None if scope.until is None else scope.until - timedelta(microseconds=1)
-    hi = None if last is None else last.year * 12 + last.month - 1
+    now_i = month_number(crm.clock.now(), zone)
+    lo = None if scope.since is None else month_number(scope.since, zone)
+    hi = None if scope.until is None else month_number(scope.until - timedelta(microseconds=1), zone)
     with crm.engine.connect() as conn:
         found = [r for r in conn.execute(q) if (lo is None or r.first >= lo) and (hi is None or r.first <= hi)]
     table: dict[int, dict[int, int]] = {}

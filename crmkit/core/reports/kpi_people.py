@@ -15,7 +15,8 @@ from ..errors import ConfigError
 from .money_sum import money_of, scope_currency
 from .result import Report
 from .scope import Scope, deal_scope, lead_scope, period, responsible, visible
-from .sqlfn import epoch, month, month_of_epoch
+from .localtime import local_month, local_month_of_epoch, month_key
+from .sqlfn import epoch
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..app import Crm
@@ -112,11 +113,12 @@ def customer_key(d: Any) -> Any:
 
 
 def base_growth(services: "Services", scope: Scope) -> Report:
-    """Per month (UTC) of the period: customers won (a first won deal, or one after a lapse),
+    """Per month (in the deployment's timezone) of the period: customers won (a first won deal, or one after a lapse),
     customers lost (``lost_days`` after their last won deal with no other won deal in between),
     the net change and the customer base at the month's end."""
     crm = services.crm
     postgres = crm.engine.dialect.name == "postgresql"
+    zone = crm.settings.timezone
     d = schema.deals.c
     k = float(lost_days(crm) * 86400)
     now_s = epoch(literal(crm.clock.now(), schema.deals.c.closed_at.type), postgres=postgres)
@@ -135,9 +137,9 @@ def base_growth(services: "Services", scope: Scope) -> Report:
     gap = literal_column(repr(k))
     lapse = won.c.at + gap
     events = union_all(
-        select(month(won.c.closed_at, postgres=postgres).label("month"), literal(1).label("new"),
+        select(local_month(won.c.closed_at, zone, postgres=postgres).label("month"), literal(1).label("new"),
                literal(0).label("lost")).where((won.c.prev.is_(None)) | (won.c.at - won.c.prev > gap)),
-        select(month_of_epoch(lapse, postgres=postgres), literal(0), literal(1))
+        select(local_month_of_epoch(lapse, zone, postgres=postgres), literal(0), literal(1))
         .where(((won.c.nxt.is_(None)) | (won.c.nxt - won.c.at > gap)) & (lapse <= now_s)),
     ).subquery("changes")
     per = (select(events.c.month, func.sum(events.c.new).label("new"), func.sum(events.c.lost).label("lost"))
@@ -145,8 +147,8 @@ def base_growth(services: "Services", scope: Scope) -> Report:
     net = per.c.new - per.c.lost
     base = func.sum(net).over(order_by=per.c.month)
     q = select(per.c.month, per.c.new, per.c.lost, net.label("net"), base.label("base")).order_by(per.c.month)
-    first = None if scope.since is None else scope.since.strftime("%Y-%m")
-    last = None if scope.until is None else (scope.until - timedelta(microseconds=1)).strftime("%Y-%m")
+    first = None if scope.since is None else month_key(scope.since, zone)
+    last = None if scope.until is None else month_key(scope.until - timedelta(microseconds=1), zone)
     with crm.engine.connect() as conn:
         found = conn.execute(q).all()
     rows = tuple({"month": r.month, "new": int(r.new), "lost": int(r.lost), "net": int(r.net), "base": int(r.base)}

@@ -1,7 +1,7 @@
-"""Dialect helpers for report SQL: seconds since the epoch, months, percentiles.
+"""Dialect helpers for report SQL: seconds since the epoch, percentiles (months: :mod:`.localtime`).
 
-PostgreSQL has ``extract(epoch ...)``, ``to_char`` and ``percentile_cont``; SQLite has
-``julianday``, ``strftime`` and window functions, from which the same linear-interpolated
+PostgreSQL has ``extract(epoch ...)`` and ``percentile_cont``; SQLite has
+``julianday`` and window functions, from which the same linear-interpolated
 percentile is built (rank the values, weigh the two around ``p * (n - 1)``).
 """
 
@@ -18,20 +18,6 @@ def epoch(column: Any, *, postgres: bool) -> ColumnElement[Any]:
     if postgres:
         return cast(func.extract("epoch", column), Float)
     return (func.julianday(column) - literal_column("2440587.5")) * literal_column("86400.0")
-
-
-def month(column: Any, *, postgres: bool) -> ColumnElement[str]:
-    """``YYYY-MM`` (UTC) of a ``UTCDateTime`` column."""
-    if postgres:
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)
-
-
-def month_of_epoch(seconds: Any, *, postgres: bool) -> ColumnElement[str]:
-    """``YYYY-MM`` (UTC) of a number of seconds since the epoch."""
-    if postgres:
-        return func.to_char(func.timezone("UTC", func.to_timestamp(seconds)), "YYYY-MM")
-    return func.strftime("%Y-%m", seconds, "unixepoch")
 
 
 def percentiles(source: Any, value: str, groups: Sequence[str], ps: Sequence[float], *,
