@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -51,7 +52,7 @@ def member_panel(ctx: PageContext, entity: str, card: Any) -> Any:
               day=state["phase_since"], cycle=state["cycle"], visits=state["visits"],
               last=state["last_visit_on"] or ctx._("never"), risk=state["risk"]))
     rows = Markup("").join(Markup("<tr><td>{}</td><td>{} – {}</td><td>{}</td></tr>").format(
-        m["name"] or m["product"], m["starts_on"], m["ends_on"], ctx._(m["outcome"]) if m["outcome"] else _left(ctx, m))
+        m["name"] or m["product"], _day(ctx, m["starts_on"]), _day(ctx, m["ends_on"]), ctx._(m["outcome"]) if m["outcome"] else _left(ctx, m))
         for m in reversed(state["memberships"]))
     table = Markup('<div class="scroll"><table class="compact"><thead><tr><th scope="col">{}</th>'
                    '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody></table></div>').format(
@@ -62,6 +63,11 @@ def member_panel(ctx: PageContext, entity: str, card: Any) -> Any:
     fired = _fired(ctx, card.id, state["cycle"])
     points = Markup("<p>{} {}</p>").format(ctx._("Touch points this cycle:"), ", ".join(fired) or ctx._("none yet"))
     return head + table + Markup("<ul class=\"checkins\">{}</ul>").format(visits) + points
+
+
+def _day(ctx: PageContext, iso: str) -> str:
+    """A term's day, short and in the user's language (ISO dates break in a narrow column)."""
+    return ctx.fmt.date(date.fromisoformat(iso), "short")
 
 
 def _left(ctx: PageContext, m: dict[str, Any]) -> str:

@@ -74,7 +74,7 @@ def test_member_panel_desk_and_trainer_pages(club: Crm) -> None:
         card = client.get(f"/contacts/{ann.id}")
         assert card.status_code == 200
         assert "Membership" in card.text and "prospect" in card.text
-        assert "month" in card.text and "2 visits" in card.text  # 3 allowed, 1 used at the desk
+        assert "Monthly" in card.text and "2 visits" in card.text  # the product by name; 3 allowed, 1 used at the desk
         assert "Check-in: Welcome in" in card.text
     with logged_in(club, "tom@club.example") as client:
         mine = client.get("/p/fitness/trainer")
