@@ -136,7 +136,7 @@ class TenantPool:
                 entry = self._open.get(tenant.name)
                 if entry is None:
                     return None
-                if entry.tenant != tenant:  # its config, hosts or state changed: start it again
+                if entry.tenant is not tenant and entry.tenant != tenant:  # changed in the registry: start again
                     if entry.active == 0:
                         stale = self._open.pop(tenant.name)
                     return None
