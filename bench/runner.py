@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import (b_api, b_board, b_bulk, b_campaign, b_eventlog, b_fitness, b_fitness_checkins, b_funnel, b_hooks, b_import,
-               b_inventory, b_middleware, b_observe, b_peers, b_reports, b_scale, b_startup, b_uvicorn)
+               b_inventory, b_middleware, b_observe, b_peers, b_reports, b_scale, b_startup, b_tenants, b_uvicorn)
 from .harness import PG_URL, RESULTS, NotSameWork, Options, Result, backends
 
 # name -> (targets, runner, runs per backend?)
@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[..., list[Result]], bool]] = {
     "import": ("15", b_import.run, True),
     "campaign": ("17", b_campaign.run, True),
     "scale": ("18", b_scale.run, False),
+    "tenants": ("19", b_tenants.run, False),
 }
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- bench:table:begin -->", "<!-- bench:table:end -->"
