@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from crmkit import Crm
 
     from .campaigns import CampaignService
+    from .notifications import NotificationService
     from .inbound import InboundService
     from .templates import TemplateService
     from .webhooks import WebhookService
@@ -130,6 +131,12 @@ class MessageService:
         from .campaigns import CampaignService
 
         return CampaignService(self.crm, self.actor_id)
+
+    def notifications(self, user_id: int) -> "NotificationService":
+        """A user's in-app notifications (their reminders and digests; crmkit/messages/notifications.py)."""
+        from .notifications import NotificationService
+
+        return NotificationService(self.crm, user_id)
 
     @cached_property
     def inbound(self) -> "InboundService":

@@ -42,6 +42,7 @@ messages = Table(
     Index("ix_crm_messages_contact", "contact_id", "created_at"),
     Index("ix_crm_messages_group", "group_key"),
     Index("ix_crm_messages_campaign", "campaign_id", "status"),
+    Index("ix_crm_messages_user", "user_id", "id"),  # a user's notifications (migration crmkit_0006)
     Index("ix_crm_messages_provider", "channel", "provider_id"),
 )
 

@@ -139,7 +139,9 @@ def error_page(ctx: PageContext, status: int, message: str) -> Response:
 
 def routes(crm: "Crm") -> list[BaseRoute]:
     """The UI's routes for ``create_app`` (after the API's)."""
-    from .pages import admin, auth, board, cards, home, imports, inbox, lists, plugin_pages, reports, search, tasks
+    from .pages import (
+        admin, auth, board, cards, home, imports, inbox, lists, notifications, plugin_pages, reports, search, tasks,
+    )
 
     ui = build_state(crm)
     out: list[BaseRoute] = [Mount("/static", app=StaticFiles(directory=STATIC), name="ui_static")]
@@ -147,7 +149,8 @@ def routes(crm: "Crm") -> list[BaseRoute]:
     if ui.config.logo is not None:
         out.append(Route("/brand/logo", _logo(ui.config.logo), name="ui_logo"))
     # imports before cards: /imports/{id} is not a card (cards answer any /{kind}/{id})
-    for module in (auth, home, board, imports, cards, lists, tasks, inbox, search, reports, admin, plugin_pages):
+    for module in (auth, home, board, imports, cards, lists, tasks, notifications, inbox, search, reports, admin,
+                   plugin_pages):
         for path, handler, methods, login in module.routes(ui):
             out.append(Route(path, page(ui, handler, login=login), methods=list(methods), name=f"ui_{handler.__name__}"))
     # the UI's 404 page for any other page path; never for /api/...: a catch-all there made

@@ -74,6 +74,7 @@ class PageContext:
     form: dict[str, str] = attrs.field(factory=dict)
     new_session: "Session | None" = None
     fmt: Formatter = attrs.field(init=False)
+    _unread: int | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         self.fmt = Formatter(self.locale, self.ui.crm.settings.tz, plugin_dirs(self.ui.crm.pm))
@@ -117,7 +118,16 @@ class PageContext:
         return {"ctx": self, "_": self._, "ngettext": self.ngettext, "fmt": self.fmt, "brand": cfg,
                 "user": self.user, "csrf": self.csrf, "locale": self.locale, "languages": LANGUAGE_NAMES,
                 "label": self.label, "plugin_menu": sorted(menu, key=lambda m: m.order),
-                "path": self.request.url.path, "asset_version": self.ui.asset_version, **values}
+                "path": self.request.url.path, "asset_version": self.ui.asset_version,
+                "unread_notifications": self.unread_notifications(), **values}
+
+    def unread_notifications(self) -> int:
+        """The logged-in user's unread notifications (the header's count), once per request."""
+        if self.user is None:
+            return 0
+        if self._unread is None:
+            self._unread = self.crm.messages.notifications(self.user.id).unread()
+        return self._unread
 
     def page(self, template: str, status: int = 200, headers: Mapping[str, str] | None = None,
              **values: Any) -> HTMLResponse:
