@@ -190,8 +190,15 @@ def transfer_cmd(sku: str, qty: str, source: str, target: str) -> None:
 @click.argument("qty")
 @click.option("--reason", default="returned", show_default=True)
 def return_cmd(movement_id: int, qty: str, reason: str) -> None:
-    """Take QTY of sale movement MOVEMENT_ID back into stock (at the cost the sale took)."""
-    _show(inventory().return_sold(movement_id, qty, reason=reason), _movement)
+    """Take QTY of sale movement MOVEMENT_ID back into stock (at the cost the sale took); the refund is recorded."""
+    inv = inventory()
+    moved = inv.return_sold(movement_id, qty, reason=reason)
+    refund = inv.refund(moved.id)
+    if _state().json:
+        click.echo(json.dumps({**to_json(moved), "refund": refund.to_json()}, indent=2))
+        return
+    click.echo(_movement(moved))
+    click.echo(f"refund: {refund.amount} ({refund.method})")
 
 
 @group.command("reverse")

@@ -19,7 +19,7 @@ from crmkit import Tx, ValidationError, hookimpl
 from .config import NAME
 from .records import to_json
 from .sale_records import load_sale
-from .tables import sales, tab_entries, tabs
+from .tables import refunds, sales, tab_entries, tabs
 
 
 @hookimpl
@@ -75,6 +75,7 @@ def crm_merge_records(tx: Tx, entity_type: str, survivor_id: int, merged_ids: Se
         return None
     moved = tx.conn.execute(update(sales).where(sales.c.contact_id.in_(merged_ids))
                             .values(contact_id=survivor_id)).rowcount
+    tx.conn.execute(update(refunds).where(refunds.c.contact_id.in_(merged_ids)).values(contact_id=survivor_id))
     theirs = tx.conn.execute(select(tabs).where(tabs.c.contact_id.in_(merged_ids)).order_by(tabs.c.id)
                              .with_for_update()).all()
     if not theirs:

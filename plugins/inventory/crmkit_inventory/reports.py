@@ -3,7 +3,8 @@
 Periods are calendar days in the deployment's timezone, ``since`` and ``until`` inclusive
 (default: the last 30 days up to today). Sales count when not voided; revenue is net of VAT
 (line totals minus their VAT), cost is what the sale movements took from stock value (moving
-average); margin = revenue - cost. Returns are not netted out of sales figures.
+average); margin = revenue - cost. Returns count in the period they are taken: their quantity,
+their refund (net of VAT) and the cost they put back are subtracted from the sales figures.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import attrs
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, union_all
 
 from crmkit import Crm, Money, ValidationError
 
 from .quantity import qty
 from .records import money, to_json
-from .tables import movements, products, sale_lines, sales
+from .tables import movements, products, refunds, sale_lines, sales
 
 WALK_IN, UNSEGMENTED = "walk-in", "unsegmented"
 MAX_DAYS = 3660
@@ -78,16 +79,26 @@ class ProductSales:
 
 
 def _sales_per_product(crm: Crm, p: Period) -> Any:
-    s, ln, m, pr = sales.c, sale_lines.c, movements.c, products.c
+    """Per product and currency: quantity, revenue net of VAT, cost and margin of the period's sales,
+    less the period's returns (their refunds net of VAT and the cost they put back)."""
+    s, ln, m, pr, rf = sales.c, sale_lines.c, movements.c, products.c, refunds.c
     start, end = _bounds(crm, p)
-    revenue = func.sum(ln.total_minor - ln.vat_minor).label("revenue")
-    cost = func.sum(-m.value_minor).label("cost")
-    return (select(pr.sku, pr.name, s.currency, func.sum(ln.qty_milli).label("qty"), revenue, cost,
-                   (revenue - cost).label("margin"))
+    sold = (select(pr.sku, pr.name, s.currency, ln.qty_milli.label("qty"),
+                   (ln.total_minor - ln.vat_minor).label("revenue"), (-m.value_minor).label("cost"))
             .select_from(sale_lines.join(sales, s.id == ln.sale_id).join(movements, m.id == ln.movement_id)
                          .join(products, pr.id == ln.product_id))
-            .where(s.voided_at.is_(None), s.created_at >= start, s.created_at < end)
-            .group_by(pr.sku, pr.name, s.currency))
+            .where(s.voided_at.is_(None), s.created_at >= start, s.created_at < end))
+    back = (select(pr.sku, pr.name, rf.currency, (-m.qty_milli).label("qty"),
+                   (rf.vat_minor - rf.amount_minor).label("revenue"), (-m.value_minor).label("cost"))
+            .select_from(refunds.join(movements, m.id == rf.movement_id).join(products, pr.id == m.product_id)
+                         .join(sales, s.id == rf.sale_id))
+            .where(s.voided_at.is_(None), rf.created_at >= start, rf.created_at < end))
+    u = union_all(sold, back).subquery()
+    revenue = func.sum(u.c.revenue).label("revenue")
+    cost = func.sum(u.c.cost).label("cost")
+    return (select(u.c.sku, u.c.name, u.c.currency, func.sum(u.c.qty).label("qty"), revenue, cost,
+                   (revenue - cost).label("margin"))
+            .group_by(u.c.sku, u.c.name, u.c.currency))
 
 
 def best_sellers(crm: Crm, *, by: str = "qty", since: Any = None, until: Any = None,
@@ -155,7 +166,7 @@ def turnover(crm: Crm, *, since: Any = None, until: Any = None) -> list[Turnover
     p = period(crm, since, until)
     start, end = _bounds(crm, p)
     m, pr = movements.c, products.c
-    in_period = and_(m.kind == "sale", m.created_at >= start, m.created_at < end)
+    in_period = and_(m.kind.in_(("sale", "return")), m.created_at >= start, m.created_at < end)  # net of returns
     query = (select(pr.sku, pr.name, pr.currency, func.sum(m.qty_milli).label("held"),
                     func.sum(m.value_minor).label("value"),
                     func.coalesce(func.sum(-m.qty_milli).filter(in_period), 0).label("sold"),
@@ -222,9 +233,15 @@ def sales_by_segment(crm: Crm, *, since: Any = None, until: Any = None) -> list[
                     .label("revenue"))
              .where(s.voided_at.is_(None), s.created_at >= start, s.created_at < end)
              .group_by(s.contact_id, s.currency))
+    rf = refunds.c
+    back = (select(rf.contact_id, rf.currency, func.sum(rf.amount_minor - rf.vat_minor).label("refunded"))
+            .join_from(refunds, sales, s.id == rf.sale_id)
+            .where(s.voided_at.is_(None), rf.created_at >= start, rf.created_at < end)
+            .group_by(rf.contact_id, rf.currency))
     with crm.engine.connect() as conn:
         rows = conn.execute(query).all()
-    ids = sorted({r.contact_id for r in rows if r.contact_id is not None})
+        refunded = {(r.contact_id, r.currency): int(r.refunded) for r in conn.execute(back)}
+    ids = sorted({r.contact_id for r in rows if r.contact_id is not None} | {c for c, _ in refunded if c is not None})
     found = crm.pm.hook.inventory_member_segments(crm=crm, contact_ids=ids) if ids else None
     segments = dict(found or {})
     totals: dict[tuple[str, str], list[Any]] = {}
@@ -235,4 +252,8 @@ def sales_by_segment(crm: Crm, *, since: Any = None, until: Any = None) -> list[
             acc[0].add(r.contact_id)
         acc[1] += int(r.n)
         acc[2] += int(r.revenue)
+    for (contact_id, cur), minus in refunded.items():  # returns in the period, of sales of any period
+        seg = WALK_IN if contact_id is None else str(segments.get(contact_id) or UNSEGMENTED)
+        acc = totals.setdefault((seg, cur), [set(), 0, 0])
+        acc[2] -= minus
     return [SegmentSales(seg, len(a[0]), a[1], money(a[2], cur)) for (seg, cur), a in sorted(totals.items())]

@@ -17,7 +17,7 @@ from sqlalchemy import Select, and_, func, select, update
 
 from crmkit import ConflictError, Crm, NotFoundError, ValidationError, check_id, check_limit, check_text
 
-from . import alerts
+from . import alerts, refunds
 from .catalog import Catalog
 from .config import MANAGE, SELL
 from .ledger import lock_product, post
@@ -109,7 +109,8 @@ class Inventory(Catalog):
     def return_sold(self, movement_id: Any, quantity: Any, *, reason: str = "returned") -> Movement:
         """A customer brings back ``quantity`` of what sale movement ``movement_id`` sold: back into
         stock at the cost that sale took, pro rata (all returns of a sale together give back exactly
-        its cost). More than was sold (less earlier returns) is refused. Refunds are not recorded."""
+        its cost). More than was sold (less earlier returns) is refused. The money refunded is
+        recorded with it (:mod:`.refunds`; :meth:`refund` reads it) and credited to the tab of a tab sale."""
         self.services.access.require(SELL, "take returns")
         ident = check_id(movement_id, "movement_id")
         why = check_text(reason, "reason", max_length=REASON_MAX, required=True)
@@ -130,10 +131,22 @@ class Inventory(Catalog):
             value = round_half_up(cost * (back + q), -sale.qty_milli) - round_half_up(cost * back, -sale.qty_milli)
             posted = post(tx, "return", product, sale.location_id, q, value_minor=value, pair_id=ident,
                           sale_id=sale.sale_id, reason=why)
-            tx.emit("inventory.returned", "inventory_location", sale.location_id, data={
-                "sku": product.sku, "qty": str(qty(q)), "sale_movement_id": ident, "movement_id": posted.id})
+            refund = refunds.record(tx, ident, posted.id, back, q)
+            tx.emit("inventory.returned", "contact" if refund.contact_id else "inventory_location",
+                    refund.contact_id or sale.location_id, data={
+                        "sku": product.sku, "qty": str(qty(q)), "sale_movement_id": ident, "movement_id": posted.id,
+                        "sale_id": refund.sale_id, "refund": refund.amount.to_json(), "method": refund.method})
             alerts.check(tx, [(product.id, sale.location_id)])
             return self._movements(tx.conn, [posted.id])[0]
+
+    def refund(self, movement_id: Any) -> refunds.Refund:
+        """The money refunded with return movement ``movement_id``."""
+        ident = check_id(movement_id, "movement_id")
+        with self.crm.engine.connect() as conn:
+            found = refunds.refund_of(conn, ident)
+        if found is None:
+            raise NotFoundError(f"no refund was recorded with movement {ident}", field="movement_id")
+        return found
 
     @staticmethod
     def _reversed_qty(conn: Any, movement_id: int) -> int:

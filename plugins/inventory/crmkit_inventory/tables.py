@@ -164,3 +164,19 @@ count_lines = Table(
     Column("movement_id", ForeignKey(movements.c.id)),
     UniqueConstraint("count_id", "product_id", name="uq_inventory_count_lines_product"),
 )
+
+refunds = Table(
+    "inventory_refunds", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("movement_id", ForeignKey(movements.c.id), nullable=False, unique=True),  # the return movement
+    Column("sale_id", ForeignKey(sales.c.id), nullable=False, index=True),
+    Column("line_id", ForeignKey(sale_lines.c.id), nullable=False),
+    Column("contact_id", ForeignKey(schema.contacts.c.id)),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),  # VAT included, positive: what the customer got back
+    Column("vat_minor", BigInteger, nullable=False),
+    Column("method", String(8), nullable=False),  # cash | card | tab (the sale's payment)
+    Column("created_by", ForeignKey(schema.users.c.id)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_inventory_refunds_created_at", "created_at"),
+)

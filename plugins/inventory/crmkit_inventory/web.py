@@ -183,11 +183,16 @@ async def transfer(request: Request) -> JSONResponse:
 
 
 async def take_return(request: Request) -> JSONResponse:
-    """Take back part of a sale into stock."""
+    """Take back part of a sale into stock: the return movement with its ``refund``."""
     crm, user = _who(request)
     b = await _body(request, RETURN_BODY)
-    return _json(await _run(Inventory(crm, user).return_sold, b["movement_id"], b["qty"],
-                            reason=b.get("reason") or "returned"), 201)
+    inv = Inventory(crm, user)
+
+    def take() -> dict[str, Any]:
+        moved = inv.return_sold(b["movement_id"], b["qty"], reason=b.get("reason") or "returned")
+        return {**_one(moved), "refund": inv.refund(moved.id).to_json()}
+
+    return _json(await _run(take), 201)
 
 
 async def reverse(request: Request) -> JSONResponse:

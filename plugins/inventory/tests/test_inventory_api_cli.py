@@ -151,7 +151,8 @@ def test_cli(db_url: str, tmp_path: Path) -> None:
     out = run("inventory", "sell", "bar", "--line", "WATER:2", "--line", "NUTS:0.25", "--tendered", "20")
     assert "total 9.00 USD (VAT 0.27 USD), cash, tendered 20.00 USD, change 11.00 USD" in out
     sold = json.loads(run("--json", "inventory", "sell", "bar", "--line", "WATER:1", "--pay", "card"))
-    assert "return" in run("inventory", "return", str(sold["lines"][0]["movement_id"]), "1")
+    back = run("inventory", "return", str(sold["lines"][0]["movement_id"]), "1")
+    assert "return" in back and "refund: 1.50 USD (card)" in back
     contact = json.loads(run("--json", "contacts", "create", "--first-name", "Maya", "--last-name", "Stone"))
     run("inventory", "sell", "bar", "--line", "WATER:1", "--pay", "tab", "--contact", str(contact["id"]))
     assert "owes 1.50 USD" in run("inventory", "tab", str(contact["id"]))
