@@ -153,3 +153,9 @@ def test_upgrade_of_a_deployment_not_made_from_a_distribution_is_refused(tmp_pat
     crmkit("init", str(tmp_path / "plain"))
     out = crmkit("--config", str(tmp_path / "plain" / "crmkit.toml"), "distributions", "upgrade", code=1)
     assert "was not made from a distribution" in out
+
+
+def test_the_distributions_own_plugin_conforms(db_url: str) -> None:
+    from crmkit.testing import check_plugin
+
+    check_plugin("fitclub", db_url, deployment={"plugins": ["fitness"]})
