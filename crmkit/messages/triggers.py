@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from sqlalchemy import func, insert, select, update
 
-from crmkit import Event, ValidationError, check_text, events, schema
+from crmkit import MAX_PAGE, Event, ValidationError, check_text, events, schema
 
 from ..core.log_horizon import horizon
 from . import channels as _channels
@@ -154,9 +154,12 @@ def _messages(service: "CampaignService", live: list["Campaign"], found: list[Ev
         if not wanted:
             continue
         links = unsubscribe_links(crm, channel.kind) if channel.kind == "email" else None
-        page = contacts.list({**campaign.segment, "id__in": wanted}, limit=len(wanted))
-        rows = [service._row(campaign, channel, contact, prefix, contact.id in opted, template, links, now)
-                for contact in page.items]
+        rows: list[dict[str, Any] | None] = []
+        for start in range(0, len(wanted), MAX_PAGE):
+            chunk = wanted[start:start + MAX_PAGE]
+            page = contacts.list({**campaign.segment, "id__in": chunk}, limit=len(chunk))
+            rows += [service._row(campaign, channel, contact, prefix, contact.id in opted, template, links, now)
+                     for contact in page.items]
         out[campaign.id] = [r for r in rows if r is not None]
     return out
 
