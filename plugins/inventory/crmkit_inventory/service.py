@@ -201,6 +201,14 @@ class Inventory(Catalog):
                      .order_by(p.sku, lo.key))
             return [_level(r) for r in conn.execute(query)]
 
+    def stock_page(self, *, location: Any = None, sku: Any = None, limit: int = 50,
+                   cursor: str | None = None) -> tuple[list[StockLevel], str | None]:
+        """A page of :meth:`stock` (same order) and the cursor of the next (``None``: done); see
+        :mod:`.stock_pages`."""
+        from .stock_pages import stock_page
+
+        return stock_page(self.crm, location=location, sku=sku, limit=limit, cursor=cursor)
+
     def movements(self, *, sku: Any = None, location: Any = None, kind: str | None = None, limit: int = 100,
                   after_id: int = 0) -> list[Movement]:
         """The ledger in order, ``limit`` rows after ``after_id``."""

@@ -2,7 +2,7 @@
 
 * ``GET/POST /products``                   the catalogue / a new product (201)
 * ``GET/PATCH /products/{id}``             a product / a change of it (``version``: 409 if stale)
-* ``GET  /stock?location=&sku=``           on hand and value per product and location
+* ``GET  /stock?location=&sku=&limit=&cursor=``  on hand and value per product and location, paged
 * ``GET  /movements?sku=&location=&kind=&after=&limit=``  the ledger
 * ``POST /receipts``                       goods received (201)
 * ``POST /write-offs``, ``POST /transfers``, ``POST /returns``  (201)
@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from crmkit import ValidationError, check_limit, id_cursor
+from crmkit import MAX_PAGE, ValidationError, check_limit, id_cursor
 from crmkit.web import Param, read_json_body, request_user_id
 
 from . import reports
@@ -144,10 +144,17 @@ async def update_product(request: Request) -> JSONResponse:
 
 
 async def stock(request: Request) -> JSONResponse:
-    """On hand and stock value per product and location."""
+    """On hand and stock value per product and location, by SKU and location, a page at a time
+    (``limit``, ``cursor``: the ``next_cursor`` of the previous page)."""
     crm, user = _who(request)
     q = request.query_params
-    return _json(await _run(Inventory(crm, user).stock, location=q.get("location"), sku=q.get("sku")))
+    raw = q.get("limit", "50")
+    limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 6 else -1
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit: must be an integer from 1 to {MAX_PAGE}", field="limit")
+    items, cursor = await _run(Inventory(crm, user).stock_page, location=q.get("location"), sku=q.get("sku"),
+                               limit=limit, cursor=q.get("cursor"))
+    return JSONResponse({"items": [_one(i) for i in items], "next_cursor": cursor})
 
 
 async def list_movements(request: Request) -> JSONResponse:
@@ -305,7 +312,12 @@ def routes() -> list[Route]:
         _doc(Route("/products", create_product, methods=["POST"]), body=PRODUCT_BODY, status=201, errors=(409,)),
         _doc(Route("/products/{id:int}", get_product, methods=["GET"])),
         _doc(Route("/products/{id:int}", update_product, methods=["PATCH"]), body=PRODUCT_PATCH, errors=(409,)),
-        _doc(Route("/stock", stock, methods=["GET"])),
+        _doc(Route("/stock", stock, methods=["GET"]), query=(
+            Param("location", {"type": "string"}, "only this location (its key)"),
+            Param("sku", {"type": "string"}, "only this product"),
+            Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 50},
+                  f"page size (1 to {MAX_PAGE}, default 50)"),
+            Param("cursor", {"type": "string"}, "`next_cursor` of the previous page"))),
         _doc(Route("/movements", list_movements, methods=["GET"])),
         _doc(Route("/receipts", receive, methods=["POST"]), body=RECEIPT_BODY, status=201),
         _doc(Route("/write-offs", write_off, methods=["POST"]), body=WRITE_OFF_BODY, status=201),
