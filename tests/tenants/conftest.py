@@ -10,36 +10,21 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
-import attrs
 import pytest
 from sqlalchemy import create_engine, text
 
 from crmkit.cli.deployment import write_config
 from crmkit.testing import POSTGRES_ENV, auth_headers
-from crmkit.tenants import TenantPool, TenantRegistry, add_tenant
+from crmkit.tenants import Tenant, TenantPool, TenantRegistry, add_tenant
 from crmkit.tenants.provision import schema_name
 
+from tenants_support import Installation
+
 ROLES = (("admin", "admin"), ("ann", "manager"), ("bob", "manager"))
-
-
-@attrs.define
-class Installation:
-    registry_path: Path
-    names: dict[str, str]
-    """short name (acme, beta, gamma) -> tenant name."""
-    urls: dict[str, str]
-    """short name -> the base URL routing to it (host name, or the prefix)."""
-    headers: dict[str, dict[str, dict[str, str]]]
-    """short name -> user -> auth headers."""
-    user_ids: dict[str, dict[str, int]]
-    kind: str
-
-    @property
-    def registry(self) -> TenantRegistry:
-        return TenantRegistry.load(self.registry_path)
 
 
 def _pg_url() -> str:
@@ -57,7 +42,6 @@ def installation(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     pg = _pg_url() if kind == "postgresql" else None
     suffix = uuid.uuid4().hex[:8]
     names = {short: f"{short}-{suffix}" for short in ("acme", "beta", "gamma")}
-    registry = TenantRegistry.load(tmp_path / "tenants.toml")
     routes = {"acme": {"hosts": ("acme.test",)}, "beta": {"hosts": ("beta.test",)}, "gamma": {"prefix": "/gamma"}}
     extra = getattr(request.module, "TENANT_CONFIG", "")  # a test module's additions to each crmkit.toml
 
@@ -69,10 +53,15 @@ def installation(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         path.write_text(path.read_text().replace("\nplugins = []\n", f"\nplugins = {json.dumps(plugins)}\n", 1))
         return path
 
-    for short, name in names.items():
-        add_tenant(registry, name, database=pg, schema=pg is not None, write=write,
-                   **routes[short])  # type: ignore[arg-type]
-        registry = TenantRegistry.load(registry.path)
+    def make(short: str) -> Tenant:  # each in its own registry file first: the databases are made at once
+        own = TenantRegistry.load(tmp_path / f"{short}.toml")
+        return add_tenant(own, names[short], database=pg, schema=pg is not None, write=write,
+                          folder=tmp_path / names[short], **routes[short])  # type: ignore[arg-type]
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        made = list(pool.map(make, names))
+    registry = TenantRegistry(tmp_path / "tenants.toml", {t.name: t for t in made})
+    registry.save()
     urls = {"acme": "http://acme.test", "beta": "http://beta.test", "gamma": "http://installation.test/gamma"}
     headers: dict[str, dict[str, dict[str, str]]] = {}
     user_ids: dict[str, dict[str, int]] = {}

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from crmkit.tenants import Tenant, TenantRegistry, TenantRouter
 
-from conftest import Installation
+from tenants_support import Installation
 
 TENANTS = ("acme", "beta", "gamma")
 USERS = ("admin", "ann", "bob")

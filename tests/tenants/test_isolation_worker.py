@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from crmkit import Crm, FrozenClock, Settings
 from crmkit.tenants import Tenant, TenantPool, TenantRouter, TenantWorker
 
-from conftest import Installation
+from tenants_support import Installation
 
 TENANT_PLUGINS = ["ledger"]
 TENANT_CONFIG = """
@@ -94,7 +94,7 @@ actions = st.lists(st.one_of(st.tuples(st.sampled_from(TENANTS), st.integers(0, 
                    min_size=1, max_size=12)
 
 
-@settings(max_examples=8, deadline=None, database=None, phases=[Phase.generate],
+@settings(max_examples=6, deadline=None, database=None, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps=actions)
 def test_worker_rounds_and_deliveries_stay_in_their_tenant(env: Env, steps: list[tuple[str, int] | None]) -> None:
