@@ -127,3 +127,20 @@ def test_an_event_campaign_through_the_api(make_crm: Any, smtp: Any, clock: Froz
     contact(crm, first_name="Ann", emails=["ann@x.example"])
     _work(crm, clock)
     assert [m["To"] for _, m in smtp[0].messages] == ["ann@x.example"]
+
+
+def test_an_event_campaign_from_the_cli(db_url: str, tmp_path: Any, smtp: Any) -> None:
+    import json
+
+    from test_cli import fails, ok
+    from test_messages_cli import _deployment
+
+    cli = _deployment(db_url, tmp_path, smtp[1])
+    body = tmp_path / "welcome.txt"
+    body.write_text("Welcome, {{ contact.first_name }}.")
+    ok(*cli, "templates", "save", "welcome", "--body", str(body), "--subject", "Welcome")
+    made = json.loads(ok(*cli, "campaigns", "create", "Welcome", "--template", "welcome", "--schedule", "event",
+                         "--trigger", "contact.created", "--json").stdout)
+    assert (made["schedule"], made["trigger"], made["status"]) == ("event", "contact.created", "active")
+    fails(*cli, "campaigns", "create", "X", "--template", "welcome", "--schedule", "event", contains="trigger")
+    fails(*cli, "campaigns", "queue", str(made["id"]), contains="trigger event")
