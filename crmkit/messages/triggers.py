@@ -68,7 +68,7 @@ def run_triggers(service: "CampaignService") -> int:
     e, c = schema.events.c, campaigns.c
     total = 0
     while True:
-        safe = _safe_end(crm)
+        safe = safe_end(crm)
         if safe is None:
             return total
         with crm.engine.connect() as conn:
@@ -92,7 +92,7 @@ def run_triggers(service: "CampaignService") -> int:
             return total
 
 
-def _safe_end(crm: Any) -> int | None:
+def safe_end(crm: Any) -> int | None:
     """The newest event id the job may read: on PostgreSQL the log's horizon (no id below it is still
     to commit; None: nothing known yet), on SQLite (ids in commit order) the newest id."""
     if crm.engine.dialect.name == "postgresql":

@@ -35,6 +35,7 @@ from crmkit import Event, NotFoundError, ValidationError, check_id, check_text, 
 from .config import load
 from .delivery import backoff
 from .tables import state, webhook_deliveries, webhook_subscriptions
+from .triggers import safe_end
 
 if TYPE_CHECKING:  # pragma: no cover
     from crmkit import Crm
@@ -196,14 +197,17 @@ class WebhookService:
         e, s = schema.events.c, webhook_subscriptions.c
         queued = 0
         while True:
+            end = safe_end(self.crm)  # PostgreSQL: never past an event whose command is still to commit
+            if end is None:
+                return queued
             with self.crm.transaction(None) as tx:
                 cursor = int(tx.conn.scalar(select(state.c.value).where(state.c.name == CURSOR)) or 0)
                 subs = tx.conn.execute(select(s.id, s.event_types, s.after_event_id).where(s.active.is_(True))).all()
                 if not subs:
-                    last = int(tx.conn.scalar(select(func.coalesce(func.max(e.id), 0))) or 0)
-                    _set_cursor(tx.conn, cursor, last)
+                    _set_cursor(tx.conn, cursor, max(cursor, end))
                     return queued
-                rows = tx.conn.execute(select(schema.events).where(e.id > cursor).order_by(e.id).limit(BATCH)).all()
+                rows = tx.conn.execute(select(schema.events).where(e.id > cursor, e.id <= end)
+                                       .order_by(e.id).limit(BATCH)).all()
                 if not rows:
                     return queued
                 batch = []
