@@ -23,12 +23,27 @@ if TYPE_CHECKING:  # pragma: no cover
     from starlette.types import ASGIApp
 
 DEFAULT_MAX_OPEN = 128
+PG_POOL_SIZE = 2
+"""Idle PostgreSQL connections a started tenant keeps (a burst opens up to 8 more, closed after):
+``max_open`` tenants hold at most ``max_open x 2`` idle connections (docs/tenants.md)."""
 
 
 def start_crm(tenant: Tenant) -> Crm:
     """The tenant's deployment, started from its crmkit.toml (the environment's ``CRMKIT_PLUGINS``
-    and ``CRMKIT_DATABASE_URL`` are not applied: they would give every tenant the same ones)."""
-    return Crm(Settings.load(tenant.config, environ={}))
+    and ``CRMKIT_DATABASE_URL`` are not applied: they would give every tenant the same ones). On
+    PostgreSQL its connection pool is small (:data:`PG_POOL_SIZE`): many tenants share one server."""
+    settings = Settings.load(tenant.config, environ={})
+    url = settings.database_url()
+    if not url.startswith("postgresql"):
+        return Crm(settings)
+    from ..core.db import make_engine  # internal: crmkit's engine options, with a smaller pool
+
+    engine = make_engine(url, pool_size=PG_POOL_SIZE, max_overflow=8)
+    try:
+        return Crm(settings, engine=engine)
+    except BaseException:
+        engine.dispose()
+        raise
 
 
 def start_app(crm: Crm) -> "ASGIApp":

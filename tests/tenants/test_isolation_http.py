@@ -13,6 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from starlette.testclient import TestClient
 
 from crmkit.tenants import Tenant, TenantRegistry, TenantRouter
+from crmkit.tenants.pool import PG_POOL_SIZE
 
 from tenants_support import Installation
 
@@ -90,6 +91,9 @@ class TenantRequests(RuleBasedStateMachine):
         crms = [pool.peek(n).crm for n in pool.names()]
         assert len({id(c) for c in crms}) == len(crms)
         assert len({id(c.pm) for c in crms}) == len(crms)  # a plugin manager each
+        assert len({id(c.engine) for c in crms}) == len(crms)  # an engine (pool, caches) each
+        if self.inst.kind == "postgresql":  # small pools: many tenants share one server
+            assert {c.engine.pool.size() for c in crms} <= {PG_POOL_SIZE}
 
 
 def test_requests_for_random_tenants_and_users_see_only_their_tenant(installation: Installation) -> None:
