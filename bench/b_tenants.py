@@ -6,7 +6,7 @@ every tenant started (the steady state of a busy installation). Baseline: the sa
 deployment's ``create_app(crm)`` directly, as ``crmkit serve`` serves it. Same in-process ASGI driver
 (:mod:`bench.asgi`); the same-work check compares status and body (each tenant holds the same deal).
 
-Also reported (info): the memory each started idle tenant adds to the process (RSS after starting
+Also reported (info): the router's own cost (every request to one tenant through it), the memory each started idle tenant adds to the process (RSS after starting
 100, less before, over 100) and the median time a tenant's first request takes to start it.
 
 The 100 tenants' SQLite files are copies of one made at head (one ``crmkit tenants add``-style start,
@@ -111,6 +111,11 @@ def run(opts: Options, workdir: Path) -> list[Result]:
         same("status", {s for s, _ in o_out}, {200})
         same("bodies (every tenant holds the same deal)", {b for _, b in o_out}, {b_out[0][1]})
         same("tenants started", (pool.started, len(pool)), (n_tenants, n_tenants))
+        # what routing itself costs: the router to one tenant only, against the same direct app
+        t_one, t_direct, one_out, _ = compare(lambda: driver.run(router, single, check),
+                                              lambda: driver.run(app, single, check),
+                                              repeats=opts.repeats, warmup=opts.warmup)
+        same("bodies through the router to one tenant", one_out, b_out)
     finally:
         router.close()
         crm.close()
@@ -121,6 +126,10 @@ def run(opts: Options, workdir: Path) -> list[Result]:
                backend="sqlite", ours=n / t_ours, baseline=n / t_base, unit="req/s", ratio=ratio,
                target="<= 1.2x (time)", passed=ratio <= 1.2, n=n,
                note=f"in-process ASGI, random tenant per request, all {n_tenants} started; same status and body"),
+        Result(name="19 the router's own cost: every request to one tenant through it vs the app directly",
+               backend="sqlite", ours=n / t_one, baseline=n / t_direct, unit="req/s", ratio=t_one / t_direct,
+               target="info", passed=None, n=n,
+               note="the rest of the 100-tenant ratio is the 100 tenants' working set (engines, apps, caches)"),
         Result(name=f"19 memory per started idle tenant (RSS of {n_tenants} / {n_tenants}); a tenant's start",
                backend="sqlite", ours=per_tenant / 1e6, baseline=statistics.median(starts) * 1000, unit="MB; ms",
                ratio=None, target="info", passed=None, n=n_tenants,
