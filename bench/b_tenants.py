@@ -5,6 +5,8 @@ Ours: ``GET /api/v1/deals/{id}`` with a manager's bearer token through :class:`c
 every tenant started (the steady state of a busy installation). Baseline: the same request to one
 deployment's ``create_app(crm)`` directly, as ``crmkit serve`` serves it. Same in-process ASGI driver
 (:mod:`bench.asgi`); the same-work check compares status and body (each tenant holds the same deal).
+The pool freezes started tenants out of the cyclic GC, as ``crmkit tenants serve`` does
+(:attr:`TenantPool.freeze_gc`); the baseline runs in the same process, after them.
 
 Also reported (info): the router's own cost (every request to one tenant through it), the memory each started idle tenant adds to the process (RSS after starting
 100, less before, over 100) and the median time a tenant's first request takes to start it.
@@ -15,6 +17,7 @@ one user, token and deal), so making them costs seconds, not minutes.
 
 from __future__ import annotations
 
+import gc
 import random
 import shutil
 import statistics
@@ -90,7 +93,7 @@ def run(opts: Options, workdir: Path) -> list[Result]:
     single = [("GET", path, headers_of([("Host", "t000.bench.test"), auth_header]), b"")] * n
 
     driver = Driver()
-    pool = TenantPool(max_open=n_tenants)
+    pool = TenantPool(max_open=n_tenants, freeze_gc=True)  # as `crmkit tenants serve` runs it
     router = TenantRouter(registry, pool=pool)
     crm = Crm(Settings.load(registry.get("t000").config, environ={}))
     try:
@@ -101,6 +104,8 @@ def run(opts: Options, workdir: Path) -> list[Result]:
         per_tenant = (_rss_bytes() - before) / n_tenants
         starts = [pool.peek(name).started_seconds for name in names]  # type: ignore[union-attr]
         app = create_app(crm)
+        gc.collect()
+        gc.freeze()  # the baseline's deployment too: both sides see the same collector
 
         def check(r: Any) -> tuple[int, bytes]:
             return r.status, r.body
@@ -117,6 +122,7 @@ def run(opts: Options, workdir: Path) -> list[Result]:
                                               repeats=opts.repeats, warmup=opts.warmup)
         same("bodies through the router to one tenant", one_out, b_out)
     finally:
+        gc.unfreeze()
         router.close()
         crm.close()
         driver.close()

@@ -169,7 +169,7 @@ def worker(once: bool, interval: float, max_open: int, as_json: bool) -> None:
     """Periodic jobs and event delivery for every enabled tenant, one tenant at a time."""
     from .worker import TenantWorker
 
-    with TenantPool(max_open=max_open) as pool:
+    with TenantPool(max_open=max_open, freeze_gc=True) as pool:
         w = TenantWorker(str(_registry_path(click.get_current_context())), pool=pool)
         if not once:
             click.echo(f"Tenant worker running every {interval:g}s (Ctrl-C to stop)", err=True)
@@ -202,7 +202,7 @@ def serve(host: str, port: int, max_open: int) -> None:
     from .router import TenantRouter
 
     path = _registry_path(click.get_current_context())
-    router = TenantRouter(path, pool=TenantPool(max_open=max_open))
+    router = TenantRouter(path, pool=TenantPool(max_open=max_open, freeze_gc=True))
     click.echo(f"Serving {len(router.registry.enabled())} tenant(s) of {path} on http://{host}:{port}/ "
                "(Ctrl-C to stop)", err=True)
     try:

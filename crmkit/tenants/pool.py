@@ -9,6 +9,7 @@ request starts it again. A tenant in use by a request is never closed under it.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import OrderedDict
@@ -74,10 +75,15 @@ class TenantPool:
     """
 
     def __init__(self, *, max_open: int = DEFAULT_MAX_OPEN, make_crm: Callable[[Tenant], Crm] = start_crm,
-                 make_app: Callable[[Crm], "ASGIApp"] = start_app) -> None:
+                 make_app: Callable[[Crm], "ASGIApp"] = start_app, freeze_gc: bool = False) -> None:
         if max_open < 1:
             raise ValueError("max_open must be at least 1")
         self.max_open = max_open
+        self.freeze_gc = freeze_gc
+        """After a tenant starts, move every object of the process out of the cyclic garbage
+        collector's reach (``gc.freeze``): a started tenant is long-lived, and full collections
+        would otherwise walk every tenant's objects again and again. Closing a tenant gives them
+        back (``gc.unfreeze``), collects its cycles and freezes the rest again."""
         self._make_crm = make_crm
         self._make_app = make_app
         self._open: "OrderedDict[str, OpenTenant]" = OrderedDict()
@@ -135,7 +141,9 @@ class TenantPool:
                 else:
                     closing.append(old)
         for e in closing:
-            _close(e)
+            self._close(e)
+        if self.freeze_gc:
+            gc.freeze()
         return entry
 
     def acquire_started(self, tenant: Tenant, *, app: bool = False) -> OpenTenant | None:
@@ -162,7 +170,7 @@ class TenantPool:
                 return entry
         finally:
             if stale is not None:
-                _close(stale)
+                self._close(stale)
 
     def release(self, entry: OpenTenant) -> None:
         with self._lock:
@@ -171,7 +179,7 @@ class TenantPool:
             if entry.retired and entry.active == 0:
                 closing.append(entry)
         for e in closing:
-            _close(e)
+            self._close(e)
 
     def _evictions(self) -> list[OpenTenant]:
         """Remove idle entries beyond ``max_open`` (least recently used first); the caller closes them."""
@@ -196,14 +204,23 @@ class TenantPool:
             if entry.active:
                 entry.retired = True
                 return
-        _close(entry)
+        self._close(entry)
 
     def close(self) -> None:
         with self._lock:
             entries = list(self._open.values())
             self._open.clear()
         for e in entries:
-            _close(e)
+            e.crm.close()
+        if self.freeze_gc and entries:
+            gc.unfreeze()
+
+    def _close(self, entry: OpenTenant) -> None:
+        entry.crm.close()
+        if self.freeze_gc:  # its objects back to the collector, its cycles collected, the rest frozen again
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
 
     def __enter__(self) -> "TenantPool":
         return self
@@ -211,6 +228,3 @@ class TenantPool:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-
-def _close(entry: OpenTenant) -> None:
-    entry.crm.close()
