@@ -83,7 +83,9 @@ class TenantPool:
         """After a tenant starts, move every object of the process out of the cyclic garbage
         collector's reach (``gc.freeze``): a started tenant is long-lived, and full collections
         would otherwise walk every tenant's objects again and again. Closing a tenant gives them
-        back (``gc.unfreeze``), collects its cycles and freezes the rest again."""
+        back (``gc.unfreeze``); the next start collects the closed tenant's cycles before freezing
+        again (a full collection: a start after an eviction is the slower for it)."""
+        self._thawed = False
         self._make_crm = make_crm
         self._make_app = make_app
         self._open: "OrderedDict[str, OpenTenant]" = OrderedDict()
@@ -140,9 +142,12 @@ class TenantPool:
                     old.retired = True
                 else:
                     closing.append(old)
-        for e in closing:
-            self._close(e)
+                old = None
+        self._dispose(closing)
         if self.freeze_gc:
+            if self._thawed:  # a tenant was closed since the last freeze: collect its cycles first
+                self._thawed = False
+                gc.collect()
             gc.freeze()
         return entry
 
@@ -178,8 +183,7 @@ class TenantPool:
             closing = self._evictions()
             if entry.retired and entry.active == 0:
                 closing.append(entry)
-        for e in closing:
-            self._close(e)
+        self._dispose(closing)
 
     def _evictions(self) -> list[OpenTenant]:
         """Remove idle entries beyond ``max_open`` (least recently used first); the caller closes them."""
@@ -217,10 +221,14 @@ class TenantPool:
 
     def _close(self, entry: OpenTenant) -> None:
         entry.crm.close()
-        if self.freeze_gc:  # its objects back to the collector, its cycles collected, the rest frozen again
+        if self.freeze_gc:  # its objects back to the collector (collected by the next start, if not before)
             gc.unfreeze()
-            gc.collect()
-            gc.freeze()
+            self._thawed = True
+
+    def _dispose(self, entries: list[OpenTenant]) -> None:
+        """Close ``entries`` and drop the list's references to them."""
+        while entries:
+            self._close(entries.pop())
 
     def __enter__(self) -> "TenantPool":
         return self
