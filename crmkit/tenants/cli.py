@@ -193,18 +193,27 @@ def worker(once: bool, interval: float, max_open: int, as_json: bool) -> None:
 @tenants.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes, each routing to every tenant (tenants on PostgreSQL; a SQLite tenant wants one).")
 @click.option("--max-open", type=click.IntRange(1, 100_000), default=DEFAULT_MAX_OPEN, show_default=True,
-              help="Tenants kept started (least recently used idle one closed first).")
-def serve(host: str, port: int, max_open: int) -> None:
-    """Serve every enabled tenant from this process, routed by host name (or path prefix)."""
+              help="Tenants kept started per process (least recently used idle one closed first).")
+def serve(host: str, port: int, workers: int, max_open: int) -> None:
+    """Serve every enabled tenant, routed by host name (or path prefix)."""
     import uvicorn
 
-    from .router import TenantRouter
+    from .router import MAX_OPEN_ENV, TenantRouter
 
-    path = _registry_path(click.get_current_context())
+    path = _registry_path(click.get_current_context()).resolve()
+    registry = TenantRegistry.load(path)  # a broken tenants.toml is one line, before anything listens
+    click.echo(f"Serving {len(registry.enabled())} tenant(s) of {path} on http://{host}:{port}/ "
+               f"({workers} process(es); Ctrl-C to stop)", err=True)
+    if workers > 1:
+        os.environ[REGISTRY_ENV] = str(path)
+        os.environ[MAX_OPEN_ENV] = str(max_open)
+        uvicorn.run("crmkit.tenants.router:app_from_env", factory=True, workers=workers, host=host, port=port,
+                    log_level="info")
+        return
     router = TenantRouter(path, pool=TenantPool(max_open=max_open, freeze_gc=True))
-    click.echo(f"Serving {len(router.registry.enabled())} tenant(s) of {path} on http://{host}:{port}/ "
-               "(Ctrl-C to stop)", err=True)
     try:
         uvicorn.run(router, host=host, port=port, log_level="info")
     finally:

@@ -29,6 +29,8 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 TENANT_KEY = "crmkit.tenant"
 """The scope key naming the request's tenant."""
+MAX_OPEN_ENV = "CRMKIT_TENANTS_MAX_OPEN"
+"""How ``crmkit tenants serve --workers N`` tells each process its ``--max-open``."""
 
 
 class TenantRouter:
@@ -154,3 +156,13 @@ async def _error(send: Send, status: int, code: str, message: str) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+def app_from_env() -> TenantRouter:
+    """The router of one ``crmkit tenants serve --workers N`` process (uvicorn's factory): the
+    installation at ``$CRMKIT_TENANTS``, ``$CRMKIT_TENANTS_MAX_OPEN`` tenants kept started."""
+    from .registry import REGISTRY_ENV
+
+    max_open = int(os.environ.get(MAX_OPEN_ENV, "0")) or None
+    pool = TenantPool(freeze_gc=True) if max_open is None else TenantPool(max_open=max_open, freeze_gc=True)
+    return TenantRouter(os.environ[REGISTRY_ENV], pool=pool)

@@ -4,6 +4,7 @@ through the CLI as an operator uses it (SQLite files; the PostgreSQL schemas are
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +124,49 @@ def test_worker_reports_a_broken_tenant_and_runs_the_others(tenants: Any, tmp_pa
     result = tenants("worker", "--once", code=1)
     assert "acme: ERROR: crmkit.toml: plugins must be a list of strings" in result.output
     assert "beta: ran" in result.output
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_routes_each_host_to_its_tenant(tenants: Any, tmp_path: Path, workers: int) -> None:
+    """``crmkit tenants serve`` as an operator starts it: one process, or several (SQLite tenants here,
+    read-only requests)."""
+    import http.client
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    tenants("run", "acme", "--", "users", "add", "--email", "ann@acme.test", "--name", "Ann", "--role", "admin")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "CRMKIT_TENANTS": str(tmp_path / "tenants.toml")}
+    proc = subprocess.Popen([sys.executable, "-m", "crmkit.cli", "tenants", "serve", "--port", str(port),
+                             "--workers", str(workers)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        def get(host: str, path: str) -> tuple[int, Any]:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    try:
+                        conn.request("GET", path, headers={"Host": host})
+                        r = conn.getresponse()
+                        return r.status, json.loads(r.read())
+                    finally:
+                        conn.close()
+                except ConnectionRefusedError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+
+        assert get("acme.test", "/api/v1/health") == (200, {"status": "ok"})
+        assert get("beta.test:8000", "/api/v1/health") == (200, {"status": "ok"})
+        assert get("installation.test", "/beta/api/v1/health") == (200, {"status": "ok"})
+        status, body = get("nobody.test", "/api/v1/health")
+        assert (status, body["error"]["code"]) == (404, "unknown_tenant")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in out, out
