@@ -129,11 +129,13 @@ def enable(name: str) -> None:
 @tenants.command("upgrade")
 @click.option("--keep-going", is_flag=True, help="Go on with the other tenants after a failure.")
 @click.option("--restart", is_flag=True, help="Forget an unfinished run and check every tenant again.")
+@click.option("--distributions", "with_distributions", is_flag=True,
+              help="Also merge the installed release of each tenant's distribution (crmkit distributions upgrade).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def upgrade(keep_going: bool, restart: bool, as_json: bool) -> None:
+def upgrade(keep_going: bool, restart: bool, with_distributions: bool, as_json: bool) -> None:
     """Bring every tenant's database to head (crmkit db upgrade for each). Resumable: after a failure
     or an interruption, run it again to go on where it stopped."""
-    from .upgrade import TenantUpgrade, upgrade_tenants
+    from .upgrade import TenantUpgrade, upgrade_one, upgrade_tenants, upgrade_with_distribution
 
     quiet = _json(as_json)
 
@@ -145,7 +147,8 @@ def upgrade(keep_going: bool, restart: bool, as_json: bool) -> None:
         else:
             click.echo(f"{r.tenant}: " + (", ".join(r.applied) if r.applied else "at head"))
 
-    run = upgrade_tenants(_registry(), restart=restart, keep_going=keep_going, progress=show)
+    run = upgrade_tenants(_registry(), restart=restart, keep_going=keep_going, progress=show,
+                          upgrade=upgrade_with_distribution if with_distributions else upgrade_one)
     if quiet:
         emit_json({"resumed": run.resumed, "finished": run.finished, "tenants": [
             {"tenant": r.tenant, "status": r.status, "applied": list(r.applied), "error": r.error} for r in run.results]})

@@ -70,6 +70,20 @@ def _save(path: Path, state: dict[str, Any]) -> None:
     os.replace(temp, path)
 
 
+def upgrade_with_distribution(config: Path) -> list[str]:
+    """:func:`upgrade_one`, then, for a tenant made from a distribution, the installed release's
+    defaults merged in (``crmkit distributions upgrade``; its notes are returned as lines too)."""
+    from ..distributions import LOCK_NAME, upgrade_deployment
+
+    applied = upgrade_one(config)
+    if not (config.parent / LOCK_NAME).exists():
+        return applied
+    report = upgrade_deployment(config)
+    lines = [f"{report.distribution} {report.from_version} -> {report.to_version}"] if report.changed or \
+        report.from_version != report.to_version else []
+    return applied + lines + [f"note: {n}" for n in report.notes]
+
+
 def upgrade_one(config: Path) -> list[str]:
     """Bring the deployment at ``config`` to head; the revisions applied."""
     from ..core.migrations.runner import upgrade  # internal: the same run as `crmkit db upgrade`

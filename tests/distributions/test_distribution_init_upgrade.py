@@ -159,3 +159,23 @@ def test_the_distributions_own_plugin_conforms(db_url: str) -> None:
     from crmkit.testing import check_plugin
 
     check_plugin("fitclub", db_url, deployment={"plugins": ["fitness"]})
+
+
+def test_tenants_upgrade_brings_the_new_release_to_every_tenant_made_from_it(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRMKIT_TENANTS", str(tmp_path / "tenants.toml"))
+    crmkit("tenants", "add", "club", "--host", "club.test", "--distribution", "fitclub")
+    crmkit("tenants", "add", "plain", "--host", "plain.test")
+    club = tmp_path / "club" / "crmkit.toml"
+    club.write_text(club.read_text().replace('tab_limit = "50.00"', 'tab_limit = "30.00"'))
+    env = {**os.environ, "PYTHONPATH": str(_release(tmp_path))}
+    proc = subprocess.run([sys.executable, "-m", "crmkit.cli", "tenants", "upgrade", "--distributions", "--json"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    run = {t["tenant"]: t for t in json.loads(proc.stdout)["tenants"]}
+    assert run["plain"]["applied"] == [] and run["club"]["status"] == "upgraded"
+    assert run["club"]["applied"][0] == "fitclub 1.0.0 -> 1.1.0"
+    assert "note: settings.inventory.tab_limit: kept your value; the new release has '80.00'" in run["club"]["applied"]
+    config = tomllib.loads(club.read_text())
+    assert config["settings"]["installments"]["due_soon_days"] == 5 and config["ui"]["primary_color"] == "#115e59"
+    assert not (tmp_path / "plain" / "distribution.json").exists()
