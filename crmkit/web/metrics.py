@@ -13,6 +13,7 @@ server runs (a process that exited keeps its last counts).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -26,6 +27,8 @@ DIR_ENV = "CRMKIT_METRICS_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 Key = tuple[str, ...]
+
+log = logging.getLogger("crmkit.metrics")
 
 
 class Registry:
@@ -78,14 +81,17 @@ class Registry:
             time.sleep(self.dump_every)
             if self._changed:
                 self._changed = False
-                self.dump()
+                try:
+                    self.dump()
+                except OSError as exc:  # the directory went away or is full: the next change tries again
+                    log.warning("metrics: cannot write %s: %s", self.directory, exc)
 
     def dump(self) -> None:
         """Write this process's snapshot to its file in the shared directory (atomically)."""
         if self.directory is None:
             return
         path = self.directory / f"{os.getpid()}.json"
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_name(f"{os.getpid()}.{threading.get_ident()}.tmp")  # one per writer: no two replace one
         tmp.write_text(json.dumps(self.snapshot()))
         os.replace(tmp, path)
 
