@@ -145,8 +145,9 @@ def test_upgrade_brings_new_defaults_and_keeps_the_clubs_changes(club: Path, tmp
         assert templates[("renewal", "en")] == "Time to renew."
         assert crm.users.by_email("maria.schulz@fitclub.example") is not None  # the data is untouched
 
-    again = _upgrade(club, tmp_path / "release")  # the same release again: nothing to do, the same notes
-    assert again["changed"] is False and ("1.1.0", "1.1.0") == (again["from"], again["to"])
+    if "sqlite" in str(club.read_text()):  # the same release again (once: it is no storage matter)
+        again = _upgrade(club, tmp_path / "release")
+        assert again["changed"] is False and ("1.1.0", "1.1.0") == (again["from"], again["to"])
 
 
 def test_upgrade_of_a_deployment_not_made_from_a_distribution_is_refused(tmp_path: Path) -> None:
@@ -155,10 +156,12 @@ def test_upgrade_of_a_deployment_not_made_from_a_distribution_is_refused(tmp_pat
     assert "was not made from a distribution" in out
 
 
-def test_the_distributions_own_plugin_conforms(db_url: str) -> None:
+def test_the_distributions_own_plugin_conforms(tmp_path: Path) -> None:
+    """A plugin without tables: the contract (API range, public imports, loading only when enabled)
+    is what is checked; on SQLite."""
     from crmkit.testing import check_plugin
 
-    check_plugin("fitclub", db_url, deployment={"plugins": ["fitness"]})
+    check_plugin("fitclub", f"sqlite:///{tmp_path / 'crm.db'}", deployment={"plugins": ["fitness"]})
 
 
 def test_tenants_upgrade_brings_the_new_release_to_every_tenant_made_from_it(tmp_path: Path,
