@@ -1,8 +1,8 @@
 """In a browser (Debian's headless Chromium through Playwright): a deployment made by ``crmkit init
 --distribution fitclub`` shows the distribution's brand (name, logo, colours) and labels; and one
-installation serving two tenants by host name -- the club, made with ``crmkit tenants add
---distribution fitclub``, and a plain window company -- shows each its own brand, and a login to one
-is no login to the other."""
+installation serving tenants by host name -- the club, made with ``crmkit tenants add
+--distribution fitclub``, a plain window company, and a German club -- shows each its own brand and
+labels (the German one in German), and a login to one is no login to another."""
 
 from __future__ import annotations
 
@@ -117,7 +117,11 @@ def test_two_tenants_in_one_process_each_show_their_own_brand(browser: Any, tmp_
     monkeypatch.setenv("CRMKIT_TENANTS", str(tmp_path / "tenants.toml"))
     crmkit("tenants", "add", "club", "--host", "club.test", "--distribution", "fitclub")
     crmkit("tenants", "add", "windows", "--host", "windows.test")
-    for tenant, email in (("club", "boss@club.test"), ("windows", "boss@windows.test")):
+    crmkit("tenants", "add", "verein", "--host", "verein.test", "--distribution", "fitclub")
+    verein = tmp_path / "verein" / "crmkit.toml"  # a German club: its default language
+    verein.write_text(verein.read_text().replace("\n[ui]\n", '\n[ui]\nlocale = "de"\n', 1))
+    for tenant, email in (("club", "boss@club.test"), ("windows", "boss@windows.test"),
+                          ("verein", "boss@verein.test")):
         crmkit("tenants", "run", tenant, "--", "users", "add", "--email", email, "--name", "Boss", "--role", "admin")
         crmkit("tenants", "run", tenant, "--", "users", "set-password", email, "--password", PASSWORD)
     router = TenantRouter(tmp_path / "tenants.toml")
@@ -139,5 +143,14 @@ def test_two_tenants_in_one_process_each_show_their_own_brand(browser: Any, tmp_
         assert "Contacts" in nav and "Members" not in nav
         page.goto(f"{club}/contacts")  # still logged in at the club, as the club's user
         assert page.locator("main h1").inner_text().strip() == "Members"
+        context.close()
+
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="de-DE")
+        page = context.new_page()
+        page.set_default_timeout(5000)
+        log_in(page, f"http://verein.test:{port}", "boss@verein.test")  # the distribution's German labels
+        nav = page.locator("header nav").inner_text()
+        assert "Mitglieder" in nav and "Anfragen" in nav and "Verkäufe" in nav
+        assert page.locator("header .brand").inner_text().strip() == "FitClub CRM"
         context.close()
     router.close()

@@ -46,13 +46,14 @@ def test_init_makes_a_branded_deployment_with_the_distributions_defaults(club: P
     assert config["name"] == "FitClub CRM"
     assert config["plugins"] == ["fitness", "inventory", "installments", "telephony", "fitclub"]
     assert config["ui"]["logo"] == "brand/logo.svg" and (club.parent / "brand" / "logo.svg").is_file()
-    assert config["ui"]["labels"]["contacts"] == {"en": "Members", "ru": "Клиенты клуба"}
+    assert config["ui"]["labels"]["contacts"] == {"en": "Members", "de": "Mitglieder", "ru": "Клиенты клуба",
+                                                  "sl": "Člani", "zh_Hans": "会员"}
     assert club.stat().st_mode & 0o077 == 0
     with Crm(Settings.load(club, environ={})) as crm:
         assert [p.key for p in crm.pipelines][:2] == ["leads", "sales"]
         assert crm.pipeline("leads").name == "Enquiries"
         assert {(t.key, t.language) for t in crm.messages.templates.list()} == {
-            ("welcome", "en"), ("welcome", "ru"), ("training_offer", "en")}
+            ("welcome", "en"), ("welcome", "de"), ("welcome", "ru"), ("training_offer", "en")}
         assert "front_desk" in crm.roles  # the distribution's own plugin
         assert crm.users.by_email("nina.wolf@fitclub.example").role == "front_desk"  # the demo data
         assert crm.deals.list(limit=50).items
@@ -130,7 +131,8 @@ def test_upgrade_brings_new_defaults_and_keeps_the_clubs_changes(club: Path, tmp
     config = tomllib.loads(club.read_text())
     assert config["settings"]["inventory"]["tab_limit"] == "30.00"
     assert config["settings"]["installments"]["due_soon_days"] == 5
-    assert config["ui"]["labels"]["contact"] == {"en": "Club member", "ru": "Клиент клуба"}
+    assert config["ui"]["labels"]["contact"] == {"en": "Club member", "de": "Mitglied", "ru": "Клиент клуба",
+                                                 "sl": "Član", "zh_Hans": "会员"}
     assert config["ui"]["primary_color"] == "#115e59"
     assert config["lost_reasons"] == ["Too expensive", "Too far from home", "Joined another club", "Health reasons",
                                       "No response", "Injury"]
