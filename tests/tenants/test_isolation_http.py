@@ -17,6 +17,11 @@ from crmkit.tenants.pool import PG_POOL_SIZE
 
 from tenants_support import Installation
 
+TENANT_PLUGINS = ["ledger"]  # after-commit delivery in the request's own thread (the default mode)
+TENANT_CONFIG = """
+[settings.ledger]
+path = "{folder}/ledger.txt"
+"""
 TENANTS = ("acme", "beta", "gamma")
 USERS = ("admin", "ann", "bob")
 KINDS = ("contacts", "deals")
@@ -118,6 +123,23 @@ def test_requests_for_random_tenants_and_users_see_only_their_tenant(installatio
             TenantRequests.create(_bound(installation, client, oracle), tenant, "ann", "deals", f"after {tenant}")
         assert len(router.pool) == 1 and router.pool.evicted >= 3
     router.close()
+    _check_deliveries(installation, oracle)
+
+
+def _check_deliveries(inst: Installation, oracle: Oracle) -> None:
+    """Each tenant's after-commit subscriber got events of that tenant's log only, every card's."""
+    from crmkit import Crm, Settings
+
+    for short, name in inst.names.items():
+        tenant = inst.registry.get(name)
+        with Crm(Settings.load(tenant.config, environ={})) as crm:
+            crm.dispatcher.deliver_pending()  # PostgreSQL may leave the very last commits to the next delivery
+            log = crm.timeline.all(limit=500).items
+        ledger = tenant.config.parent / "ledger.txt"
+        delivered = {int(line.split()[1]) for line in ledger.read_text().splitlines()}
+        created = [e for e in log if e.type in ("contact.created", "deal.created")]
+        assert len(created) == sum(len(oracle.cards[short][k]) for k in KINDS)
+        assert {e.id for e in created} <= delivered <= {e.id for e in log}
 
 
 def _bound(inst: Installation, client: TestClient, oracle: Oracle) -> TenantRequests:
