@@ -169,6 +169,7 @@ def init_deployment(name: str, directory: Path, *, database: str | None = None, 
     dist = load_distribution(name)
     if demo and dist.demo_seeder() is None:
         raise ValidationError(f"--demo: the distribution {name} ships no demo data", field="demo")
+    made_dir = not directory.exists()
     path = write_deployment(dist, directory, database=database, name=product_name)
     db_file = None
     try:
@@ -186,8 +187,23 @@ def init_deployment(name: str, directory: Path, *, database: str | None = None, 
         if db_file is not None:
             for f in sqlite_files(f"sqlite:///{db_file}"):
                 f.unlink(missing_ok=True)
+        _remove_brand(dist, directory, made_dir)
         raise
     return path
+
+
+def _remove_brand(dist: Distribution, directory: Path, made_dir: bool) -> None:
+    """Undo :func:`write_deployment`'s files (and the folder, if it made it and it is empty now)."""
+    if dist.brand.logo:
+        (directory / BRAND_DIR / Path(dist.brand.logo).name).unlink(missing_ok=True)
+    for folder in ([directory / BRAND_DIR] + ([directory] if made_dir else [])):
+        for leftover in ("ui_secret.key",):
+            if folder == directory:
+                (folder / leftover).unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def config_writer(name: str) -> Callable[[Path, str, "str | None"], Path]:

@@ -184,3 +184,13 @@ def test_tenants_upgrade_brings_the_new_release_to_every_tenant_made_from_it(tmp
     config = tomllib.loads(club.read_text())
     assert config["settings"]["installments"]["due_soon_days"] == 5 and config["ui"]["primary_color"] == "#115e59"
     assert not (tmp_path / "plain" / "distribution.json").exists()
+
+
+def test_a_failed_init_leaves_nothing(tmp_path: Path) -> None:
+    """A database that cannot be used (a SQLite file in a folder that is a file): no config, no logo,
+    no folder left."""
+    (tmp_path / "not-a-folder").write_text("")
+    out = crmkit("init", "--distribution", "fitclub", str(tmp_path / "club"), "--database",
+                 f"sqlite:///{tmp_path / 'not-a-folder' / 'crm.db'}", code=1)
+    assert "Error" in out and "Traceback" not in out
+    assert not (tmp_path / "club").exists()
