@@ -61,3 +61,22 @@ def test_a_closed_tenant_is_collected_when_the_pool_freezes_the_others(registry:
         pool.release(pool.acquire(registry.get("two")))  # "one" is closed
         assert crm() is None  # and nothing of it is left behind
     assert gc.get_freeze_count() == 0
+
+
+def test_the_worker_runs_rounds_until_told_to_stop(registry: TenantRegistry) -> None:
+    from crmkit.tenants import TenantWorker
+
+    rounds: list[int] = []
+    with TenantPool() as pool:
+        worker = TenantWorker(str(registry.path), pool=pool)
+        original = worker.run_once
+
+        def counted() -> list:  # type: ignore[type-arg]
+            passes = original()
+            rounds.append(len(passes))
+            return passes
+
+        worker.run_once = counted  # type: ignore[method-assign]
+        worker.run_forever(interval=0, should_stop=lambda: len(rounds) >= 2)
+        assert rounds == [2, 2] and sorted(pool.names()) == ["one", "two"]  # started once, kept between rounds
+        assert pool.started == 2
