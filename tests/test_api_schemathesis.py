@@ -46,7 +46,11 @@ MAX_EXAMPLES = DEEP_EXAMPLES if DEEP else 12
 STATEFUL_EXAMPLES, STATEFUL_STEPS = (100, 10) if DEEP else (5, 5)
 PLUGINS = ["example", "installments", "telephony"]
 TELEPHONY = {"generic": {"secret": "generic-webhook-secret-0123456789"},  # its webhooks check signatures
-             "twilio": {"auth_token": "12345", "webhook_url": "http://testserver/api/v1/telephony/webhooks/twilio"}}
+             "twilio": {"auth_token": "12345", "webhook_url": "http://testserver/api/v1/telephony/webhooks/twilio"},
+             "sms": {"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": "12345",
+                     "from": "+12025550100",  # Twilio SMS: its status and inbound webhooks check signatures
+                     "status_callback_url": "http://testserver/api/v1/telephony/sms/twilio/status",
+                     "inbound_url": "http://testserver/api/v1/telephony/sms/twilio/inbound"}}
 TALLY: Counter[str] = Counter()
 """What the runs of this session sent and got: ``requests``, ``5xx``, ``violations``, per mode."""
 
