@@ -10,6 +10,7 @@ request starts it again. A tenant in use by a request is never closed under it.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -23,6 +24,7 @@ from .registry import Tenant
 if TYPE_CHECKING:  # pragma: no cover
     from starlette.types import ASGIApp
 
+log = logging.getLogger("crmkit.tenants")
 DEFAULT_MAX_OPEN = 128
 PG_POOL_SIZE = 2
 """Idle PostgreSQL connections a started tenant keeps (a burst opens up to 8 more, closed after):
@@ -132,6 +134,8 @@ class TenantPool:
                 raise
             entry = OpenTenant(tenant=tenant, crm=crm, app=made, active=1,
                                started_seconds=time.perf_counter() - began)
+            log.info("tenant %s started in %.3fs", tenant.name, entry.started_seconds,
+                     extra={"tenant": tenant.name, "duration_ms": round(entry.started_seconds * 1000, 1)})
             with self._lock:
                 old = self._open.pop(tenant.name, None)
                 self._open[tenant.name] = entry
@@ -220,6 +224,7 @@ class TenantPool:
             gc.unfreeze()
 
     def _close(self, entry: OpenTenant) -> None:
+        log.info("tenant %s closed", entry.tenant.name, extra={"tenant": entry.tenant.name})
         entry.crm.close()
         if self.freeze_gc:  # its objects back to the collector (collected by the next start, if not before)
             gc.unfreeze()
