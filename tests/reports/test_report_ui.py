@@ -13,6 +13,8 @@ from crmkit.core import auth
 from crmkit.core.reports import run_report
 from crmkit.web import create_app
 
+from conftest import NOW  # at import: this folder's conftest (inside a test, "conftest" is the last one collected)
+
 PASSWORD = "report-password-1"
 
 
@@ -51,7 +53,6 @@ def test_reports_page_shows_each_users_figures_with_svg_charts(seeded: SimpleNam
 def test_scores_on_cards_and_most_likely_deals(seeded: SimpleNamespace) -> None:
     from crmkit.core.reports.scores import scores_of
     from crmkit.core.reports.scores_job import recompute_scores
-    from conftest import NOW
 
     crm = seeded.crm
     recompute_scores(crm, NOW)
