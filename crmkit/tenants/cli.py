@@ -168,10 +168,14 @@ def upgrade(keep_going: bool, restart: bool, with_distributions: bool, as_json: 
 @click.option("--max-open", type=click.IntRange(1, 100_000), default=DEFAULT_MAX_OPEN, show_default=True,
               help="Tenants kept started between rounds (least recently used closed first).")
 @click.option("--json", "as_json", is_flag=True, help="Print each tenant's pass as JSON (with --once).")
-def worker(once: bool, interval: float, max_open: int, as_json: bool) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="crmkit's log lines on stderr (tenant starts and closes, request lines, job runs).")
+def worker(once: bool, interval: float, max_open: int, as_json: bool, log_format: str) -> None:
     """Periodic jobs and event delivery for every enabled tenant, one tenant at a time."""
     from .worker import TenantWorker
 
+    if not once:
+        _logging(log_format)
     with TenantPool(max_open=max_open, freeze_gc=True) as pool:
         w = TenantWorker(str(_registry_path(click.get_current_context())), pool=pool)
         if not once:
@@ -200,11 +204,14 @@ def worker(once: bool, interval: float, max_open: int, as_json: bool) -> None:
               help="Processes, each routing to every tenant (tenants on PostgreSQL; a SQLite tenant wants one).")
 @click.option("--max-open", type=click.IntRange(1, 100_000), default=DEFAULT_MAX_OPEN, show_default=True,
               help="Tenants kept started per process (least recently used idle one closed first).")
-def serve(host: str, port: int, workers: int, max_open: int) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="crmkit's log lines on stderr (tenant starts and closes, request lines, job runs).")
+def serve(host: str, port: int, workers: int, max_open: int, log_format: str) -> None:
     """Serve every enabled tenant, routed by host name (or path prefix)."""
     import uvicorn
 
-    from .router import MAX_OPEN_ENV, TenantRouter
+    _logging(log_format)
+    from .router import LOG_FORMAT_ENV, MAX_OPEN_ENV, TenantRouter
 
     path = _registry_path(click.get_current_context()).resolve()
     registry = TenantRegistry.load(path)  # a broken tenants.toml is one line, before anything listens
@@ -213,6 +220,7 @@ def serve(host: str, port: int, workers: int, max_open: int) -> None:
     if workers > 1:
         os.environ[REGISTRY_ENV] = str(path)
         os.environ[MAX_OPEN_ENV] = str(max_open)
+        os.environ[LOG_FORMAT_ENV] = log_format
         uvicorn.run("crmkit.tenants.router:app_from_env", factory=True, workers=workers, host=host, port=port,
                     log_level="info")
         return
@@ -235,6 +243,13 @@ def run(name: str, args: tuple[str, ...]) -> None:
     words = list(args[1:] if args and args[0] == "--" else args)
     with _without(_OVERRIDES):
         cli.main(["--config", str(tenant.config), *words], prog_name=f"crmkit tenants run {name} --")
+
+
+def _logging(log_format: str) -> None:
+    from ..ops.config import LoggingOptions
+    from ..ops.logs import configure_logging
+
+    configure_logging(LoggingOptions(format=log_format))
 
 
 @contextmanager

@@ -31,6 +31,8 @@ TENANT_KEY = "crmkit.tenant"
 """The scope key naming the request's tenant."""
 MAX_OPEN_ENV = "CRMKIT_TENANTS_MAX_OPEN"
 """How ``crmkit tenants serve --workers N`` tells each process its ``--max-open``."""
+LOG_FORMAT_ENV = "CRMKIT_TENANTS_LOG_FORMAT"
+"""... and its ``--log-format``."""
 
 
 class TenantRouter:
@@ -161,8 +163,11 @@ async def _error(send: Send, status: int, code: str, message: str) -> None:
 def app_from_env() -> TenantRouter:
     """The router of one ``crmkit tenants serve --workers N`` process (uvicorn's factory): the
     installation at ``$CRMKIT_TENANTS``, ``$CRMKIT_TENANTS_MAX_OPEN`` tenants kept started."""
+    from ..ops.config import LoggingOptions
+    from ..ops.logs import configure_logging
     from .registry import REGISTRY_ENV
 
+    configure_logging(LoggingOptions(format=os.environ.get(LOG_FORMAT_ENV, "text")))
     max_open = int(os.environ.get(MAX_OPEN_ENV, "0")) or None
     pool = TenantPool(freeze_gc=True) if max_open is None else TenantPool(max_open=max_open, freeze_gc=True)
     return TenantRouter(os.environ[REGISTRY_ENV], pool=pool)
