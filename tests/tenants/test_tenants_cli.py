@@ -170,3 +170,4 @@ def test_serve_routes_each_host_to_its_tenant(tenants: Any, tmp_path: Path) -> N
         proc.send_signal(signal.SIGINT)
         out = proc.communicate(timeout=30)[0].decode()
     assert "Traceback" not in out, out
+    assert "tenant acme started in" in out and "tenant beta started in" in out  # crmkit's log lines
