@@ -59,7 +59,8 @@ def test_core_periodic_job_is_registered_through_the_hook(crm: Crm) -> None:
     registered = dict(call_hook(crm.pm, "crm_register_periodic_jobs", crm=crm))
     assert set(registered) == {"crmkit.default_jobs", "crmkit.messaging"}
     assert "overdue_tasks" in [j.name for j in registered["crmkit.default_jobs"]]
-    assert [j.name for j in registered["crmkit.messaging"]] == ["messages", "webhooks", "reminders", "campaigns"]  # crmkit.messages' jobs
+    assert [j.name for j in registered["crmkit.messaging"]] == ["messages", "webhooks", "reminders", "campaigns",
+                                                                "campaign_triggers"]  # crmkit.messages' jobs
     names = [j.name for j in crm.jobs]
     assert {"core.overdue_tasks", "core.messages", "core.webhooks"} <= set(names)
     impls = crm.pm.hook.crm_register_periodic_jobs.get_hookimpls()
