@@ -219,10 +219,16 @@ def config_writer(name: str) -> Callable[[Path, str, "str | None"], Path]:
     return write
 
 
-def finish_deployment(dist: Distribution, path: Path) -> None:
-    """Save the distribution's templates into the (existing) database at ``path`` and write its lock."""
+def finish_deployment(dist: Distribution, path: Path, *, demo: bool = False) -> None:
+    """Save the distribution's templates into the (existing) database at ``path`` (and its demo data
+    with ``demo``) and write its lock."""
+    seeder = dist.demo_seeder() if demo else None
+    if demo and seeder is None:
+        raise ValidationError(f"--demo: the distribution {dist.name} ships no demo data", field="demo")
     with _open(path) as crm:
         applied, _ = _templates(crm, dist, None)
+        if seeder is not None:
+            seeder(crm, datetime.now(timezone.utc))
     logo = dist.logo_bytes()
     Lock(dist.name, dist.version, base_config(dist), applied, _digest(logo) if logo else None).write(path.parent)
 

@@ -54,22 +54,25 @@ def tenants(ctx: click.Context, registry: str) -> None:
 @click.option("--database", help="Its database URL (default: a SQLite file in its folder).")
 @click.option("--schema", is_flag=True, help="A PostgreSQL schema of its own (tenant_NAME) in the --database.")
 @click.option("--distribution", metavar="DIST", help="Make it from this installed distribution (crmkit distributions).")
+@click.option("--demo", is_flag=True, help="With --distribution: fill it with the distribution's demo data.")
 @click.option("--folder", type=click.Path(file_okay=False, path_type=Path),
               help="Where its crmkit.toml goes (default: NAME/ next to the tenants file).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def add(name: str, hosts: tuple[str, ...], prefix: str | None, database: str | None, schema: bool,
-        distribution: str | None, folder: Path | None, as_json: bool) -> None:
+        distribution: str | None, demo: bool, folder: Path | None, as_json: bool) -> None:
     """Create tenant NAME: its folder, crmkit.toml and database (at head), and its entry."""
     from .provision import add_tenant
 
     write = finish = None
+    if demo and not distribution:
+        raise click.BadParameter("--demo needs --distribution", param_hint="--demo")
     if distribution:
         from ..distributions import config_writer, finish_deployment
 
         write = config_writer(distribution)
 
         def finish(config: Path) -> None:  # the distribution's templates into its database, what it applied
-            finish_deployment(write.distribution, config)  # type: ignore[union-attr]
+            finish_deployment(write.distribution, config, demo=demo)  # type: ignore[union-attr]
     if schema and not database:
         raise ValidationError("--schema needs --database (the PostgreSQL database holding the schemas)",
                               field="database")

@@ -117,7 +117,7 @@ def test_two_tenants_in_one_process_each_show_their_own_brand(browser: Any, tmp_
     monkeypatch.setenv("CRMKIT_TENANTS", str(tmp_path / "tenants.toml"))
     crmkit("tenants", "add", "club", "--host", "club.test", "--distribution", "fitclub")
     crmkit("tenants", "add", "windows", "--host", "windows.test")
-    crmkit("tenants", "add", "verein", "--host", "verein.test", "--distribution", "fitclub")
+    crmkit("tenants", "add", "verein", "--host", "verein.test", "--distribution", "fitclub", "--demo")
     verein = tmp_path / "verein" / "crmkit.toml"  # a German club: its default language
     verein.write_text(verein.read_text().replace("\n[ui]\n", '\n[ui]\nlocale = "de"\n', 1))
     for tenant, email in (("club", "boss@club.test"), ("windows", "boss@windows.test"),
@@ -152,5 +152,7 @@ def test_two_tenants_in_one_process_each_show_their_own_brand(browser: Any, tmp_
         nav = page.locator("header nav").inner_text()
         assert "Mitglieder" in nav and "Anfragen" in nav and "Verkäufe" in nav
         assert page.locator("header .brand").inner_text().strip() == "FitClub CRM"
+        page.click("header nav >> text=Mitglieder")
+        assert "Anna" in page.locator("main").inner_text()  # the demo members of `tenants add --demo`
         context.close()
     router.close()
