@@ -1,4 +1,5 @@
-"""An installation of several tenants, on SQLite files or on PostgreSQL schemas of their own.
+"""An installation of several tenants, on SQLite files or on PostgreSQL (schemas of their own in one
+database, and a database of its own).
 
 ``installation`` makes ``tenants.toml`` with three tenants through ``add_tenant`` (what ``crmkit
 tenants add`` runs): ``acme`` and ``beta`` routed by host name, ``gamma`` by the path prefix
@@ -53,15 +54,26 @@ def installation(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         path.write_text(path.read_text().replace("\nplugins = []\n", f"\nplugins = {json.dumps(plugins)}\n", 1))
         return path
 
+    # on PostgreSQL: acme and beta get a schema each in the test database, gamma a database of its own
+    own_db = f"crmkit_{suffix}"
+    if pg is not None:
+        _admin(pg, f'CREATE DATABASE "{own_db}"')
+
     def make(short: str) -> Tenant:  # each in its own registry file first: the databases are made at once
         own = TenantRegistry.load(tmp_path / f"{short}.toml")
-        return add_tenant(own, names[short], database=pg, schema=pg is not None, write=write,
+        database, schema = pg, pg is not None
+        if pg is not None and short == "gamma":
+            database, schema = pg.rsplit("/", 1)[0] + f"/{own_db}", False
+        return add_tenant(own, names[short], database=database, schema=schema, write=write,
                           folder=tmp_path / names[short], **routes[short])  # type: ignore[arg-type]
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         made = list(pool.map(make, names))
     registry = TenantRegistry(tmp_path / "tenants.toml", {t.name: t for t in made})
     registry.save()
+    if pg is not None:
+        assert f"/{own_db}" in registry.get(names["gamma"]).config.read_text()
+        assert "search_path%3Dtenant_acme" in registry.get(names["acme"]).config.read_text()
     urls = {"acme": "http://acme.test", "beta": "http://beta.test", "gamma": "http://installation.test/gamma"}
     headers: dict[str, dict[str, dict[str, str]]] = {}
     user_ids: dict[str, dict[str, int]] = {}
@@ -82,3 +94,14 @@ def installation(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
                 for name in names.values():
                     conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema_name(name)}" CASCADE'))
             engine.dispose()
+            _admin(pg, f'DROP DATABASE IF EXISTS "{own_db}" WITH (FORCE)')
+
+
+def _admin(pg: str, sql: str) -> None:
+    """A statement outside a transaction (CREATE/DROP DATABASE)."""
+    engine = create_engine("postgresql+psycopg://" + pg.split("://", 1)[1], isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
