@@ -1,7 +1,9 @@
 """Tenants served by one process never see each other's data: hypothesis drives requests for
 random tenants and users (creating, listing and reading contacts and deals, with tokens of the
 right and of other tenants) through one :class:`TenantRouter`, and checks every answer against a
-per-tenant oracle of what that tenant holds and what that user may see (SQLite and PostgreSQL)."""
+per-tenant oracle of what that tenant holds and what that user may see; then each tenant's
+after-commit subscriber (delivered in the requests' own threads) must have got events of its own
+log only (SQLite; PostgreSQL with schemas and a database of its own)."""
 
 from __future__ import annotations
 
