@@ -15,6 +15,7 @@ The counts are one SQL ``GROUP BY``; the smoothing runs over those groups.
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -123,7 +124,8 @@ def score_deals(crm: "Crm", ids: Sequence[int], model: WinModel) -> dict[int, fl
     return {r.id: table[(r.stage_id, r.source, int(r.bucket))] for r in found}
 
 
-_CACHE: dict[int, tuple[datetime, WinModel]] = {}
+# Per deployment object, never by id(): a closed tenant's id may be reused by another tenant's Crm.
+_CACHE: "weakref.WeakKeyDictionary[Crm, tuple[datetime, WinModel]]" = weakref.WeakKeyDictionary()
 
 
 @hookimpl(trylast=True)
@@ -131,10 +133,9 @@ def crm_score(crm: "Crm", entity_type: str, ids: Sequence[int], now: datetime) -
     """The core's ``lead_win`` for open deals, learned once per job run (``now``)."""
     if entity_type != "deal":
         return None
-    cached = _CACHE.get(id(crm))
+    cached = _CACHE.get(crm)
     if cached is None or cached[0] != now:
         cached = (now, WinModel.learn(crm))
-        _CACHE.clear()
-        _CACHE[id(crm)] = cached
+        _CACHE[crm] = cached
     return {MODEL: score_deals(crm, ids, cached[1])}
 
