@@ -10,6 +10,7 @@ creates a task on the member's contact card for the member's trainer (``assignee
 from __future__ import annotations
 
 from datetime import date, timedelta
+from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import insert, select
@@ -23,65 +24,90 @@ from .tables import touches
 CATCH_UP_DAYS = 7
 
 
-def _in_window(days: int, start: int) -> bool:
-    return start <= days < start + CATCH_UP_DAYS
-
-
 class Programme:
-    """The touch-point rules compiled once per pass: ``(kind, days, rule, season start)`` each."""
+    """The touch-point rules indexed once per pass for ``today``: a member's due rules are then a few
+    look-ups by the member's numbers (days since the term started, days left, ...), not a test of
+    every rule (the pass asks for every member)."""
 
-    def __init__(self, rules: Sequence[TouchRule], year: int) -> None:
-        self.rules = [(r.kind, r.days, r, _season_start(r, year)) for r in rules]
+    def __init__(self, rules: Sequence[TouchRule], today: date, season_window: int) -> None:
+        self.today = today
+        self.order = {id(r): i for i, r in enumerate(rules)}
+        self.phase: dict[str, list[TouchRule]] = defaultdict(list)
+        self.day: dict[int, list[TouchRule]] = defaultdict(list)  # days since the term started -> rules
+        self.before_end: dict[int, list[TouchRule]] = defaultdict(list)  # days left -> rules
+        self.after_end: dict[int, list[TouchRule]] = defaultdict(list)  # days since the last end -> rules
+        self.no_visit: list[tuple[int, TouchRule]] = []
+        self.cadence: list[TouchRule] = []
+        self.birthday: list[TouchRule] = []
+        self.season: list[TouchRule] = []  # the season rules whose window holds today
+        for r in rules:
+            kind, n = r.kind, r.days
+            if kind == "phase":
+                self.phase[r.arg].append(r)
+            elif kind == "day":
+                for d in range(n, n + CATCH_UP_DAYS):
+                    self.day[d].append(r)
+            elif kind == "before_end":
+                for d in range(n - CATCH_UP_DAYS + 1, n + 1):
+                    self.before_end[d].append(r)
+            elif kind == "after_end":
+                for d in range(n, n + CATCH_UP_DAYS):
+                    self.after_end[d].append(r)
+            elif kind == "no_visit":
+                self.no_visit.append((n, r))
+            elif kind == "cadence_drop":
+                self.cadence.append(r)
+            elif kind == "birthday":
+                self.birthday.append(r)
+            elif kind == "season":
+                start = _season_start(r, today.year)
+                if start <= today < start + timedelta(days=season_window):
+                    self.season.append(r)
+        self.no_visit.sort(key=lambda x: x[0])
+        near = [today - timedelta(days=back) for back in range(3)]
+        self._near = {(d.month, d.day) for d in near}
+
+    def birthday_near(self, birthday: date) -> bool:
+        """A birthday today or in the two days before (29 February counts on the 28th)."""
+        return (birthday.month, birthday.day) in self._near or (
+            birthday.month == 2 and birthday.day == 29 and (2, 28) in self._near)
 
 
-def _season_start(rule: TouchRule, year: int) -> date | None:
-    if rule.kind != "season":
-        return None
+def _season_start(rule: TouchRule, year: int) -> date:
     month, day = season(rule)
     return date(year, month, 28 if (month, day) == (2, 29) else day)
 
 
 def due_rules(programme: Programme, state: State, birthday: date | None, today: date,
               season_window: int) -> list[TouchRule]:
-    """The rules whose condition holds for the member on ``today`` (before the once-per-cycle check)."""
+    """The rules whose condition holds for the member on ``today`` (before the once-per-cycle check),
+    in the programme's order. ``today`` and ``season_window`` are the programme's own."""
+    p = programme
+    found: list[TouchRule] = list(p.phase.get(state.phase, ())) if p.phase else []
     cur = state.current
-    since = (today - cur.starts_on).days if cur is not None else 0
-    left = (cur.ends_on - today).days if cur is not None else 0
-    found: list[TouchRule] = []
-    for kind, n, rule, season_start in programme.rules:
-        if kind == "phase":
-            ok = state.phase == rule.arg
-        elif kind == "after_end":
-            ok = cur is None and state.last_end is not None and state.phase == "lapsed" \
-                and n <= (today - state.last_end).days < n + CATCH_UP_DAYS
-        elif cur is None:
-            ok = False
-        elif kind == "day":
-            ok = n <= since < n + CATCH_UP_DAYS and not (rule.first_cycle and cur.cycle > 1)
-        elif kind == "no_visit":
-            ok = not state.frozen and state.days_since_visit is not None and state.days_since_visit >= n
-        elif kind == "cadence_drop":
-            ok = state.phase == "at_risk" and state.cause == "cadence"
-        elif kind == "before_end":
-            ok = n - CATCH_UP_DAYS < left <= n and state.renewed_by is None and cur.outcome is None
-        elif kind == "birthday":
-            ok = birthday is not None and _birthday_near(birthday, today)
-        elif kind == "season":
-            ok = season_start is not None and season_start <= today < season_start + timedelta(days=season_window)
-        else:
-            ok = False
-        if ok:
-            found.append(rule)
+    if cur is None:
+        if p.after_end and state.last_end is not None and state.phase == "lapsed":
+            found += p.after_end.get((today - state.last_end).days, ())
+    else:
+        if p.day:
+            since = (today - cur.starts_on).days
+            found += [r for r in p.day.get(since, ()) if not (r.first_cycle and cur.cycle > 1)]
+        absent = state.days_since_visit
+        if p.no_visit and not state.frozen and absent is not None:
+            for n, r in p.no_visit:
+                if absent < n:
+                    break
+                found.append(r)
+        if p.cadence and state.phase == "at_risk" and state.cause == "cadence":
+            found += p.cadence
+        if p.before_end and state.renewed_by is None and cur.outcome is None:
+            found += p.before_end.get((cur.ends_on - today).days, ())
+        if p.birthday and birthday is not None and p.birthday_near(birthday):
+            found += p.birthday
+        found += p.season
+    if len(found) > 1:
+        found.sort(key=lambda r: p.order[id(r)])
     return found
-
-
-def _birthday_near(birthday: date, today: date) -> bool:
-    for back in range(3):
-        day = today - timedelta(days=back)
-        if (birthday.month, birthday.day) == (day.month, day.day) or (
-                birthday.month == 2 and birthday.day == 29 and (day.month, day.day) == (2, 28)):
-            return True
-    return False
 
 
 def term_of(state: State) -> Any:
@@ -95,16 +121,19 @@ def cycle_of(state: State, member: Any) -> int:
     return int(term.cycle) if term is not None else int(member.cycle)
 
 
-def fired(tx: Tx, keys: Iterable[tuple[int, int]]) -> set[tuple[int, str, int]]:
-    """The (contact, rule, cycle) already fired for the given (contact, cycle) pairs."""
+def fired(tx: Tx, keys: Iterable[tuple[int, int]], rules: Iterable[str] | None = None) -> set[tuple[int, str, int]]:
+    """The (contact, rule, cycle) already fired for the given (contact, cycle) pairs (only of
+    ``rules`` when given: the rules due today)."""
     pairs = list(keys)
     out: set[tuple[int, str, int]] = set()
     t = touches.c
+    only = sorted(set(rules)) if rules is not None else None
     for i in range(0, len(pairs), 500):
-        chunk = pairs[i:i + 500]
-        ids = [c for c, _ in chunk]
-        for row in tx.conn.execute(select(t.contact_id, t.rule, t.cycle).where(t.contact_id.in_(ids))):
-            out.add((row.contact_id, row.rule, row.cycle))
+        ids = [c for c, _ in pairs[i:i + 500]]
+        query = select(t.contact_id, t.rule, t.cycle).where(t.contact_id.in_(ids))
+        if only is not None:
+            query = query.where(t.rule.in_(only))
+        out.update((c, r, n) for c, r, n in tx.conn.execute(query).all())
     return out
 
 
