@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crmkit import ConflictError, Crm, Money, NotFoundError, ValidationError, check_id, check_text
@@ -34,7 +34,7 @@ from .quantity import parse_qty, price_total, qty, vat_of
 from .records import money, rate
 from .sale_records import Sale, SaleLine, Tab, TabEntry, load_sale, load_tab
 from .service import reverse_movement
-from .tables import sale_lines, sales, tab_entries, tabs
+from .tables import refunds, sale_lines, sales, tab_entries, tabs
 
 PAYMENTS = ("cash", "card", "tab")
 
@@ -137,6 +137,10 @@ class Bar:
                 raise NotFoundError(f"sale {ident} does not exist", field="sale_id")
             if row.voided_at is not None:
                 raise ConflictError(f"sale {ident} is already voided", field="sale_id")
+            returned = tx.conn.scalar(select(func.count()).select_from(refunds).where(refunds.c.sale_id == ident))
+            if returned:  # voiding would put the returned goods back a second time and refund them twice
+                raise ConflictError(f"sale {ident} has {returned} return(s): return the rest of its lines instead "
+                                    "of voiding it", field="sale_id")
             for movement_id in tx.conn.scalars(select(sale_lines.c.movement_id).where(sale_lines.c.sale_id == ident)):
                 reverse_movement(tx, movement_id, why, sale_ok=True)
             if row.payment == "tab":
